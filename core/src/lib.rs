@@ -1,0 +1,15 @@
+//! promptshelf's core: everything that is the same in the watcher, the edge worker and
+//! the browser, with no I/O (no files, sockets, clocks or threads), so it compiles to
+//! native and to `wasm32-unknown-unknown` alike.
+//!
+//! Map:
+//! - [`model`]: the document model (`Document`, `DocType`, `DocumentId`, `ContentHash`).
+//! - [`parse`]: bytes of one file → a `Document` or a `ParseError` with line/column.
+//! - [`library`]: which paths are documents, and duplicate-id resolution across a library.
+
+pub mod library;
+pub mod model;
+pub mod parse;
+
+pub use model::{ContentHash, DocType, Document, DocumentId};
+pub use parse::{parse_document, ParseError, ParseOptions};

@@ -1,0 +1,1 @@
+//! Cloudflare Worker serving the read API. (Skeleton: lands with the toolchain issue.)
