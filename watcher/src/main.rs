@@ -1,6 +1,9 @@
-//! `promptshelf`: the native host. (Skeleton: subcommands land with their issues.)
+//! `promptshelf`: the native host. Each subcommand lives in its own module under `cmd/`.
 
-use clap::Parser;
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -8,8 +11,20 @@ use clap::Parser;
     version,
     about = "Keep prompt and persona files in sync with a searchable SQLite file"
 )]
-enum Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
+#[derive(Subcommand)]
+enum Command {
+    /// Print the version and exit (placeholder until the real subcommands land).
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => cmd::version::run(),
+    }
 }
