@@ -1,3 +1,164 @@
 //! The one definition of promptshelf's SQLite schema and the queries both the watcher
 //! (read-write) and the edge worker (read-only snapshot) run against it.
-//! (Skeleton: the schema lands with the watcher.)
+//!
+//! - [`schema`]: the tables, as forward migrations under `PRAGMA user_version`.
+//! - [`read`]: read queries (documents, errors, meta, the search index blob).
+//! - [`write`]: the writes of one batch, through [`Store::write`] (one transaction).
+//! - [`records`]: the row types.
+//!
+//! Only `rusqlite` is used, so the crate builds for `wasm32-unknown-unknown`, where the
+//! edge opens a snapshot from bytes with [`Store::from_connection`].
+
+pub mod read;
+pub mod records;
+pub mod schema;
+pub mod write;
+
+pub use records::{ErrorKind, FileRecord, ListQuery, StoredDocument, SyncErrorRecord};
+pub use rusqlite;
+pub use schema::SCHEMA_VERSION;
+pub use write::Writer;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+/// Everything that can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("document JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("database schema version {found} is newer than this build supports ({supported}); use a newer promptshelf or delete the database (it is rebuilt from the files)")]
+    TooNew { found: u32, supported: u32 },
+    #[error("database integrity check failed: {0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    /// True for failures worth retrying after a pause (another connection holds a lock).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+
+    /// True when the file is not a usable database at all (corrupt, or not SQLite).
+    pub fn is_corruption(&self) -> bool {
+        match self {
+            Error::Corrupt(_) => true,
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// A connection to a promptshelf database with the schema in place.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) a database file read-write, in WAL mode, migrated to
+    /// the current schema. Fails with [`Error::is_corruption`] on a damaged file.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // Any read of a non-database fails here with NotADatabase.
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let _ = mode; // "memory" for in-memory databases; "wal" otherwise.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut store = Store { conn };
+        store.quick_check()?;
+        schema::migrate(&mut store.conn)?;
+        Ok(store)
+    }
+
+    /// Opens an existing database read-only (readers beside a running watcher).
+    pub fn open_read_only(path: &Path) -> Result<Store, Error> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let v = schema::user_version(&conn)?;
+        if v > SCHEMA_VERSION {
+            return Err(Error::TooNew {
+                found: v,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(Store { conn })
+    }
+
+    /// Wraps an already-open connection (e.g. an in-memory snapshot deserialized from
+    /// bytes on the edge), migrating it when it is writable and older.
+    pub fn from_connection(mut conn: Connection) -> Result<Store, Error> {
+        if !conn.is_readonly("main").unwrap_or(true) {
+            schema::migrate(&mut conn)?;
+        }
+        Ok(Store { conn })
+    }
+
+    /// An empty in-memory database with the schema (tests, tools).
+    pub fn open_in_memory() -> Result<Store, Error> {
+        let mut conn = Connection::open_in_memory()?;
+        schema::migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// `PRAGMA quick_check`: Err(Corrupt) unless SQLite answers "ok".
+    pub fn quick_check(&self) -> Result<(), Error> {
+        let mut stmt = self.conn.prepare("PRAGMA quick_check")?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if rows.len() == 1 && rows[0] == "ok" {
+            Ok(())
+        } else {
+            Err(Error::Corrupt(rows.join("; ")))
+        }
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction: all of it commits, or none of it.
+    pub fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Writer<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&Writer { tx: &tx })?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Folds the WAL back into the main file (on shutdown, so the file alone is whole).
+    pub fn checkpoint(&self) -> Result<(), Error> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Writes a compact, self-contained copy (no WAL) to `dest` with `VACUUM INTO`.
+    pub fn snapshot_to(&self, dest: &Path) -> Result<(), Error> {
+        let dest = dest.to_string_lossy();
+        self.conn.execute("VACUUM INTO ?1", [dest.as_ref()])?;
+        Ok(())
+    }
+
+    /// The underlying connection, for the read queries in [`read`].
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests;
