@@ -5,8 +5,10 @@
 //! Map:
 //! - [`model`]: the document model (`Document`, `DocType`, `DocumentId`, `ContentHash`).
 //! - [`parse`]: bytes of one file → a `Document` or a `ParseError` with line/column.
+//! - [`api`]: the read API v1 as a pure function over a read-only `Store`.
 //! - [`library`]: which paths are documents, and duplicate-id resolution across a library.
 
+pub mod api;
 pub mod library;
 pub mod model;
 pub mod parse;

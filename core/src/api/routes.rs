@@ -1,0 +1,502 @@
+//! Routing and the route handlers. Every input is validated before the store is
+//! touched; every failure is an [`ApiError`].
+
+use super::cors;
+use super::cursor;
+use super::error::ApiError;
+use super::http::{if_none_match_matches, parse_query, parse_uint, percent_decode};
+use super::openapi::OPENAPI_JSON;
+use super::store::{FieldFilter, ListQuery, SearchRequest, Store, StoredDocument};
+use super::{ApiConfig, Request, Response};
+use crate::model::DocType;
+use serde::Serialize;
+
+pub const ALLOW: &str = "GET, HEAD, OPTIONS";
+/// Bumped when the JSON shape of any route changes, so cached bodies revalidate.
+const REPRESENTATION: &str = "1";
+const MAX_ID_BYTES: usize = 512;
+const MAX_TAG_FILTERS: usize = 16;
+const MAX_FIELD_FILTERS: usize = 8;
+const MAX_FIELD_DEPTH: usize = 8;
+const MAX_FILTER_VALUE_BYTES: usize = 1024;
+
+/// The resolved route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Health,
+    Documents,
+    Document(String),
+    TypedList(DocType),
+    TypedDocument(DocType, String),
+    Search,
+    Index,
+    OpenApi,
+}
+
+pub fn dispatch(req: &Request, store: &dyn Store, cfg: &ApiConfig) -> Result<Response, ApiError> {
+    let target_len = req.path.len() + req.query.len();
+    if target_len > cfg.max_target_bytes {
+        return Err(ApiError::uri_too_long(target_len, cfg.max_target_bytes));
+    }
+    if req.body_len > cfg.max_body_bytes as u64 {
+        return Err(ApiError::payload_too_large(
+            req.body_len,
+            cfg.max_body_bytes,
+        ));
+    }
+    let route = resolve(&req.path)?;
+    match req.method.as_str() {
+        "GET" | "HEAD" => {}
+        "OPTIONS" => return Ok(options(req, cfg)),
+        other => return Err(ApiError::method_not_allowed(&sanitize_method(other))),
+    }
+    let params = parse_query(&req.query)?;
+    match route {
+        Route::Health => health(store, &params),
+        Route::OpenApi => openapi(req, cfg, &params),
+        Route::Documents => {
+            let q = list_query(&params, cfg, None)?;
+            cached(req, store, cfg, |s| list(s, q), "application/json")
+        }
+        Route::TypedList(t) => {
+            let q = list_query(&params, cfg, Some(t))?;
+            cached(req, store, cfg, |s| list(s, q), "application/json")
+        }
+        Route::Document(id) => {
+            no_params(&params)?;
+            cached(req, store, cfg, |s| get(s, &id, None), "application/json")
+        }
+        Route::TypedDocument(t, id) => {
+            no_params(&params)?;
+            cached(
+                req,
+                store,
+                cfg,
+                |s| get(s, &id, Some(t)),
+                "application/json",
+            )
+        }
+        Route::Search => {
+            let sr = search_request(&params, cfg)?;
+            cached(req, store, cfg, |s| search(s, &sr), "application/json")
+        }
+        Route::Index => {
+            no_params(&params)?;
+            cached(req, store, cfg, index, "application/octet-stream")
+        }
+    }
+}
+
+/// Methods are echoed in messages; keep them short and printable.
+fn sanitize_method(m: &str) -> String {
+    m.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(16)
+        .collect()
+}
+
+fn resolve(raw_path: &str) -> Result<Route, ApiError> {
+    let Some(rest) = raw_path.strip_prefix('/') else {
+        return Err(ApiError::bad_path("the path must start with `/`"));
+    };
+    let mut segs = Vec::new();
+    for raw in rest.split('/') {
+        let seg = percent_decode(raw, false, "path")?;
+        if seg == "." || seg == ".." {
+            return Err(ApiError::bad_path(
+                "dot segments (`.`, `..`) are not allowed in paths",
+            ));
+        }
+        segs.push(seg);
+    }
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let route = match s.as_slice() {
+        ["v1", "health"] => Route::Health,
+        ["v1", "documents"] => Route::Documents,
+        ["v1", "documents", id] => Route::Document(valid_id(id)?),
+        ["v1", "personas"] => Route::TypedList(DocType::Persona),
+        ["v1", "personas", id] => Route::TypedDocument(DocType::Persona, valid_id(id)?),
+        ["v1", "prompts"] => Route::TypedList(DocType::PromptTemplate),
+        ["v1", "prompts", id] => Route::TypedDocument(DocType::PromptTemplate, valid_id(id)?),
+        ["v1", "search"] => Route::Search,
+        ["v1", "index"] => Route::Index,
+        ["v1", "openapi.json"] => Route::OpenApi,
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "no route for `{}`; see /v1/openapi.json",
+                truncate(raw_path, 200)
+            )))
+        }
+    };
+    Ok(route)
+}
+
+fn valid_id(id: &str) -> Result<String, ApiError> {
+    if id.is_empty() {
+        return Err(ApiError::invalid_parameter("the document id is empty"));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(ApiError::invalid_parameter(format!(
+            "the document id is longer than {MAX_ID_BYTES} bytes"
+        )));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(ApiError::invalid_parameter(
+            "the document id contains control characters",
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn options(req: &Request, cfg: &ApiConfig) -> Response {
+    let mut headers = vec![("allow", ALLOW.to_owned())];
+    let preflight = req.header("access-control-request-method").is_some();
+    if preflight {
+        if let Some(origin) = cors::allowed_origin(cfg, req.header("origin")) {
+            headers.push(("access-control-allow-origin", origin));
+            headers.push((
+                "access-control-allow-methods",
+                cors::ALLOW_METHODS.to_owned(),
+            ));
+            headers.push((
+                "access-control-allow-headers",
+                cors::ALLOW_HEADERS.to_owned(),
+            ));
+            headers.push(("access-control-max-age", cors::MAX_AGE.to_owned()));
+        }
+    }
+    Response {
+        status: 204,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+fn no_params(params: &[(String, String)]) -> Result<(), ApiError> {
+    match params.first() {
+        None => Ok(()),
+        Some((k, _)) => Err(unknown_param(k)),
+    }
+}
+
+fn unknown_param(k: &str) -> ApiError {
+    ApiError::invalid_parameter(format!("unknown query parameter `{}`", truncate(k, 100)))
+}
+
+fn once<'a>(slot: &mut Option<&'a str>, k: &str, v: &'a str) -> Result<(), ApiError> {
+    if slot.replace(v).is_some() {
+        return Err(ApiError::invalid_parameter(format!(
+            "query parameter `{k}` given more than once"
+        )));
+    }
+    Ok(())
+}
+
+fn list_query(
+    params: &[(String, String)],
+    cfg: &ApiConfig,
+    fixed_type: Option<DocType>,
+) -> Result<ListQuery, ApiError> {
+    let (mut ty, mut cur, mut off, mut lim) = (None, None, None, None);
+    let mut q = ListQuery::default();
+    for (k, v) in params {
+        match k.as_str() {
+            "type" if fixed_type.is_none() => once(&mut ty, k, v)?,
+            "cursor" => once(&mut cur, k, v)?,
+            "offset" => once(&mut off, k, v)?,
+            "limit" => once(&mut lim, k, v)?,
+            "tag" => {
+                if q.tags.len() >= MAX_TAG_FILTERS {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "at most {MAX_TAG_FILTERS} `tag` filters"
+                    )));
+                }
+                check_value("tag", v)?;
+                q.tags.push(v.clone());
+            }
+            _ => match k.strip_prefix("field.") {
+                Some(path) => {
+                    if q.fields.len() >= MAX_FIELD_FILTERS {
+                        return Err(ApiError::invalid_parameter(format!(
+                            "at most {MAX_FIELD_FILTERS} `field.*` filters"
+                        )));
+                    }
+                    check_value(k, v)?;
+                    q.fields.push(FieldFilter {
+                        path: field_path(path)?,
+                        value: v.clone(),
+                    });
+                }
+                None => return Err(unknown_param(k)),
+            },
+        }
+    }
+    q.doc_type = match (fixed_type, ty) {
+        (Some(t), _) => Some(t),
+        (None, None) => None,
+        (None, Some(t)) => Some(DocType::parse(t).ok_or_else(|| {
+            ApiError::invalid_parameter("`type` must be `persona` or `prompt_template`")
+        })?),
+    };
+    q.limit = match lim {
+        Some(v) => parse_uint("limit", v, 1, cfg.max_page_size)?,
+        None => cfg.default_page_size.min(cfg.max_page_size),
+    };
+    q.offset = match off {
+        Some(v) => parse_uint("offset", v, 0, cfg.max_offset)?,
+        None => 0,
+    };
+    if let Some(c) = cur {
+        if q.offset > 0 {
+            return Err(ApiError::invalid_parameter(
+                "use either `cursor` or `offset`, not both",
+            ));
+        }
+        q.after_id = Some(cursor::decode(c)?);
+    }
+    Ok(q)
+}
+
+fn check_value(name: &str, v: &str) -> Result<(), ApiError> {
+    if v.len() > MAX_FILTER_VALUE_BYTES {
+        return Err(ApiError::invalid_parameter(format!(
+            "`{}` is longer than {MAX_FILTER_VALUE_BYTES} bytes",
+            truncate(name, 100)
+        )));
+    }
+    Ok(())
+}
+
+fn field_path(path: &str) -> Result<Vec<String>, ApiError> {
+    let segs: Vec<&str> = path.split('.').collect();
+    let ok = !path.is_empty()
+        && segs.len() <= MAX_FIELD_DEPTH
+        && segs.iter().all(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+    if !ok {
+        return Err(ApiError::invalid_parameter(format!(
+            "`field.{}`: a field path is 1 to {MAX_FIELD_DEPTH} keys of [A-Za-z0-9_-] joined by `.`",
+            truncate(path, 100)
+        )));
+    }
+    Ok(segs.into_iter().map(str::to_owned).collect())
+}
+
+fn search_request(params: &[(String, String)], cfg: &ApiConfig) -> Result<SearchRequest, ApiError> {
+    let (mut q, mut off, mut lim) = (None, None, None);
+    for (k, v) in params {
+        match k.as_str() {
+            "q" => once(&mut q, k, v)?,
+            "offset" => once(&mut off, k, v)?,
+            "limit" => once(&mut lim, k, v)?,
+            _ => return Err(unknown_param(k)),
+        }
+    }
+    let query =
+        q.ok_or_else(|| ApiError::invalid_parameter("`q` (the search query) is required"))?;
+    let chars = query.chars().count();
+    if chars > cfg.max_query_chars {
+        return Err(ApiError::invalid_parameter(format!(
+            "`q` is {chars} characters; the limit is {}",
+            cfg.max_query_chars
+        )));
+    }
+    let limit = match lim {
+        Some(v) => parse_uint("limit", v, 1, cfg.max_search_limit)?,
+        None => cfg.default_search_limit.min(cfg.max_search_limit),
+    };
+    let offset = match off {
+        Some(v) => parse_uint("offset", v, 0, cfg.max_search_offset)?,
+        None => 0,
+    };
+    Ok(SearchRequest {
+        query: query.to_owned(),
+        limit: limit as usize,
+        offset: offset as usize,
+    })
+}
+
+/// The ETag of everything derived from the database at `generation`.
+fn etag_for(generation: &str) -> String {
+    let clean: String = generation
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+        .take(128)
+        .collect();
+    format!("\"{REPRESENTATION}-{clean}\"")
+}
+
+/// Runs a data route with ETag revalidation: a matching `If-None-Match` is answered
+/// with 304 before the route reads anything else.
+fn cached(
+    req: &Request,
+    store: &dyn Store,
+    cfg: &ApiConfig,
+    body: impl FnOnce(&dyn Store) -> Result<Vec<u8>, ApiError>,
+    content_type: &str,
+) -> Result<Response, ApiError> {
+    let etag = etag_for(&store.generation()?);
+    let mut headers = vec![
+        ("etag", etag.clone()),
+        ("cache-control", cfg.cache_control.clone()),
+    ];
+    if let Some(inm) = req.header("if-none-match") {
+        if if_none_match_matches(inm, &etag) {
+            return Ok(Response {
+                status: 304,
+                headers,
+                body: Vec::new(),
+            });
+        }
+    }
+    let body = body(store)?;
+    headers.insert(0, ("content-type", content_type.to_owned()));
+    headers.push(("x-content-type-options", "nosniff".to_owned()));
+    Ok(Response {
+        status: 200,
+        headers,
+        body,
+    })
+}
+
+fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(v)
+        .map_err(|e| ApiError::unavailable(format!("could not serialize the response: {e}")))
+}
+
+fn health(store: &dyn Store, params: &[(String, String)]) -> Result<Response, ApiError> {
+    no_params(params)?;
+    #[derive(Serialize)]
+    struct Health<'a> {
+        status: &'a str,
+        api: &'a str,
+        version: &'a str,
+        #[serde(flatten)]
+        info: super::store::HealthInfo,
+    }
+    let info = store.health()?;
+    let body = to_json(&Health {
+        status: "ok",
+        api: "v1",
+        version: env!("CARGO_PKG_VERSION"),
+        info,
+    })?;
+    Ok(Response {
+        status: 200,
+        headers: vec![
+            ("content-type", "application/json".to_owned()),
+            ("cache-control", "no-store".to_owned()),
+            ("x-content-type-options", "nosniff".to_owned()),
+        ],
+        body,
+    })
+}
+
+fn openapi(
+    req: &Request,
+    cfg: &ApiConfig,
+    params: &[(String, String)],
+) -> Result<Response, ApiError> {
+    no_params(params)?;
+    let etag = format!(
+        "\"openapi-{}\"",
+        &blake3::hash(OPENAPI_JSON.as_bytes()).to_hex()[..16]
+    );
+    let mut headers = vec![
+        ("etag", etag.clone()),
+        ("cache-control", cfg.cache_control.clone()),
+    ];
+    if req
+        .header("if-none-match")
+        .is_some_and(|inm| if_none_match_matches(inm, &etag))
+    {
+        return Ok(Response {
+            status: 304,
+            headers,
+            body: Vec::new(),
+        });
+    }
+    headers.insert(0, ("content-type", "application/json".to_owned()));
+    headers.push(("x-content-type-options", "nosniff".to_owned()));
+    Ok(Response {
+        status: 200,
+        headers,
+        body: OPENAPI_JSON.as_bytes().to_vec(),
+    })
+}
+
+fn get(store: &dyn Store, id: &str, want: Option<DocType>) -> Result<Vec<u8>, ApiError> {
+    match store.get(id)? {
+        Some(doc) if want.is_none_or(|t| t == doc.document.doc_type) => to_json(&doc),
+        _ => Err(ApiError::not_found(format!(
+            "no {} with id `{}`",
+            match want {
+                Some(DocType::Persona) => "persona",
+                Some(DocType::PromptTemplate) => "prompt template",
+                None => "document",
+            },
+            truncate(id, 200)
+        ))),
+    }
+}
+
+fn list(store: &dyn Store, mut q: ListQuery) -> Result<Vec<u8>, ApiError> {
+    #[derive(Serialize)]
+    struct Page<'a> {
+        data: &'a [StoredDocument],
+        total: u64,
+        limit: u64,
+        offset: u64,
+        next_cursor: Option<String>,
+    }
+    let limit = q.limit;
+    q.limit = limit + 1; // one extra tells whether a next page exists
+    let mut page = store.list(&q)?;
+    let more = page.items.len() as u64 > limit;
+    page.items.truncate(limit as usize);
+    let next_cursor = if more {
+        page.items
+            .last()
+            .map(|d| cursor::encode(d.document.id.as_str()))
+    } else {
+        None
+    };
+    to_json(&Page {
+        data: &page.items,
+        total: page.total,
+        limit,
+        offset: q.offset,
+        next_cursor,
+    })
+}
+
+fn search(store: &dyn Store, req: &SearchRequest) -> Result<Vec<u8>, ApiError> {
+    let searcher = store
+        .searcher()?
+        .ok_or_else(|| ApiError::unavailable("the database holds no search index yet"))?;
+    match searcher.search_json(req) {
+        Ok(v) => to_json(&v),
+        Err(p) => Err(ApiError::bad_query(p.message, p.position)),
+    }
+}
+
+fn index(store: &dyn Store) -> Result<Vec<u8>, ApiError> {
+    store
+        .index_bytes()?
+        .ok_or_else(|| ApiError::unavailable("the database holds no search index yet"))
+}

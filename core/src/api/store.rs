@@ -1,0 +1,149 @@
+//! The read-only view of a database that the read API needs. Hosts implement it over
+//! SQLite (native: a read transaction per request; edge: an immutable snapshot); the
+//! unit tests use [`super::memory::MemoryStore`]. One `&dyn Store` serves one request,
+//! so an implementation can pin one consistent snapshot for everything it answers.
+
+use crate::model::{DocType, Document};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A store-side failure (I/O, corrupt database). Never caused by client input; the
+/// handler answers it with `503` and a JSON error, never a panic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("store error: {0}")]
+pub struct StoreError(pub String);
+
+impl StoreError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        StoreError(msg.into())
+    }
+}
+
+/// One document as the API returns it: the parsed [`Document`] plus what only the store
+/// knows (the file's modification time as RFC 3339 UTC text, staleness).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredDocument {
+    #[serde(flatten)]
+    pub document: Document,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
+    /// True while the document's file fails to parse and this is its last good
+    /// version (omitted when false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stale: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A filter on one JSON field of a document's `content`: the value at `path` (object
+/// keys) equals `value`. Strings compare as text; numbers, booleans and `null` by their
+/// JSON text; arrays match when any scalar element does; objects never match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldFilter {
+    /// Object keys from `content` down, each `[A-Za-z0-9_-]+`.
+    pub path: Vec<String>,
+    pub value: String,
+}
+
+impl FieldFilter {
+    /// The SQLite JSON path for this filter, rooted at the document JSON
+    /// (`$."content"."model"."api"`). Keys are validated by the handler, so quoting
+    /// them is enough.
+    pub fn sqlite_path(&self) -> String {
+        let mut p = String::from("$.\"content\"");
+        for seg in &self.path {
+            p.push_str(".\"");
+            p.push_str(seg);
+            p.push('"');
+        }
+        p
+    }
+}
+
+/// What `GET /v1/documents` asks the store for. Order is always by `id` ascending
+/// (byte order), which is what makes cursors stable across writes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListQuery {
+    pub doc_type: Option<DocType>,
+    /// All of these tags (ASCII case-insensitive) must be present.
+    pub tags: Vec<String>,
+    /// All of these must match.
+    pub fields: Vec<FieldFilter>,
+    /// Only ids strictly greater than this (cursor pagination).
+    pub after_id: Option<String>,
+    /// Skip this many matching rows (after `after_id`).
+    pub offset: u64,
+    /// Return at most this many.
+    pub limit: u64,
+}
+
+/// A page of documents plus the number matching the filters (ignoring cursor, offset
+/// and limit).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListPage {
+    pub items: Vec<StoredDocument>,
+    pub total: u64,
+}
+
+/// Document counts by type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    pub documents: u64,
+    pub personas: u64,
+    pub prompt_templates: u64,
+}
+
+/// What `GET /v1/health` reports about the database.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct HealthInfo {
+    /// The content generation (also the ETag of every data route).
+    pub generation: String,
+    pub counts: Counts,
+    /// `PRAGMA user_version` of the database, when the store has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<i64>,
+    /// Number of files that currently fail to parse (the last good version of each
+    /// stays served).
+    pub sync_errors: u64,
+    /// Whether a search index is present.
+    pub search_index: bool,
+}
+
+/// Parameters of one search, already validated by the handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    pub query: String,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// A query the engine rejected (syntax), with the character position it points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchProblem {
+    pub position: Option<usize>,
+    pub message: String,
+}
+
+/// The seam between the API and the search engine: a loaded index answers a query with
+/// its results as JSON (the engine's own `Serialize` output), or a query error.
+pub trait Searcher {
+    fn search_json(&self, req: &SearchRequest) -> Result<serde_json::Value, SearchProblem>;
+}
+
+/// Everything the read API reads. Implementations must answer all calls made during one
+/// request from the same consistent snapshot.
+pub trait Store {
+    /// The content generation: changes whenever any document, or the index, changes.
+    /// Opaque text; only `[A-Za-z0-9._:-]` are kept when it becomes an ETag.
+    fn generation(&self) -> Result<String, StoreError>;
+    fn health(&self) -> Result<HealthInfo, StoreError>;
+    fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError>;
+    fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
+    /// The serialized search index, if the database holds one.
+    fn index_bytes(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The loaded search index, if the database holds one (implementations cache it per
+    /// generation: loading is far costlier than one query).
+    fn searcher(&self) -> Result<Option<Arc<dyn Searcher + Send + Sync>>, StoreError>;
+}

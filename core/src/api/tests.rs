@@ -1,0 +1,690 @@
+//! Route-by-route tests of the pure handler over the in-memory store, plus the
+//! bad-input table: every hostile request must be a 4xx JSON error.
+
+use super::memory::MemoryStore;
+use super::*;
+use crate::model::{ContentHash, DocType, Document, DocumentId};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+fn doc(id: &str, t: DocType, name: &str, tags: &[&str], content: Value) -> Document {
+    Document {
+        id: DocumentId(id.into()),
+        doc_type: t,
+        name: name.into(),
+        path: format!(
+            "{}/{id}.x",
+            if t == DocType::Persona {
+                "personas"
+            } else {
+                "prompts"
+            }
+        ),
+        hash: ContentHash::of(id.as_bytes()),
+        description: Some(format!("about {name}")),
+        tags: tags.iter().map(|s| s.to_string()).collect(),
+        authors: vec![],
+        body: format!("body of {name}"),
+        content,
+    }
+}
+
+/// A stand-in engine: matches documents whose name contains the query; `(` is a
+/// syntax error at its position.
+struct FakeSearch(Vec<String>);
+
+impl Searcher for FakeSearch {
+    fn search_json(&self, req: &SearchRequest) -> Result<Value, SearchProblem> {
+        if let Some(p) = req.query.find('(') {
+            return Err(SearchProblem {
+                position: Some(p),
+                message: "unbalanced parenthesis".into(),
+            });
+        }
+        let hits: Vec<&String> = self
+            .0
+            .iter()
+            .filter(|n| n.to_lowercase().contains(&req.query.to_lowercase()))
+            .skip(req.offset)
+            .take(req.limit)
+            .collect();
+        Ok(json!({"total": hits.len(), "hits": hits}))
+    }
+}
+
+fn store() -> MemoryStore {
+    let mut s = MemoryStore::new("42");
+    s.insert(
+        doc(
+            "alice",
+            DocType::Persona,
+            "Alice",
+            &["support", "Friendly"],
+            json!({"role": "agent", "level": 3, "flags": [true, "x"]}),
+        ),
+        Some("2024-01-01T00:00:00Z"),
+    );
+    s.insert(
+        doc(
+            "bob",
+            DocType::Persona,
+            "Bob",
+            &["sales"],
+            json!({"role": "seller", "level": 1}),
+        ),
+        None,
+    );
+    s.insert(
+        doc(
+            "chat/basic",
+            DocType::PromptTemplate,
+            "Basic chat",
+            &["support"],
+            json!({"model": {"api": "chat", "configuration": {"type": "azure_openai"}}}),
+        ),
+        None,
+    );
+    s.insert(
+        doc(
+            "complete",
+            DocType::PromptTemplate,
+            "Completion",
+            &[],
+            json!({"model": {"api": "completion"}}),
+        ),
+        None,
+    );
+    for i in 0..7 {
+        s.insert(
+            doc(
+                &format!("p{i:02}"),
+                DocType::Persona,
+                &format!("Persona {i}"),
+                &["bulk"],
+                json!({"n": i}),
+            ),
+            None,
+        );
+    }
+    s.index_bytes = Some(vec![1, 2, 3, 0, 255]);
+    s.searcher = Some(Arc::new(FakeSearch(
+        s.docs.values().map(|d| d.document.name.clone()).collect(),
+    )));
+    s
+}
+
+fn call(req: Request) -> Response {
+    handle(&req, &store(), &ApiConfig::default())
+}
+
+fn get(target: &str) -> Response {
+    call(Request::get(target))
+}
+
+fn ids(r: &Response) -> Vec<String> {
+    r.json().unwrap()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn assert_error(r: &Response, status: u16, code: &str) {
+    assert_eq!(
+        r.status,
+        status,
+        "body: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let v = r.json().expect("error body is JSON");
+    assert_eq!(v["error"]["code"], code, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn health() {
+    let r = get("/v1/health");
+    assert_eq!(r.status, 200);
+    let v = r.json().unwrap();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["api"], "v1");
+    assert_eq!(v["generation"], "42");
+    assert_eq!(v["counts"]["documents"], 11);
+    assert_eq!(v["counts"]["personas"], 9);
+    assert_eq!(v["counts"]["prompt_templates"], 2);
+    assert_eq!(v["search_index"], true);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn get_document() {
+    let r = get("/v1/documents/alice");
+    assert_eq!(r.status, 200);
+    let v = r.json().unwrap();
+    assert_eq!(v["id"], "alice");
+    assert_eq!(v["type"], "persona");
+    assert_eq!(v["name"], "Alice");
+    assert_eq!(v["modified"], "2024-01-01T00:00:00Z");
+    assert_eq!(v["content"]["role"], "agent");
+    assert_eq!(r.header("etag"), Some("\"1-42\""));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    // Ids with a slash are reachable percent-encoded.
+    let r = get("/v1/documents/chat%2Fbasic");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json().unwrap()["id"], "chat/basic");
+    assert_error(&get("/v1/documents/nobody"), 404, "not_found");
+    assert_error(&get("/v1/documents/chat/basic"), 404, "not_found");
+}
+
+#[test]
+fn typed_routes() {
+    assert_eq!(get("/v1/personas/alice").status, 200);
+    assert_error(&get("/v1/personas/complete"), 404, "not_found");
+    assert_eq!(get("/v1/prompts/complete").status, 200);
+    assert_error(&get("/v1/prompts/alice"), 404, "not_found");
+    let r = get("/v1/prompts");
+    assert_eq!(ids(&r), ["chat/basic", "complete"]);
+    let r = get("/v1/personas?limit=3");
+    assert_eq!(ids(&r), ["alice", "bob", "p00"]);
+    assert_eq!(r.json().unwrap()["total"], 9);
+    assert_error(&get("/v1/personas?type=persona"), 400, "invalid_parameter");
+}
+
+#[test]
+fn list_and_filters() {
+    let r = get("/v1/documents");
+    assert_eq!(r.status, 200);
+    let v = r.json().unwrap();
+    assert_eq!(v["total"], 11);
+    assert_eq!(v["limit"], 50);
+    assert_eq!(v["offset"], 0);
+    assert_eq!(v["next_cursor"], Value::Null);
+    assert_eq!(ids(&r)[0], "alice");
+    assert_eq!(
+        ids(&get("/v1/documents?type=prompt_template")),
+        ["chat/basic", "complete"]
+    );
+    assert_eq!(
+        ids(&get("/v1/documents?type=prompts")),
+        ["chat/basic", "complete"]
+    );
+    assert_eq!(
+        ids(&get("/v1/documents?tag=support")),
+        ["alice", "chat/basic"]
+    );
+    assert_eq!(
+        ids(&get("/v1/documents?tag=FRIENDLY&tag=support")),
+        ["alice"]
+    );
+    assert_eq!(
+        ids(&get("/v1/documents?field.model.api=chat")),
+        ["chat/basic"]
+    );
+    assert_eq!(
+        ids(&get(
+            "/v1/documents?field.model.configuration.type=azure_openai"
+        )),
+        ["chat/basic"]
+    );
+    assert_eq!(ids(&get("/v1/documents?field.level=3")), ["alice"]);
+    assert_eq!(ids(&get("/v1/documents?field.flags=true")), ["alice"]);
+    assert_eq!(
+        ids(&get("/v1/documents?field.flags=x&type=persona")),
+        ["alice"]
+    );
+    assert_eq!(
+        ids(&get("/v1/documents?field.model=chat")),
+        Vec::<String>::new()
+    );
+    assert_eq!(get("/v1/documents?tag=none").json().unwrap()["total"], 0);
+}
+
+#[test]
+fn cursor_pagination_walks_everything_once() {
+    let mut seen = Vec::new();
+    let mut target = "/v1/documents?limit=4".to_owned();
+    for _ in 0..10 {
+        let r = get(&target);
+        assert_eq!(r.status, 200);
+        let v = r.json().unwrap();
+        seen.extend(ids(&r));
+        match v["next_cursor"].as_str() {
+            Some(c) => target = format!("/v1/documents?limit=4&cursor={c}"),
+            None => break,
+        }
+    }
+    let all = ids(&get("/v1/documents"));
+    assert_eq!(seen, all);
+    assert_eq!(all.len(), 11);
+}
+
+#[test]
+fn cursor_is_stable_across_writes() {
+    let mut s = store();
+    let cfg = ApiConfig::default();
+    let r = handle(&Request::get("/v1/personas?limit=2"), &s, &cfg);
+    let c = r.json().unwrap()["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // "bob" was the last of page one; delete it and insert a doc before it.
+    s.docs.remove("bob");
+    s.insert(
+        doc("aaron", DocType::Persona, "Aaron", &[], json!({})),
+        None,
+    );
+    let r = handle(
+        &Request::get(&format!("/v1/personas?limit=2&cursor={c}")),
+        &s,
+        &cfg,
+    );
+    assert_eq!(ids(&r), ["p00", "p01"]);
+}
+
+#[test]
+fn offset_pagination() {
+    let r = get("/v1/documents?offset=9&limit=5");
+    assert_eq!(ids(&r), ["p05", "p06"]);
+    assert_eq!(r.json().unwrap()["next_cursor"], Value::Null);
+    let r = get("/v1/documents?offset=2&limit=2");
+    assert_eq!(ids(&r), ["chat/basic", "complete"]);
+    assert!(r.json().unwrap()["next_cursor"].is_string());
+    assert_eq!(ids(&get("/v1/documents?offset=1000")), Vec::<String>::new());
+}
+
+#[test]
+fn search_route() {
+    let r = get("/v1/search?q=persona+1");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json().unwrap()["hits"], json!(["Persona 1"]));
+    assert!(r.header("etag").is_some());
+    let r = get("/v1/search?q=persona&limit=2&offset=1");
+    assert_eq!(r.json().unwrap()["hits"], json!(["Persona 1", "Persona 2"]));
+    let r = get("/v1/search?q=a%20(b");
+    assert_error(&r, 400, "bad_query");
+    assert_eq!(r.json().unwrap()["error"]["position"], 2);
+    assert_error(&get("/v1/search"), 400, "invalid_parameter");
+    assert_error(&get("/v1/search?q=a&q=b"), 400, "invalid_parameter");
+}
+
+#[test]
+fn search_and_index_without_index_are_503() {
+    let mut s = store();
+    s.searcher = None;
+    s.index_bytes = None;
+    let cfg = ApiConfig::default();
+    assert_error(
+        &handle(&Request::get("/v1/search?q=x"), &s, &cfg),
+        503,
+        "unavailable",
+    );
+    assert_error(
+        &handle(&Request::get("/v1/index"), &s, &cfg),
+        503,
+        "unavailable",
+    );
+}
+
+#[test]
+fn index_route() {
+    let r = get("/v1/index");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, vec![1, 2, 3, 0, 255]);
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+}
+
+#[test]
+fn openapi_route() {
+    let r = get("/v1/openapi.json");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, OPENAPI_JSON.as_bytes());
+    let v = r.json().unwrap();
+    assert!(v["openapi"].as_str().unwrap().starts_with("3."));
+    let etag = r.header("etag").unwrap().to_owned();
+    let r = call(Request::get("/v1/openapi.json").with_header("If-None-Match", &etag));
+    assert_eq!(r.status, 304);
+}
+
+#[test]
+fn etag_and_304() {
+    let r = get("/v1/documents?limit=2");
+    let etag = r.header("etag").unwrap().to_owned();
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=0, must-revalidate")
+    );
+    for inm in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"zzz\", {etag}"),
+        "*".into(),
+    ] {
+        let r = call(Request::get("/v1/documents?limit=2").with_header("if-none-match", &inm));
+        assert_eq!(r.status, 304, "{inm}");
+        assert!(r.body.is_empty());
+        assert_eq!(r.header("etag"), Some(etag.as_str()));
+    }
+    let r = call(Request::get("/v1/documents/alice").with_header("If-None-Match", "\"1-41\""));
+    assert_eq!(r.status, 200);
+    // A new generation changes the ETag.
+    let mut s = store();
+    s.generation = "43".into();
+    let r = handle(
+        &Request::get("/v1/documents/alice").with_header("If-None-Match", &etag),
+        &s,
+        &ApiConfig::default(),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("etag"), Some("\"1-43\""));
+    // Generations are sanitized into a valid ETag.
+    s.generation = "a\"b c\n".into();
+    let r = handle(
+        &Request::get("/v1/documents/alice"),
+        &s,
+        &ApiConfig::default(),
+    );
+    assert_eq!(r.header("etag"), Some("\"1-abc\""));
+}
+
+#[test]
+fn cors_default_allows_all() {
+    let r = call(Request::get("/v1/health").with_header("Origin", "https://x.example"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-expose-headers"), Some("ETag"));
+    let r = call(
+        Request::new("OPTIONS", "/v1/documents")
+            .with_header("Origin", "https://x.example")
+            .with_header("Access-Control-Request-Method", "GET")
+            .with_header("Access-Control-Request-Headers", "if-none-match"),
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("GET"));
+    assert!(r
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("If-None-Match"));
+    // Errors carry CORS headers too, so browsers can read them.
+    let r = call(Request::get("/v1/nope").with_header("Origin", "https://x.example"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    // OPTIONS on an unknown route is a 404.
+    assert_error(&call(Request::new("OPTIONS", "/v1/nope")), 404, "not_found");
+}
+
+#[test]
+fn cors_origin_list() {
+    let cfg = ApiConfig {
+        cors: Cors::Origins(vec!["https://ok.example".into()]),
+        ..ApiConfig::default()
+    };
+    let s = store();
+    let r = handle(
+        &Request::get("/v1/health").with_header("Origin", "https://ok.example"),
+        &s,
+        &cfg,
+    );
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://ok.example")
+    );
+    assert_eq!(r.header("vary"), Some("Origin"));
+    let r = handle(
+        &Request::get("/v1/health").with_header("Origin", "https://evil.example"),
+        &s,
+        &cfg,
+    );
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let pre = Request::new("OPTIONS", "/v1/health")
+        .with_header("Origin", "https://evil.example")
+        .with_header("Access-Control-Request-Method", "GET");
+    let r = handle(&pre, &s, &cfg);
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let cfg = ApiConfig {
+        cors: Cors::Disabled,
+        ..ApiConfig::default()
+    };
+    let r = handle(
+        &Request::get("/v1/health").with_header("Origin", "https://ok.example"),
+        &s,
+        &cfg,
+    );
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn methods() {
+    for m in [
+        "POST",
+        "PUT",
+        "DELETE",
+        "PATCH",
+        "TRACE",
+        "CONNECT",
+        "BREW\u{7f}x",
+    ] {
+        let r = call(Request::new(m, "/v1/documents"));
+        assert_error(&r, 405, "method_not_allowed");
+        assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+    }
+    let r = call(Request::new("HEAD", "/v1/documents/alice"));
+    assert_eq!(r.status, 200);
+    let r = call(Request::new("OPTIONS", "/v1/documents"));
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+    // Unknown routes are 404 whatever the method.
+    assert_error(
+        &call(Request::new("POST", "/admin/reload")),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn store_failure_is_503_json() {
+    struct Broken;
+    impl Store for Broken {
+        fn generation(&self) -> Result<String, StoreError> {
+            Err(StoreError::new("disk on fire"))
+        }
+        fn health(&self) -> Result<HealthInfo, StoreError> {
+            Err(StoreError::new("disk on fire"))
+        }
+        fn get(&self, _: &str) -> Result<Option<StoredDocument>, StoreError> {
+            Err(StoreError::new("disk on fire"))
+        }
+        fn list(&self, _: &ListQuery) -> Result<ListPage, StoreError> {
+            Err(StoreError::new("disk on fire"))
+        }
+        fn index_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
+            Err(StoreError::new("disk on fire"))
+        }
+        fn searcher(&self) -> Result<Option<Arc<dyn Searcher + Send + Sync>>, StoreError> {
+            Err(StoreError::new("disk on fire"))
+        }
+    }
+    for t in [
+        "/v1/health",
+        "/v1/documents",
+        "/v1/documents/a",
+        "/v1/search?q=a",
+        "/v1/index",
+    ] {
+        assert_error(
+            &handle(&Request::get(t), &Broken, &ApiConfig::default()),
+            503,
+            "unavailable",
+        );
+    }
+}
+
+/// Every hostile or malformed request: status and error code.
+#[test]
+fn bad_input_table() {
+    let huge_q = format!("/v1/search?q={}", "a".repeat(100 * 1024));
+    let long_q = format!("/v1/search?q={}", "a".repeat(1001));
+    let long_id = format!("/v1/documents/{}", "x".repeat(600));
+    let many_tags = format!("/v1/documents?{}", "tag=a&".repeat(17));
+    let cases: Vec<(&str, u16, &str)> = vec![
+        // Unknown routes and path tricks.
+        ("/", 404, "not_found"),
+        ("/v1", 404, "not_found"),
+        ("/v1/", 404, "not_found"),
+        ("/v2/documents", 404, "not_found"),
+        ("/v1/documents/", 400, "invalid_parameter"),
+        ("/v1//documents", 404, "not_found"),
+        ("/v1/../etc/passwd", 400, "bad_path"),
+        ("/v1/documents/..", 400, "bad_path"),
+        ("/v1/documents/%2e%2e", 400, "bad_path"),
+        ("/v1/documents/..%2F..%2Fetc%2Fpasswd", 404, "not_found"),
+        (
+            "/v1/documents/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+            404,
+            "not_found",
+        ),
+        ("/v1/documents/a/b/c", 404, "not_found"),
+        ("v1/health", 400, "bad_path"),
+        ("", 400, "bad_path"),
+        // Percent-encoding and UTF-8.
+        ("/v1/documents/%", 400, "bad_encoding"),
+        ("/v1/documents/%zz", 400, "bad_encoding"),
+        ("/v1/documents/%C3", 400, "bad_encoding"),
+        ("/v1/documents/%FF%FE", 400, "bad_encoding"),
+        ("/v1/documents/%00", 400, "invalid_parameter"),
+        ("/v1/documents/a%0Ab", 400, "invalid_parameter"),
+        ("/v1/search?q=%ZZ", 400, "bad_encoding"),
+        ("/v1/search?q=%C0%AF", 400, "bad_encoding"),
+        ("/v1/search?q%FF=1", 400, "bad_encoding"),
+        ("/v1/documents?tag=%E2%82", 400, "bad_encoding"),
+        // Numbers.
+        ("/v1/documents?limit=0", 400, "invalid_parameter"),
+        ("/v1/documents?limit=-1", 400, "invalid_parameter"),
+        ("/v1/documents?limit=501", 400, "invalid_parameter"),
+        (
+            "/v1/documents?limit=99999999999999999999999999",
+            400,
+            "invalid_parameter",
+        ),
+        ("/v1/documents?limit=1e3", 400, "invalid_parameter"),
+        ("/v1/documents?limit=", 400, "invalid_parameter"),
+        ("/v1/documents?limit=%201", 400, "invalid_parameter"),
+        ("/v1/documents?offset=-5", 400, "invalid_parameter"),
+        ("/v1/documents?offset=1000001", 400, "invalid_parameter"),
+        ("/v1/documents?limit=1&limit=2", 400, "invalid_parameter"),
+        ("/v1/search?q=a&limit=101", 400, "invalid_parameter"),
+        ("/v1/search?q=a&offset=-1", 400, "invalid_parameter"),
+        ("/v1/search?q=a&offset=10001", 400, "invalid_parameter"),
+        // Cursors.
+        ("/v1/documents?cursor=", 400, "bad_cursor"),
+        ("/v1/documents?cursor=garbage!", 400, "bad_cursor"),
+        ("/v1/documents?cursor=c%FF", 400, "bad_encoding"),
+        ("/v1/documents?cursor=c____", 400, "bad_cursor"),
+        (
+            "/v1/documents?cursor=cYWxpY2U&offset=3",
+            400,
+            "invalid_parameter",
+        ),
+        // Filters.
+        ("/v1/documents?type=robot", 400, "invalid_parameter"),
+        ("/v1/documents?type=", 400, "invalid_parameter"),
+        ("/v1/documents?field.=x", 400, "invalid_parameter"),
+        ("/v1/documents?field.a..b=x", 400, "invalid_parameter"),
+        ("/v1/documents?field.a'%3B--=x", 400, "invalid_parameter"),
+        (
+            "/v1/documents?field.a.b.c.d.e.f.g.h.i=x",
+            400,
+            "invalid_parameter",
+        ),
+        ("/v1/documents?field.%24.x=1", 400, "invalid_parameter"),
+        (many_tags.as_str(), 400, "invalid_parameter"),
+        ("/v1/documents?sort=name", 400, "invalid_parameter"),
+        ("/v1/documents/alice?x=1", 400, "invalid_parameter"),
+        ("/v1/health?verbose", 400, "invalid_parameter"),
+        ("/v1/index?x", 400, "invalid_parameter"),
+        // Sizes.
+        (huge_q.as_str(), 414, "uri_too_long"),
+        (long_q.as_str(), 400, "invalid_parameter"),
+        (long_id.as_str(), 400, "invalid_parameter"),
+    ];
+    let s = store();
+    let cfg = ApiConfig::default();
+    for (target, status, code) in cases {
+        let r = handle(&Request::get(target), &s, &cfg);
+        assert_eq!(
+            r.status,
+            status,
+            "{target}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let v = r
+            .json()
+            .unwrap_or_else(|| panic!("{target}: body is not JSON"));
+        assert_eq!(v["error"]["code"], code, "{target}: {v}");
+    }
+    // A body on a read route beyond the limit.
+    let mut req = Request::get("/v1/health");
+    req.body_len = 1 << 20;
+    assert_error(&handle(&req, &s, &cfg), 413, "payload_too_large");
+    // A raw (non-UTF-8-clean) header value or odd header names do not matter.
+    let r = handle(
+        &Request::get("/v1/health").with_header("If-None-Match", "\u{0}\u{ffff}"),
+        &s,
+        &cfg,
+    );
+    assert_eq!(r.status, 200);
+}
+
+/// The same request gives the same bytes every time (the edge and the local server
+/// rely on it for byte-identical bodies).
+#[test]
+fn bodies_are_deterministic() {
+    for t in [
+        "/v1/documents?limit=3",
+        "/v1/documents/alice",
+        "/v1/search?q=a",
+        "/v1/health",
+    ] {
+        assert_eq!(get(t).body, get(t).body, "{t}");
+    }
+}
+
+/// The OpenAPI document describes every route the handler serves, and only those.
+#[test]
+fn openapi_lists_every_route() {
+    let v: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+    let mut paths: Vec<&str> = v["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort();
+    let mut served = vec![
+        "/v1/health",
+        "/v1/documents",
+        "/v1/documents/{id}",
+        "/v1/personas",
+        "/v1/personas/{id}",
+        "/v1/prompts",
+        "/v1/prompts/{id}",
+        "/v1/search",
+        "/v1/index",
+        "/v1/openapi.json",
+    ];
+    served.sort();
+    assert_eq!(paths, served);
+    for p in served {
+        let concrete = p.replace("{id}", "alice").replace("search", "search?q=a");
+        let r = get(&concrete);
+        assert_ne!(r.header("content-type"), None, "{p}");
+        assert!(r.status == 200 || r.status == 404, "{p}: {}", r.status);
+    }
+}
