@@ -5,11 +5,13 @@
 //! - [`read`]: read queries (documents, errors, meta, the search index blob).
 //! - [`write`]: the writes of one batch, through [`Store::write`] (one transaction).
 //! - [`records`]: the row types.
+//! - [`reader`]: the read API's `Store` over this schema (reader pool, index cache).
 //!
 //! Only `rusqlite` is used, so the crate builds for `wasm32-unknown-unknown`, where the
 //! edge opens a snapshot from bytes with [`Store::from_connection`].
 
 pub mod read;
+pub mod reader;
 pub mod records;
 pub mod schema;
 pub mod write;

@@ -49,14 +49,13 @@ pub struct FieldFilter {
 
 impl FieldFilter {
     /// The SQLite JSON path for this filter, rooted at the document JSON
-    /// (`$."content"."model"."api"`). Keys are validated by the handler, so quoting
-    /// them is enough.
+    /// (`$.content.model.api`). Keys are `[A-Za-z0-9_-]` (validated by the handler), so
+    /// they need no quoting, and the text matches the store's expression indexes.
     pub fn sqlite_path(&self) -> String {
-        let mut p = String::from("$.\"content\"");
+        let mut p = String::from("$.content");
         for seg in &self.path {
-            p.push_str(".\"");
+            p.push('.');
             p.push_str(seg);
-            p.push('"');
         }
         p
     }

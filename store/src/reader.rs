@@ -1,0 +1,351 @@
+//! The read API's [`Store`](promptshelf_core::api::Store) over the SQLite schema: what
+//! the local server and the edge worker hand to `promptshelf_core::api::handle`.
+//!
+//! - [`Reader`]: one connection, one consistent view. Within a read transaction
+//!   (what [`ReaderPool::with_reader`] opens) every query of a request sees the same
+//!   WAL snapshot, so a request never mixes two batches. Over an immutable snapshot
+//!   (the edge) no transaction is needed.
+//! - [`IndexCache`]: the loaded search index, kept across requests and reloaded only
+//!   when the stored index's generation changes (loading costs far more than a query).
+//! - [`ReaderPool`]: read-only connections to a database file, reused across requests.
+//!
+//! Only rusqlite: this module builds for wasm32-unknown-unknown too.
+
+use crate::read;
+use promptshelf_core::api::{
+    self, Counts, HealthInfo, ListPage, ListQuery, Searcher, StoreError, StoredDocument,
+};
+use promptshelf_core::Document;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A loaded search index, shared across requests and threads.
+pub type SharedSearcher = Arc<dyn Searcher + Send + Sync>;
+/// Turns stored index bytes into a searcher (the core engine's `from_bytes`).
+pub type IndexLoader = fn(&[u8]) -> Result<SharedSearcher, String>;
+
+/// The last loaded index and the generation it was stored at.
+pub struct IndexCache {
+    loader: Option<IndexLoader>,
+    slot: Mutex<Option<(u64, SharedSearcher)>>,
+}
+
+impl IndexCache {
+    /// A cache that loads indexes with `loader`; `None` means this build has no search
+    /// engine and `/v1/search` answers 503.
+    pub fn new(loader: Option<IndexLoader>) -> IndexCache {
+        IndexCache {
+            loader,
+            slot: Mutex::new(None),
+        }
+    }
+
+    fn get_or_load(
+        &self,
+        generation: u64,
+        load_bytes: impl FnOnce() -> Result<Option<Vec<u8>>, StoreError>,
+    ) -> Result<Option<SharedSearcher>, StoreError> {
+        let Some(loader) = self.loader else {
+            return Ok(None);
+        };
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((g, s)) = slot.as_ref() {
+            if *g == generation {
+                return Ok(Some(s.clone()));
+            }
+        }
+        let Some(bytes) = load_bytes()? else {
+            return Ok(None);
+        };
+        let searcher = loader(&bytes)
+            .map_err(|e| StoreError::new(format!("the stored search index is unusable: {e}")))?;
+        *slot = Some((generation, searcher.clone()));
+        Ok(Some(searcher))
+    }
+}
+
+impl Default for IndexCache {
+    fn default() -> Self {
+        IndexCache::new(None)
+    }
+}
+
+/// The read API's view of one connection.
+pub struct Reader<'a> {
+    conn: &'a Connection,
+    index: &'a IndexCache,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::new(e.to_string())
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(conn: &'a Connection, index: &'a IndexCache) -> Reader<'a> {
+        Reader { conn, index }
+    }
+
+    fn to_api(row: crate::StoredDocument) -> Result<StoredDocument, StoreError> {
+        let document: Document = serde_json::from_str(&row.json)
+            .map_err(|e| err(format!("document `{}` has unreadable JSON: {e}", row.id)))?;
+        Ok(StoredDocument {
+            document,
+            modified: Some(row.file_modified).filter(|m| !m.is_empty()),
+            stale: row.stale,
+        })
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT type, COUNT(*) FROM documents GROUP BY type")
+            .map_err(err)?;
+        let mut c = Counts::default();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(err)?;
+        for row in rows {
+            let (t, n) = row.map_err(err)?;
+            let n = n.max(0) as u64;
+            c.documents += n;
+            match t.as_str() {
+                "persona" => c.personas += n,
+                _ => c.prompt_templates += n,
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// SQL for the filters of `q` (without cursor/paging), with its parameters. Mirrors
+/// `promptshelf_core::api::memory::matches`, the reference semantics.
+fn filter_sql(q: &ListQuery, with_cursor: bool) -> (String, Vec<SqlValue>) {
+    let mut sql = String::from(" WHERE 1");
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(t) = q.doc_type {
+        args.push(SqlValue::Text(t.as_str().to_owned()));
+        sql.push_str(&format!(" AND d.type = ?{}", args.len()));
+    }
+    for tag in &q.tags {
+        args.push(SqlValue::Text(tag.clone()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM json_each(d.document, '$.tags') t \
+               WHERE t.type = 'text' AND t.value = ?{} COLLATE NOCASE)",
+            args.len()
+        ));
+    }
+    for f in &q.fields {
+        args.push(SqlValue::Text(f.sqlite_path()));
+        let p = args.len();
+        args.push(SqlValue::Text(f.value.clone()));
+        let v = args.len();
+        // json_each over a scalar yields that one scalar; over an array, its elements;
+        // objects are excluded. Scalars compare by their JSON text, strings as text.
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM json_each(d.document, ?{p}) j \
+               WHERE json_type(d.document, ?{p}) <> 'object' AND ?{v} = CASE j.type \
+                 WHEN 'text' THEN j.value \
+                 WHEN 'integer' THEN CAST(j.value AS TEXT) \
+                 WHEN 'real' THEN CAST(j.value AS TEXT) \
+                 WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' \
+                 ELSE NULL END)"
+        ));
+    }
+    if with_cursor {
+        if let Some(after) = &q.after_id {
+            args.push(SqlValue::Text(after.clone()));
+            sql.push_str(&format!(" AND d.id > ?{}", args.len()));
+        }
+    }
+    (sql, args)
+}
+
+const COLUMNS: &str = "d.id, d.type, d.name, d.document, d.file_path, d.file_modified, \
+     COALESCE(d.created_at, ''), COALESCE(d.updated_at, ''), d.content_hash, d.file_size, d.stale";
+
+impl api::Store for Reader<'_> {
+    fn generation(&self) -> Result<String, StoreError> {
+        read::generation(self.conn)
+            .map(|g| g.to_string())
+            .map_err(err)
+    }
+
+    fn health(&self) -> Result<HealthInfo, StoreError> {
+        let schema_version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(err)?;
+        let search_index = self
+            .conn
+            .prepare_cached("SELECT 1 FROM search_index WHERE slot = 1")
+            .and_then(|mut s| s.query_row([], |_| Ok(())).optional())
+            .map_err(err)?
+            .is_some();
+        Ok(HealthInfo {
+            generation: self.generation()?,
+            counts: self.counts()?,
+            schema_version: Some(schema_version),
+            sync_errors: read::count_sync_errors(self.conn).map_err(err)?,
+            search_index,
+        })
+    }
+
+    fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError> {
+        read::get_document(self.conn, id)
+            .map_err(err)?
+            .map(Self::to_api)
+            .transpose()
+    }
+
+    fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+        let (where_all, args_all) = filter_sql(q, false);
+        let count_sql = format!("SELECT COUNT(*) FROM documents d{where_all}");
+        let total: i64 = self
+            .conn
+            .prepare_cached(&count_sql)
+            .and_then(|mut s| s.query_row(rusqlite::params_from_iter(&args_all), |r| r.get(0)))
+            .map_err(err)?;
+
+        let (where_page, mut args) = filter_sql(q, true);
+        args.push(SqlValue::Integer(
+            i64::try_from(q.limit).unwrap_or(i64::MAX),
+        ));
+        let lim = args.len();
+        args.push(SqlValue::Integer(
+            i64::try_from(q.offset).unwrap_or(i64::MAX),
+        ));
+        let off = args.len();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM documents d{where_page} ORDER BY d.id LIMIT ?{lim} OFFSET ?{off}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(&args), |r| {
+                Ok(crate::StoredDocument {
+                    id: r.get(0)?,
+                    doc_type: r.get(1)?,
+                    name: r.get(2)?,
+                    json: r.get(3)?,
+                    file_path: r.get(4)?,
+                    file_modified: r.get(5)?,
+                    created_at: r.get(6)?,
+                    updated_at: r.get(7)?,
+                    content_hash: r.get(8)?,
+                    file_size: r.get::<_, i64>(9)?.max(0) as u64,
+                    stale: r.get::<_, i64>(10)? != 0,
+                })
+            })
+            .map_err(err)?;
+        let mut items = Vec::new();
+        for row in rows {
+            items.push(Self::to_api(row.map_err(err)?)?);
+        }
+        Ok(ListPage {
+            items,
+            total: total.max(0) as u64,
+        })
+    }
+
+    fn index_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(read::search_index(self.conn).map_err(err)?.map(|(_, b)| b))
+    }
+
+    fn searcher(&self) -> Result<Option<SharedSearcher>, StoreError> {
+        let generation: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT generation FROM search_index WHERE slot = 1")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+            .map_err(err)?;
+        let Some(generation) = generation else {
+            return Ok(None);
+        };
+        self.index
+            .get_or_load(generation.max(0) as u64, || self.index_bytes())
+    }
+}
+
+/// Read-only connections to one database file, handed out one per request. Each
+/// request runs inside a read transaction, so it sees exactly one committed state
+/// however many batches the watcher commits meanwhile (WAL).
+pub struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    max_idle: usize,
+    index: IndexCache,
+}
+
+impl ReaderPool {
+    /// Opens one connection at once, so a missing or unreadable file fails here rather
+    /// than on the first request.
+    pub fn open(
+        path: &Path,
+        max_idle: usize,
+        index: IndexCache,
+    ) -> Result<ReaderPool, crate::Error> {
+        let pool = ReaderPool {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            max_idle: max_idle.max(1),
+            index,
+        };
+        let conn = pool.connect()?;
+        let v = crate::schema::user_version(&conn)?;
+        if v > crate::SCHEMA_VERSION {
+            return Err(crate::Error::TooNew {
+                found: v,
+                supported: crate::SCHEMA_VERSION,
+            });
+        }
+        pool.put(conn);
+        Ok(pool)
+    }
+
+    fn connect(&self) -> Result<Connection, crate::Error> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    fn take(&self) -> Result<Connection, crate::Error> {
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match pooled {
+            Some(c) => Ok(c),
+            None => self.connect(),
+        }
+    }
+
+    fn put(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < self.max_idle {
+            idle.push(conn);
+        }
+    }
+
+    /// Runs `f` with a [`Reader`] inside one read transaction.
+    pub fn with_reader<R>(&self, f: impl FnOnce(&Reader<'_>) -> R) -> Result<R, StoreError> {
+        let conn = self.take().map_err(err)?;
+        let out = {
+            let tx = conn.unchecked_transaction().map_err(err)?;
+            let out = f(&Reader::new(&tx, &self.index));
+            drop(tx); // read-only: rollback just ends the snapshot
+            out
+        };
+        self.put(conn);
+        Ok(out)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+#[path = "reader_tests.rs"]
+mod tests;
