@@ -1,8 +1,27 @@
 //! Bytes of one library file → a [`Document`], or a [`ParseError`] that says where and why.
-//! (Skeleton: the persona and Prompty parsers land in `persona.rs` and `prompty.rs`.)
+//!
+//! - [`persona`]: `*.json` persona files.
+//! - [`prompty`]: `*.prompty` prompt templates (YAML front matter + body), with
+//!   [`frontmatter`] (the split), [`yaml`] (bounded YAML → JSON) and [`sections`] (role
+//!   markers in the body).
+//! - [`fields`]: the normalisation both kinds share (name, description, tags, authors, id).
+//! - [`position`]: byte offsets → line/column.
+//!
+//! Every function here is total on arbitrary bytes: it returns an error, never panics,
+//! and its work is bounded by the input size (see the limits in [`yaml`]).
 
-use crate::model::Document;
+pub mod fields;
+pub mod frontmatter;
+pub mod persona;
+pub mod position;
+pub mod prompty;
+pub mod sections;
+pub mod yaml;
+
+use crate::model::{DocType, Document};
+use position::{pos_of_offset, Pos};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Limits that keep a hostile or accidental file from hanging or exhausting a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +39,8 @@ impl Default for ParseOptions {
 }
 
 /// Why one file is not a document. Line and column are 1-based and relative to the
-/// whole file; `None` where the problem has no position (too large, not UTF-8...).
+/// whole file (columns count characters); `None` where the problem has no position
+/// (too large, duplicate id...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{path}:{}:{}: {message}", line.map_or("?".into(), |l| l.to_string()), column.map_or("?".into(), |c| c.to_string()))]
 pub struct ParseError {
@@ -30,16 +50,273 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Parses one file given its library-relative path (which decides its kind).
+impl ParseError {
+    /// An error with no position in the file.
+    pub fn file(path: &str, message: impl Into<String>) -> ParseError {
+        ParseError {
+            path: path.to_owned(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+
+    /// An error at a position (or none) in the file.
+    pub fn at(path: &str, pos: Option<Pos>, message: impl Into<String>) -> ParseError {
+        ParseError {
+            path: path.to_owned(),
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
+            message: message.into(),
+        }
+    }
+}
+
+/// The document kind a file's extension implies (`.json` persona, `.prompty` prompt
+/// template; case-insensitive). Which folder it is in is [`crate::library::classify`]'s
+/// business; parsing only needs the format.
+pub fn kind_of_path(path: &str) -> Option<DocType> {
+    let ext = file_name(path).rsplit_once('.')?.1;
+    if ext.eq_ignore_ascii_case("json") {
+        Some(DocType::Persona)
+    } else if ext.eq_ignore_ascii_case("prompty") {
+        Some(DocType::PromptTemplate)
+    } else {
+        None
+    }
+}
+
+/// Parses one file given its library-relative, `/`-separated path (whose extension
+/// decides its kind).
 pub fn parse_document(
     path: &str,
-    _bytes: &[u8],
-    _opts: &ParseOptions,
+    bytes: &[u8],
+    opts: &ParseOptions,
 ) -> Result<Document, ParseError> {
-    Err(ParseError {
-        path: path.to_owned(),
-        line: None,
-        column: None,
-        message: "parser not implemented yet".into(),
-    })
+    let Some(kind) = kind_of_path(path) else {
+        return Err(ParseError::file(
+            path,
+            "not a document: only .json personas and .prompty prompt templates are read",
+        ));
+    };
+    let text = decode(path, bytes, opts)?;
+    match kind {
+        DocType::Persona => persona::parse(path, &text, bytes),
+        DocType::PromptTemplate => prompty::parse(path, &text, bytes),
+    }
+}
+
+/// Size check, BOM, UTF-8 and emptiness, shared by both formats. CRLF becomes LF (line
+/// numbers are unchanged), so bodies and sections are the same on every platform.
+pub fn decode<'a>(
+    path: &str,
+    bytes: &'a [u8],
+    opts: &ParseOptions,
+) -> Result<Cow<'a, str>, ParseError> {
+    if bytes.len() > opts.max_bytes {
+        return Err(ParseError::file(
+            path,
+            format!(
+                "file is {} bytes, over the limit of {} bytes",
+                bytes.len(),
+                opts.max_bytes
+            ),
+        ));
+    }
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let text = match std::str::from_utf8(&bytes[bom..]) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = bom + e.valid_up_to();
+            let byte = bytes.get(at).copied().unwrap_or(0);
+            return Err(ParseError::at(
+                path,
+                Some(pos_of_offset(bytes, at)),
+                format!("file is not valid UTF-8 (byte 0x{byte:02X}); save it as UTF-8"),
+            ));
+        }
+    };
+    if text.trim().is_empty() {
+        let what = if bytes.is_empty() {
+            "file is empty"
+        } else {
+            "file holds only whitespace"
+        };
+        return Err(ParseError::file(path, what));
+    }
+    if text.contains('\r') {
+        Ok(Cow::Owned(text.replace("\r\n", "\n")))
+    } else {
+        Ok(Cow::Borrowed(text))
+    }
+}
+
+/// The last path component.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The file name without its extension: the default `name`.
+pub fn file_stem(path: &str) -> &str {
+    let name = file_name(path);
+    match name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => name,
+    }
+}
+
+/// The id of a document that does not declare one: its library-relative path without
+/// the extension (`personas/support/agent.json` → `personas/support/agent`). Stable across
+/// runs and machines, unique per file, readable in URLs and logs.
+pub fn derived_id(path: &str) -> String {
+    let name = file_name(path);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => path[..path.len() - ext.len() - 1].to_owned(),
+        _ => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ParseOptions {
+        ParseOptions::default()
+    }
+
+    #[test]
+    fn dispatch_by_extension() {
+        assert_eq!(kind_of_path("personas/a.json"), Some(DocType::Persona));
+        assert_eq!(
+            kind_of_path("prompts/x/a.PROMPTY"),
+            Some(DocType::PromptTemplate)
+        );
+        assert_eq!(kind_of_path("prompts/a.yaml"), None);
+        assert_eq!(kind_of_path("prompts/json"), None);
+        let e = parse_document("notes.txt", b"hi", &opts()).unwrap_err();
+        assert!(e.message.contains("not a document"));
+    }
+
+    #[test]
+    fn size_limit() {
+        let o = ParseOptions { max_bytes: 10 };
+        let e = parse_document("personas/a.json", b"{\"name\": \"abcdef\"}", &o).unwrap_err();
+        assert_eq!((e.line, e.column), (None, None));
+        assert!(e.message.contains("over the limit of 10 bytes"), "{e}");
+    }
+
+    #[test]
+    fn empty_and_whitespace() {
+        for (bytes, msg) in [
+            (&b""[..], "file is empty"),
+            (b"  \n\t\n", "only whitespace"),
+            (b"\xEF\xBB\xBF", "only whitespace"),
+        ] {
+            for path in ["personas/a.json", "prompts/a.prompty"] {
+                let e = parse_document(path, bytes, &opts()).unwrap_err();
+                assert!(e.message.contains(msg), "{path}: {e}");
+                assert_eq!(e.path, path);
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_has_position() {
+        let e = parse_document("personas/a.json", b"{\n  \"name\": \"a\xFFb\"\n}", &opts())
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (Some(2), Some(13)));
+        assert!(e.message.contains("not valid UTF-8"), "{e}");
+        let e = parse_document("prompts/a.prompty", b"---\nname: \xC3\x28\n---\n", &opts())
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (Some(2), Some(7)));
+    }
+
+    #[test]
+    fn stems_and_ids() {
+        assert_eq!(file_stem("prompts/sub/a.b.prompty"), "a.b");
+        assert_eq!(file_stem("personas/.json"), ".json");
+        assert_eq!(
+            derived_id("personas/support/agent.json"),
+            "personas/support/agent"
+        );
+        assert_eq!(derived_id("prompts/x.prompty"), "prompts/x");
+    }
+
+    #[test]
+    fn error_display() {
+        let e = ParseError::at("p/a.json", Some(Pos::new(3, 4)), "bad");
+        assert_eq!(e.to_string(), "p/a.json:3:4: bad");
+        assert_eq!(ParseError::file("p", "x").to_string(), "p:?:?: x");
+    }
+}
+
+#[cfg(test)]
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bytes that look like the files we read, so the search reaches deep paths.
+    fn fileish() -> impl Strategy<Value = Vec<u8>> {
+        let pieces = prop::sample::select(vec![
+            "---\n",
+            "name: x\n",
+            "model:\n  api: chat\n",
+            "- a\n",
+            "&a ",
+            "*a",
+            "[",
+            "]",
+            "{",
+            "}",
+            "\"",
+            "'",
+            ":",
+            " ",
+            "\n",
+            "\r\n",
+            "\t",
+            "#",
+            "system:\n",
+            "user:\n",
+            "!!str ",
+            "!x ",
+            "? ",
+            "|\n  ",
+            ">-\n",
+            "{\"id\": 1}",
+            "\u{FEFF}",
+            "é",
+            "\\",
+            "0x1F",
+            ".inf",
+            "~",
+            "...\n",
+        ]);
+        prop::collection::vec(pieces, 0..60).prop_map(|v| v.concat().into_bytes())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            for path in ["personas/a.json", "prompts/a.prompty"] {
+                let _ = parse_document(path, &bytes, &ParseOptions::default());
+            }
+        }
+
+        #[test]
+        fn fileish_bytes(bytes in fileish()) {
+            for path in ["personas/a.json", "prompts/a.prompty"] {
+                if let Err(e) = parse_document(path, &bytes, &ParseOptions::default()) {
+                    prop_assert!(!e.message.is_empty());
+                    prop_assert_eq!(e.line.is_some(), e.column.is_some());
+                }
+            }
+        }
+    }
 }
