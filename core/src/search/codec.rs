@@ -1,0 +1,490 @@
+//! The binary index format: what the watcher stores in SQLite and the edge and the
+//! browser load. Loading decodes straight into the in-memory structures (no
+//! tokenizing, no sorting); every count and offset is checked against the bytes that
+//! remain, so a corrupt or foreign blob is a [`CodecError`], never a panic or a huge
+//! allocation.
+//!
+//! Layout (little-endian; `v` = LEB128 varint; `s` = `v` length + UTF-8 bytes):
+//!
+//! ```text
+//! header   "PSIX" | u16 version | u16 flags (0) | u64 payload length | u64 checksum
+//! payload  v docs      { s id | u8 type | s name | s path | s description | s body
+//!                        | v ntags { v tag id } | v len × 5 }
+//!          v tags      { s tag }
+//!          v terms     { v shared prefix bytes | s suffix }        (sorted, front-coded)
+//!          per term    v count { v (doc delta << 2 | code) [fields] }
+//!                      code 0: body only, tf 1; 1: body only, tf = v + 2;
+//!                      2: u8 field mask, then v (tf - 1) per set field
+//!          v filters   { v shared | s suffix | v count { v doc delta } } (sorted keys)
+//! ```
+//!
+//! Document numbers are compacted on write (removed documents leave no gaps).
+
+use super::dict::Dictionary;
+use super::fields::{Field, NF};
+use super::index::{DocEntry, Index, Posting, KEY_SEP};
+use crate::model::{DocType, DocumentId};
+use std::collections::{BTreeMap, HashMap};
+
+/// First four bytes of every serialized index.
+pub const MAGIC: [u8; 4] = *b"PSIX";
+/// Current format version; a blob with another version is rejected.
+pub const FORMAT_VERSION: u16 = 1;
+const HEADER: usize = 4 + 2 + 2 + 8 + 8;
+const BODY: u8 = Field::Body as u8;
+
+/// Why a blob could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    #[error("not a promptshelf index (bad magic)")]
+    BadMagic,
+    #[error("unsupported index format version {found} (this build reads {FORMAT_VERSION})")]
+    UnsupportedVersion { found: u16 },
+    #[error("index blob is truncated")]
+    Truncated,
+    #[error("index checksum mismatch (corrupted blob)")]
+    ChecksumMismatch,
+    #[error("index blob is corrupt: {0}")]
+    Corrupt(&'static str),
+}
+
+/// 64-bit checksum of the payload: word-at-a-time multiply-xor mixing. Detects
+/// corruption (not tampering) at several GB/s, so it costs little of the load time.
+pub fn checksum(data: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h: u64 = 0x243F_6A88_85A3_08D3 ^ (data.len() as u64).wrapping_mul(K);
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        h ^= h >> 29;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    h ^= h >> 32;
+    h = h.wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+fn put_v(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_s(out: &mut Vec<u8>, s: &str) {
+    put_v(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+impl Index {
+    /// Serializes the index (see the module docs of `codec` for the layout).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut p = Vec::with_capacity(1 << 16);
+        // Compact slots.
+        let mut remap = vec![u32::MAX; self.docs.len()];
+        let alive: Vec<u32> = self.alive_slots();
+        for (new, &old) in alive.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        // Tags in use, renumbered by first use.
+        let mut tag_map: HashMap<u32, u32> = HashMap::new();
+        let mut tags_out: Vec<&str> = Vec::new();
+        put_v(&mut p, alive.len() as u64);
+        for &s in &alive {
+            let e = &self.docs[s as usize];
+            put_s(&mut p, e.id.as_str());
+            p.push(match e.doc_type {
+                Some(DocType::Persona) => 0,
+                _ => 1,
+            });
+            put_s(&mut p, &e.name);
+            put_s(&mut p, &e.path);
+            put_s(&mut p, &e.description);
+            put_s(&mut p, &e.body);
+            put_v(&mut p, e.tags.len() as u64);
+            let mut ids: Vec<u32> = e
+                .tags
+                .iter()
+                .map(|t| {
+                    *tag_map.entry(*t).or_insert_with(|| {
+                        tags_out.push(&self.tags[*t as usize]);
+                        (tags_out.len() - 1) as u32
+                    })
+                })
+                .collect();
+            ids.sort_unstable();
+            for t in ids {
+                put_v(&mut p, u64::from(t));
+            }
+            for l in e.len {
+                put_v(&mut p, u64::from(l));
+            }
+        }
+        put_v(&mut p, tags_out.len() as u64);
+        for t in &tags_out {
+            put_s(&mut p, t);
+        }
+        // Terms with postings, sorted.
+        let terms: Vec<(u32, &str)> = self
+            .dict
+            .sorted_terms()
+            .filter(|(id, _)| !self.postings[*id as usize].is_empty())
+            .collect();
+        put_v(&mut p, terms.len() as u64);
+        let mut prev: &[u8] = b"";
+        for (_, t) in &terms {
+            let sh = shared_prefix(prev, t.as_bytes());
+            put_v(&mut p, sh as u64);
+            put_v(&mut p, (t.len() - sh) as u64);
+            p.extend_from_slice(&t.as_bytes()[sh..]);
+            prev = t.as_bytes();
+        }
+        let mut buf: Vec<Posting> = Vec::new();
+        for (id, _) in &terms {
+            buf.clear();
+            buf.extend(self.postings[*id as usize].iter().map(|q| Posting {
+                doc: remap[q.doc as usize],
+                tf: q.tf,
+            }));
+            // Slot reuse can break order after remapping only if remap is not
+            // monotonic; it is (alive slots in increasing order), so no sort needed.
+            put_v(&mut p, buf.len() as u64);
+            let mut last = 0u32;
+            for (k, q) in buf.iter().enumerate() {
+                let delta = if k == 0 { q.doc } else { q.doc - last };
+                last = q.doc;
+                let mask =
+                    q.tf.iter()
+                        .enumerate()
+                        .fold(0u8, |m, (f, &tf)| if tf > 0 { m | 1 << f } else { m });
+                let d = u64::from(delta) << 2;
+                if mask == 1 << BODY {
+                    let tf = q.tf[BODY as usize];
+                    if tf == 1 {
+                        put_v(&mut p, d);
+                    } else {
+                        put_v(&mut p, d | 1);
+                        put_v(&mut p, u64::from(tf) - 2);
+                    }
+                } else {
+                    put_v(&mut p, d | 2);
+                    p.push(mask);
+                    for &tf in q.tf.iter().filter(|&&tf| tf > 0) {
+                        put_v(&mut p, u64::from(tf) - 1);
+                    }
+                }
+            }
+        }
+        put_v(&mut p, self.filters.len() as u64);
+        let mut prev: &[u8] = b"";
+        for (key, docs) in &self.filters {
+            let sh = shared_prefix(prev, key.as_bytes());
+            put_v(&mut p, sh as u64);
+            put_v(&mut p, (key.len() - sh) as u64);
+            p.extend_from_slice(&key.as_bytes()[sh..]);
+            prev = key.as_bytes();
+            put_v(&mut p, docs.len() as u64);
+            let mut last = 0u32;
+            for (k, &d) in docs.iter().enumerate() {
+                let d = remap[d as usize];
+                put_v(&mut p, u64::from(if k == 0 { d } else { d - last }));
+                last = d;
+            }
+        }
+
+        let mut out = Vec::with_capacity(HEADER + p.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        out.extend_from_slice(&checksum(&p).to_le_bytes());
+        out.extend_from_slice(&p);
+        out
+    }
+
+    /// Loads an index serialized by [`Index::to_bytes`]. Any damage is an error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Index, CodecError> {
+        if bytes.len() < 4 || bytes[..4] != MAGIC {
+            return Err(CodecError::BadMagic);
+        }
+        if bytes.len() < HEADER {
+            return Err(CodecError::Truncated);
+        }
+        let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+        let u64_at = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        let version = u16_at(4);
+        if version != FORMAT_VERSION {
+            return Err(CodecError::UnsupportedVersion { found: version });
+        }
+        if u16_at(6) != 0 {
+            return Err(CodecError::Corrupt("unknown flags"));
+        }
+        let len = u64_at(8);
+        let payload = &bytes[HEADER..];
+        if (payload.len() as u64) < len {
+            return Err(CodecError::Truncated);
+        }
+        if payload.len() as u64 != len {
+            return Err(CodecError::Corrupt("trailing bytes"));
+        }
+        if checksum(payload) != u64_at(16) {
+            return Err(CodecError::ChecksumMismatch);
+        }
+        Reader { b: payload, i: 0 }.index()
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+type R<T> = Result<T, CodecError>;
+
+impl<'a> Reader<'a> {
+    fn v(&mut self) -> R<u64> {
+        let mut v: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let byte = *self.b.get(self.i).ok_or(CodecError::Truncated)?;
+            self.i += 1;
+            if shift >= 64 || (shift == 63 && byte > 1) {
+                return Err(CodecError::Corrupt("varint overflow"));
+            }
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(v);
+            }
+            shift += 7;
+        }
+    }
+
+    fn u32(&mut self) -> R<u32> {
+        u32::try_from(self.v()?).map_err(|_| CodecError::Corrupt("number out of range"))
+    }
+
+    /// A count of items that take at least `min_bytes` each: bounded by what remains.
+    fn count(&mut self, min_bytes: usize) -> R<usize> {
+        let n = self.v()?;
+        let left = (self.b.len() - self.i) as u64;
+        if n.saturating_mul(min_bytes as u64) > left {
+            return Err(CodecError::Truncated);
+        }
+        Ok(n as usize)
+    }
+
+    fn bytes(&mut self, n: u64) -> R<&'a [u8]> {
+        let n = usize::try_from(n).map_err(|_| CodecError::Truncated)?;
+        let end = self.i.checked_add(n).ok_or(CodecError::Truncated)?;
+        let s = self.b.get(self.i..end).ok_or(CodecError::Truncated)?;
+        self.i = end;
+        Ok(s)
+    }
+
+    fn s(&mut self) -> R<&'a str> {
+        let n = self.v()?;
+        let b = self.bytes(n)?;
+        std::str::from_utf8(b).map_err(|_| CodecError::Corrupt("invalid UTF-8"))
+    }
+
+    fn u8(&mut self) -> R<u8> {
+        let b = *self.b.get(self.i).ok_or(CodecError::Truncated)?;
+        self.i += 1;
+        Ok(b)
+    }
+
+    /// A front-coded string following `prev`, appended to `out`.
+    fn front_coded(&mut self, prev: &[u8], out: &mut Vec<u8>) -> R<()> {
+        let shared = usize::try_from(self.v()?).map_err(|_| CodecError::Truncated)?;
+        if shared > prev.len() {
+            return Err(CodecError::Corrupt("bad shared prefix"));
+        }
+        let n = self.v()?;
+        let suffix = self.bytes(n)?;
+        out.extend_from_slice(&prev[..shared]);
+        out.extend_from_slice(suffix);
+        Ok(())
+    }
+
+    fn index(mut self) -> R<Index> {
+        let mut ix = Index::default();
+        // Smallest doc record: 5 empty strings + type + ntags + 5 lengths = 12 bytes.
+        let ndocs = self.count(12)?;
+        ix.docs.reserve_exact(ndocs);
+        ix.by_id.reserve(ndocs);
+        let mut raw_tags: Vec<Vec<u32>> = Vec::with_capacity(ndocs);
+        for slot in 0..ndocs {
+            let id = DocumentId(self.s()?.to_owned());
+            let doc_type = match self.u8()? {
+                0 => DocType::Persona,
+                1 => DocType::PromptTemplate,
+                _ => return Err(CodecError::Corrupt("unknown document type")),
+            };
+            let name = self.s()?.to_owned();
+            let path = self.s()?.to_owned();
+            let description = self.s()?.to_owned();
+            let body = self.s()?.to_owned();
+            let nt = self.count(1)?;
+            let mut tags = Vec::with_capacity(nt);
+            for _ in 0..nt {
+                tags.push(self.u32()?);
+            }
+            let mut len = [0u32; NF];
+            for l in &mut len {
+                *l = self.u32()?;
+            }
+            for (f, l) in len.iter().enumerate() {
+                ix.total_len[f] += u64::from(*l);
+            }
+            if ix.by_id.insert(id.clone(), slot as u32).is_some() {
+                return Err(CodecError::Corrupt("duplicate document id"));
+            }
+            raw_tags.push(tags);
+            ix.docs.push(DocEntry {
+                id,
+                doc_type: Some(doc_type),
+                name,
+                path,
+                description,
+                body,
+                tags: Vec::new(),
+                len,
+            });
+        }
+        let ntags = self.count(1)?;
+        for t in 0..ntags {
+            let s = self.s()?.to_owned();
+            if ix.tag_ids.insert(s.clone(), t as u32).is_some() {
+                return Err(CodecError::Corrupt("duplicate tag"));
+            }
+            ix.tags.push(s);
+        }
+        for (e, tags) in ix.docs.iter_mut().zip(raw_tags) {
+            if tags.iter().any(|&t| t as usize >= ntags) {
+                return Err(CodecError::Corrupt("tag id out of range"));
+            }
+            e.tags = tags;
+        }
+
+        let nterms = self.count(2)?;
+        let mut arena: Vec<u8> = Vec::new();
+        let mut spans: Vec<(u32, u32)> = Vec::with_capacity(nterms);
+        let mut prev_start = 0usize;
+        for _ in 0..nterms {
+            let start = arena.len();
+            let prev = arena[prev_start..start].to_vec();
+            self.front_coded(&prev, &mut arena)?;
+            let term = &arena[start..];
+            if std::str::from_utf8(term).is_err() {
+                return Err(CodecError::Corrupt("invalid UTF-8 in term"));
+            }
+            if !spans.is_empty() && prev.as_slice() >= term {
+                return Err(CodecError::Corrupt("terms not sorted"));
+            }
+            let end = u32::try_from(arena.len())
+                .map_err(|_| CodecError::Corrupt("dictionary too large"))?;
+            spans.push((start as u32, end));
+            prev_start = start;
+        }
+        let arena =
+            String::from_utf8(arena).map_err(|_| CodecError::Corrupt("invalid UTF-8 in terms"))?;
+        ix.dict = Dictionary::from_sorted(arena, spans);
+
+        ix.postings.reserve_exact(nterms);
+        for _ in 0..nterms {
+            let n = self.count(1)?;
+            let mut list = Vec::with_capacity(n);
+            let mut doc: u64 = 0;
+            for k in 0..n {
+                let h = self.v()?;
+                let delta = h >> 2;
+                if k > 0 && delta == 0 {
+                    return Err(CodecError::Corrupt("postings not increasing"));
+                }
+                doc += delta;
+                if doc >= ndocs as u64 {
+                    return Err(CodecError::Corrupt("posting document out of range"));
+                }
+                let mut tf = [0u8; NF];
+                match h & 3 {
+                    0 => tf[BODY as usize] = 1,
+                    1 => tf[BODY as usize] = sat(self.v()? + 2),
+                    2 => {
+                        let mask = self.u8()?;
+                        if mask == 0 || mask >> NF != 0 {
+                            return Err(CodecError::Corrupt("bad field mask"));
+                        }
+                        for (f, t) in tf.iter_mut().enumerate() {
+                            if mask & (1 << f) != 0 {
+                                *t = sat(self.v()? + 1);
+                            }
+                        }
+                    }
+                    _ => return Err(CodecError::Corrupt("bad posting code")),
+                }
+                list.push(Posting {
+                    doc: doc as u32,
+                    tf,
+                });
+            }
+            ix.postings.push(list);
+        }
+
+        let nfilters = self.count(3)?;
+        let mut prev: Vec<u8> = Vec::new();
+        let mut entries: Vec<(String, Vec<u32>)> = Vec::with_capacity(nfilters);
+        for _ in 0..nfilters {
+            let mut key = Vec::new();
+            self.front_coded(&prev, &mut key)?;
+            if !entries.is_empty() && prev >= key {
+                return Err(CodecError::Corrupt("filter keys not sorted"));
+            }
+            let n = self.count(1)?;
+            let mut docs = Vec::with_capacity(n);
+            let mut d: u64 = 0;
+            for k in 0..n {
+                let delta = self.v()?;
+                if k > 0 && delta == 0 {
+                    return Err(CodecError::Corrupt("filter documents not increasing"));
+                }
+                d += delta;
+                if d >= ndocs as u64 {
+                    return Err(CodecError::Corrupt("filter document out of range"));
+                }
+                docs.push(d as u32);
+            }
+            let key_s = String::from_utf8(key.clone())
+                .map_err(|_| CodecError::Corrupt("invalid UTF-8 in filter key"))?;
+            if !key_s.contains(KEY_SEP) {
+                return Err(CodecError::Corrupt("bad filter key"));
+            }
+            entries.push((key_s, docs));
+            prev = key;
+        }
+        ix.filters = entries.into_iter().collect::<BTreeMap<_, _>>();
+        if self.i != self.b.len() {
+            return Err(CodecError::Corrupt("trailing bytes in payload"));
+        }
+        Ok(ix)
+    }
+}
+
+fn sat(v: u64) -> u8 {
+    v.min(255) as u8
+}

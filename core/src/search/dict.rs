@@ -1,0 +1,117 @@
+//! The term dictionary: term text ↔ integer term id, plus the terms in sorted order
+//! for prefix ranges and the typo-tolerant walk in [`super::fuzzy`].
+//!
+//! Terms live in one string arena (few allocations, cheap to load). Ids are stable
+//! for the life of an in-memory index; the codec writes terms in sorted order, so a
+//! loaded index has `sorted[i] == i` and needs no sorting.
+
+use std::ops::Range;
+
+#[derive(Debug, Clone, Default)]
+pub struct Dictionary {
+    arena: String,
+    /// Byte range of each term id in `arena`.
+    spans: Vec<(u32, u32)>,
+    /// Term ids ordered by their text (byte order).
+    sorted: Vec<u32>,
+}
+
+impl Dictionary {
+    /// A dictionary from terms that are already sorted and distinct (the codec).
+    pub fn from_sorted(arena: String, spans: Vec<(u32, u32)>) -> Dictionary {
+        let sorted = (0..spans.len() as u32).collect();
+        Dictionary {
+            arena,
+            spans,
+            sorted,
+        }
+    }
+
+    /// A dictionary from distinct terms in any order (bulk build); term ids are the
+    /// positions in `terms`.
+    pub fn from_unsorted(terms: Vec<String>) -> Dictionary {
+        let mut d = Dictionary::default();
+        for t in &terms {
+            d.push_arena(t);
+        }
+        let mut sorted: Vec<u32> = (0..terms.len() as u32).collect();
+        sorted.sort_unstable_by(|&a, &b| terms[a as usize].cmp(&terms[b as usize]));
+        d.sorted = sorted;
+        d
+    }
+
+    fn push_arena(&mut self, t: &str) -> u32 {
+        let start = self.arena.len() as u32;
+        self.arena.push_str(t);
+        self.spans.push((start, self.arena.len() as u32));
+        (self.spans.len() - 1) as u32
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Text of a term id.
+    pub fn text(&self, id: u32) -> &str {
+        let (s, e) = self.spans[id as usize];
+        &self.arena[s as usize..e as usize]
+    }
+
+    /// Term id at sorted position `pos`.
+    pub fn at(&self, pos: usize) -> u32 {
+        self.sorted[pos]
+    }
+
+    fn search(&self, term: &str) -> Result<usize, usize> {
+        self.sorted.binary_search_by(|&id| self.text(id).cmp(term))
+    }
+
+    pub fn get(&self, term: &str) -> Option<u32> {
+        self.search(term).ok().map(|p| self.sorted[p])
+    }
+
+    /// The id of `term`, adding it when new (O(terms) for the sorted insert; used
+    /// by incremental updates only).
+    pub fn get_or_insert(&mut self, term: &str) -> (u32, bool) {
+        match self.search(term) {
+            Ok(p) => (self.sorted[p], false),
+            Err(p) => {
+                let id = self.push_arena(term);
+                self.sorted.insert(p, id);
+                (id, true)
+            }
+        }
+    }
+
+    /// Sorted positions of the terms that start with `prefix` (including `prefix`).
+    pub fn prefix_range(&self, prefix: &str) -> Range<usize> {
+        let start = self.sorted.partition_point(|&id| self.text(id) < prefix);
+        let end =
+            start + self.sorted[start..].partition_point(|&id| self.text(id).starts_with(prefix));
+        start..end
+    }
+
+    /// The arena and spans in sorted order (for the codec): `(terms, old id → new id)`.
+    pub fn sorted_terms(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        self.sorted.iter().map(move |&id| (id, self.text(id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_insert_prefix() {
+        let mut d = Dictionary::from_unsorted(vec!["beta".into(), "alpha".into(), "alpine".into()]);
+        assert_eq!(d.get("alpha"), Some(1));
+        assert_eq!(d.get("zeta"), None);
+        let (id, new) = d.get_or_insert("alp");
+        assert!(new);
+        assert_eq!(d.text(id), "alp");
+        let r = d.prefix_range("alp");
+        let terms: Vec<&str> = r.map(|p| d.text(d.at(p))).collect();
+        assert_eq!(terms, ["alp", "alpha", "alpine"]);
+        assert!(d.prefix_range("zz").is_empty());
+    }
+}

@@ -1,0 +1,199 @@
+//! Full-text search: one engine for the browser (wasm), the edge worker and the local
+//! server, so the same query gives the same ranked hits everywhere.
+//!
+//! ```
+//! use promptshelf_core::search::{Index, SearchOptions};
+//! # let docs: Vec<promptshelf_core::Document> = Vec::new();
+//! let index = Index::build(&docs);
+//! let results = index.search("type:persona support agent", &SearchOptions::default()).unwrap();
+//! let blob = index.to_bytes();
+//! let loaded = Index::from_bytes(&blob).unwrap();
+//! # let _ = (results, loaded);
+//! ```
+//!
+//! Map: [`tokenize`] (text → folded terms), [`query`] (query language → AST),
+//! `index` (the structure and its incremental updates), `exec` (evaluation),
+//! [`rank`] (BM25F), `fuzzy` (typo tolerance), [`snippet`], [`facets`], `codec`
+//! (the binary format).
+
+mod codec;
+mod dict;
+mod exec;
+pub mod facets;
+mod fields;
+mod filter;
+mod fuzzy;
+mod index;
+pub mod query;
+pub mod rank;
+pub mod snippet;
+pub mod tokenize;
+
+pub use codec::{CodecError, FORMAT_VERSION, MAGIC};
+pub use facets::{FacetCount, Facets};
+pub use fields::Field;
+pub use index::{DocInfo, Index};
+pub use query::{Query, QueryError};
+pub use snippet::Snippet;
+
+use crate::model::{DocType, DocumentId};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// How to run a search. Deserializable with defaults for every field, so hosts can
+/// take it from JSON or query strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchOptions {
+    /// Hits per page (default 20).
+    pub limit: usize,
+    /// Hits to skip (default 0).
+    pub offset: usize,
+    /// Treat an unfinished last word as a prefix (search-as-you-type; default true).
+    pub prefix_last: bool,
+    /// Compute highlighted snippets for the page's hits (default true).
+    pub snippets: bool,
+    /// Compute facet counts over all matches (default true).
+    pub facets: bool,
+    /// Most tag values in the tag facet (default 20).
+    pub max_facet_values: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            limit: 20,
+            offset: 0,
+            prefix_last: true,
+            snippets: true,
+            facets: true,
+            max_facet_values: 20,
+        }
+    }
+}
+
+/// One ranked hit, with what a result list shows (no store needed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub id: DocumentId,
+    #[serde(rename = "type")]
+    pub doc_type: DocType,
+    pub name: String,
+    pub path: String,
+    /// Relevance (BM25F, boosts applied), rounded to 6 decimals; 0 for queries with
+    /// no text part (filters only).
+    pub score: f64,
+    /// Index terms of the query that this document contains (after prefix and typo
+    /// expansion), sorted.
+    pub matched: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<Snippet>,
+}
+
+/// A page of ranked hits plus counts over the whole matching set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResults {
+    /// Number of matching documents (all pages).
+    pub total: usize,
+    pub offset: usize,
+    pub limit: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+}
+
+impl Index {
+    /// Parses and runs a query. Errors only for bad syntax; an unknown field or type
+    /// simply matches nothing. Ranking: score descending, then id ascending, so
+    /// results are stable and identical on every host.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults, QueryError> {
+        let q = query::parse(
+            query,
+            query::ParseOptions {
+                prefix_last: opts.prefix_last,
+            },
+        )?;
+        Ok(self.search_query(&q, opts))
+    }
+
+    /// Runs an already parsed query.
+    pub fn search_query(&self, q: &Query, opts: &SearchOptions) -> SearchResults {
+        let mut ex = exec::Exec::new(self);
+        let matches = ex.eval(q);
+        let total = matches.len();
+        let facets = if opts.facets {
+            facets::compute(self, matches.iter().map(|m| m.0), opts.max_facet_values)
+        } else {
+            Facets::default()
+        };
+        let mut ranked: Vec<(i64, u32)> = matches
+            .iter()
+            .map(|&(s, score)| (rank::quantize(score), s))
+            .collect();
+        let cmp = |a: &(i64, u32), b: &(i64, u32)| {
+            b.0.cmp(&a.0)
+                .then_with(|| self.docs[a.1 as usize].id.cmp(&self.docs[b.1 as usize].id))
+        };
+        let end = opts.offset.saturating_add(opts.limit).min(ranked.len());
+        if end < ranked.len() && end > 0 {
+            ranked.select_nth_unstable_by(end - 1, cmp);
+            ranked.truncate(end);
+        }
+        ranked.sort_unstable_by(cmp);
+
+        let mut terms: Vec<u32> = ex.positive_terms.clone();
+        terms.sort_unstable();
+        terms.dedup();
+        let hits = ranked
+            .iter()
+            .skip(opts.offset)
+            .take(opts.limit)
+            .filter_map(|&(score, slot)| self.hit(slot, score, &terms, opts.snippets))
+            .collect();
+        SearchResults {
+            total,
+            offset: opts.offset,
+            limit: opts.limit,
+            hits,
+            facets,
+        }
+    }
+
+    fn hit(&self, slot: u32, score: i64, terms: &[u32], snippets: bool) -> Option<Hit> {
+        let e = self.docs.get(slot as usize)?;
+        let mut matched: Vec<&str> = terms
+            .iter()
+            .filter(|&&t| {
+                self.postings[t as usize]
+                    .binary_search_by_key(&slot, |p| p.doc)
+                    .is_ok()
+            })
+            .map(|&t| self.dict.text(t))
+            .collect();
+        matched.sort_unstable();
+        let snippet = if snippets {
+            let set: HashSet<&str> = matched.iter().copied().collect();
+            snippet::make("body", &e.body, &set)
+                .or_else(|| snippet::make("description", &e.description, &set))
+                .or_else(|| snippet::make("name", &e.name, &set))
+                .or_else(|| snippet::lead("description", &e.description))
+                .or_else(|| snippet::lead("body", &e.body))
+        } else {
+            None
+        };
+        Some(Hit {
+            id: e.id.clone(),
+            doc_type: e.doc_type?,
+            name: e.name.clone(),
+            path: e.path.clone(),
+            score: score as f64 / 1e6,
+            matched: matched.into_iter().map(str::to_owned).collect(),
+            snippet,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod proptests;

@@ -1,0 +1,187 @@
+//! Property tests: the parser and the search never panic; incremental updates answer
+//! exactly like a fresh build; the loader survives any bytes.
+
+use super::tests::{doc, library};
+use super::*;
+use crate::model::{DocType, Document, DocumentId};
+use proptest::prelude::*;
+
+/// Query-looking strings: words, operators, quotes, parens, fields, unicode.
+fn query_strategy() -> impl Strategy<Value = String> {
+    let atom = prop_oneof![
+        Just("customer".to_string()),
+        Just("custmer".to_string()),
+        Just("sql".to_string()),
+        Just("OR".to_string()),
+        Just("AND".to_string()),
+        Just("-".to_string()),
+        Just("\"".to_string()),
+        Just("(".to_string()),
+        Just(")".to_string()),
+        Just("tag:".to_string()),
+        Just("type:persona".to_string()),
+        Just("model.api:chat".to_string()),
+        Just("*".to_string()),
+        Just("é".to_string()),
+        Just("日本".to_string()),
+        "[a-z]{1,9}",
+        "\\PC{1,4}",
+    ];
+    prop::collection::vec((atom, prop_oneof![Just(""), Just(" ")]), 0..12)
+        .prop_map(|v| v.into_iter().map(|(a, s)| format!("{a}{s}")).collect())
+}
+
+const WORDS: &[&str] = &[
+    "customer", "support", "refund", "sql", "query", "travel", "guide", "coffee", "café", "write",
+    "answer", "polite", "database", "summary", "bullet", "points", "agent", "expert",
+];
+
+fn doc_strategy() -> impl Strategy<Value = Document> {
+    (
+        0u8..12,
+        any::<bool>(),
+        prop::collection::vec(0..WORDS.len(), 1..4),
+        prop::collection::vec(0..WORDS.len(), 0..3),
+        prop::collection::vec(0..WORDS.len(), 0..30),
+    )
+        .prop_map(|(id, persona, name, tags, body)| {
+            let w = |v: &[usize]| v.iter().map(|&i| WORDS[i]).collect::<Vec<_>>();
+            let t = if persona {
+                DocType::Persona
+            } else {
+                DocType::PromptTemplate
+            };
+            doc(
+                &format!("doc-{id}"),
+                t,
+                &w(&name).join(" "),
+                "",
+                &w(&tags),
+                &w(&body).join(" "),
+            )
+        })
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Add(Box<Document>),
+    Remove(u8),
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => doc_strategy().prop_map(|d| Op::Add(Box::new(d))),
+        1 => (0u8..12).prop_map(Op::Remove),
+    ]
+}
+
+const CHECK_QUERIES: &[&str] = &[
+    "",
+    "customer",
+    "custmer ",
+    "sup",
+    "\"customer support\"",
+    "-sql",
+    "tag:refund",
+    "type:persona coffee",
+    "sql OR travel",
+    "cafe",
+    "name:agent",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parse_never_panics(q in query_strategy()) {
+        let _ = query::parse(&q, query::ParseOptions::default());
+    }
+
+    #[test]
+    fn parse_never_panics_on_any_text(q in "\\PC{0,40}") {
+        let _ = query::parse(&q, query::ParseOptions::default());
+    }
+
+    #[test]
+    fn search_never_panics(q in query_strategy(), offset in 0usize..5, limit in 0usize..5) {
+        let ix = Index::build(&library());
+        let opts = SearchOptions { offset, limit, ..Default::default() };
+        if let Ok(r) = ix.search(&q, &opts) {
+            prop_assert!(r.hits.len() <= limit);
+            prop_assert!(r.total <= ix.len());
+            for h in &r.hits {
+                if let Some(s) = &h.snippet {
+                    for hl in &s.highlights {
+                        prop_assert!(s.text.get(hl[0]..hl[1]).is_some());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn incremental_equals_fresh(ops in prop::collection::vec(op_strategy(), 1..25)) {
+        let mut inc = Index::new();
+        let mut truth: std::collections::BTreeMap<String, Document> = Default::default();
+        for op in ops {
+            match op {
+                Op::Add(d) => {
+                    inc.add(&d);
+                    truth.insert(d.id.0.clone(), *d);
+                }
+                Op::Remove(i) => {
+                    let id = format!("doc-{i}");
+                    prop_assert_eq!(inc.remove(&DocumentId(id.clone())), truth.remove(&id).is_some());
+                }
+            }
+        }
+        let docs: Vec<Document> = truth.into_values().collect();
+        let fresh = Index::build(&docs);
+        let loaded = Index::from_bytes(&inc.to_bytes()).unwrap();
+        for q in CHECK_QUERIES {
+            let opts = SearchOptions { limit: 50, ..Default::default() };
+            let a = fresh.search(q, &opts).unwrap();
+            prop_assert_eq!(&a, &inc.search(q, &opts).unwrap(), "{}", q);
+            prop_assert_eq!(&a, &loaded.search(q, &opts).unwrap(), "{}", q);
+        }
+    }
+
+    #[test]
+    fn loader_survives_garbage(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = Index::from_bytes(&bytes);
+        let mut with_magic = codec_header_for(&bytes);
+        with_magic.extend_from_slice(&bytes);
+        let _ = Index::from_bytes(&with_magic);
+    }
+
+    #[test]
+    fn loader_survives_mutations(pos in any::<prop::sample::Index>(), val in any::<u8>(), cut in any::<prop::sample::Index>()) {
+        let blob = Index::build(&library()).to_bytes();
+        let mut m = blob.clone();
+        let i = pos.index(m.len());
+        m[i] = val;
+        let _ = Index::from_bytes(&m);
+        let _ = Index::from_bytes(&blob[..cut.index(blob.len())]);
+        // Mutations behind a valid checksum reach the decoder itself.
+        let payload = &m[24..];
+        let mut fixed = codec_header_for(payload);
+        fixed.extend_from_slice(payload);
+        if let Ok(ix) = Index::from_bytes(&fixed) {
+            for q in CHECK_QUERIES {
+                let _ = ix.search(q, &SearchOptions::default());
+            }
+            let _ = ix.to_bytes();
+        }
+    }
+}
+
+/// A valid header (magic, version, length, checksum) for an arbitrary payload.
+fn codec_header_for(payload: &[u8]) -> Vec<u8> {
+    let mut h = Vec::new();
+    h.extend_from_slice(&MAGIC);
+    h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h.extend_from_slice(&0u16.to_le_bytes());
+    h.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    h.extend_from_slice(&codec::checksum(payload).to_le_bytes());
+    h
+}

@@ -1,0 +1,180 @@
+//! Highlighted snippets: the window of a stored field that holds the most distinct
+//! matched terms, cut at word boundaries, with the byte ranges of the matches.
+
+use super::tokenize;
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// Target snippet length in bytes (before the `…` marks).
+pub const SNIPPET_BYTES: usize = 180;
+const ELLIPSIS: &str = "…";
+
+/// A piece of a document's text with the query's matches marked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Snippet {
+    /// Which field the text comes from: `name`, `description` or `body`.
+    pub field: &'static str,
+    pub text: String,
+    /// `[start, end)` byte offsets into `text` of each matched word, in order.
+    pub highlights: Vec<[usize; 2]>,
+}
+
+/// The best snippet of `text` for `terms` (folded index terms), or `None` when no
+/// term occurs in it.
+pub fn make(field: &'static str, text: &str, terms: &HashSet<&str>) -> Option<Snippet> {
+    let mut hits: Vec<(usize, usize, u32)> = Vec::new(); // (start, end, term index)
+    let mut seen: Vec<&str> = Vec::new();
+    tokenize::for_each_token(text, |t, s, e| {
+        if terms.contains(t) {
+            let idx = match seen.iter().position(|x| *x == t) {
+                Some(i) => i,
+                None => {
+                    let k = terms.get(t).copied().unwrap_or("");
+                    seen.push(k);
+                    seen.len() - 1
+                }
+            };
+            hits.push((s, e, idx as u32));
+        }
+    });
+    if hits.is_empty() {
+        return None;
+    }
+    // Best window start: most distinct terms, then most hits, then earliest.
+    let mut best = (0usize, 0usize, 0usize); // (distinct, count, first hit index)
+    let mut counts = vec![0u32; seen.len()];
+    let mut distinct = 0usize;
+    let mut j = 0usize;
+    for i in 0..hits.len() {
+        while j < hits.len() && hits[j].1 <= hits[i].0 + SNIPPET_BYTES {
+            let c = &mut counts[hits[j].2 as usize];
+            if *c == 0 {
+                distinct += 1;
+            }
+            *c += 1;
+            j += 1;
+        }
+        let cand = (distinct, j - i, i);
+        if cand.0 > best.0 || (cand.0 == best.0 && cand.1 > best.1) {
+            best = cand;
+        }
+        let c = &mut counts[hits[i].2 as usize];
+        *c -= 1;
+        if *c == 0 {
+            distinct -= 1;
+        }
+    }
+    let first = hits[best.2];
+    // Start a little before the first match, at a word boundary.
+    let lead = SNIPPET_BYTES / 5;
+    let mut start = first.0.saturating_sub(lead);
+    start = floor_boundary(text, start);
+    if start > 0 {
+        // Move forward to the next word start.
+        if let Some(off) = text[start..first.0].find(char::is_whitespace) {
+            start += off;
+            while start < first.0 && text[start..].starts_with(char::is_whitespace) {
+                start += text[start..].chars().next().map_or(1, char::len_utf8);
+            }
+        } else {
+            start = first.0;
+        }
+    }
+    let mut end = floor_boundary(text, (start + SNIPPET_BYTES).min(text.len()));
+    if end < text.len() {
+        if let Some(off) = text[start..end].rfind(char::is_whitespace) {
+            if start + off > first.1 {
+                end = start + off;
+            }
+        }
+    }
+    end = end.max(first.1);
+    let mut out = String::with_capacity(end - start + 8);
+    let shift = if start > 0 {
+        out.push_str(ELLIPSIS);
+        ELLIPSIS.len()
+    } else {
+        0
+    };
+    out.push_str(text[start..end].trim_end());
+    let body_end = shift + text[start..end].trim_end().len();
+    if end < text.len() {
+        out.push_str(ELLIPSIS);
+    }
+    let highlights = hits
+        .iter()
+        .filter(|h| h.0 >= start && h.1 <= end)
+        .map(|h| [h.0 - start + shift, h.1 - start + shift])
+        .filter(|h| h[1] <= body_end)
+        .collect();
+    Some(Snippet {
+        field,
+        text: out,
+        highlights,
+    })
+}
+
+/// The start of a field as a snippet without highlights (for hits that matched
+/// only through filters or fields that are not stored).
+pub fn lead(field: &'static str, text: &str) -> Option<Snippet> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut end = floor_boundary(text, SNIPPET_BYTES.min(text.len()));
+    if end < text.len() {
+        if let Some(off) = text[..end].rfind(char::is_whitespace) {
+            end = off;
+        }
+    }
+    let mut s = text[..end].trim_end().to_owned();
+    if end < text.len() {
+        s.push_str(ELLIPSIS);
+    }
+    Some(Snippet {
+        field,
+        text: s,
+        highlights: Vec::new(),
+    })
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlights_point_at_matches() {
+        let text = "You are a helpful assistant. ".repeat(10)
+            + "Answer the customer's refund question politely. "
+            + &"filler words here. ".repeat(20);
+        let terms: HashSet<&str> = ["refund", "customer"].into_iter().collect();
+        let s = make("body", &text, &terms).unwrap();
+        assert!(s.text.starts_with('…') && s.text.ends_with('…'));
+        let words: Vec<&str> = s.highlights.iter().map(|h| &s.text[h[0]..h[1]]).collect();
+        assert_eq!(words, ["customer", "refund"]);
+        assert!(s.text.len() <= SNIPPET_BYTES + 8);
+    }
+
+    #[test]
+    fn no_match_no_snippet_and_lead() {
+        let terms: HashSet<&str> = ["zzz"].into_iter().collect();
+        assert!(make("body", "hello world", &terms).is_none());
+        assert_eq!(lead("body", "  hello world ").unwrap().text, "hello world");
+    }
+
+    #[test]
+    fn multibyte_text_is_cut_on_boundaries() {
+        let text = "é".repeat(300) + " café " + &"ü".repeat(300);
+        let terms: HashSet<&str> = ["cafe"].into_iter().collect();
+        let s = make("body", &text, &terms).unwrap();
+        let h = s.highlights[0];
+        assert_eq!(&s.text[h[0]..h[1]], "café");
+    }
+}
