@@ -1,6 +1,6 @@
 //! The in-memory index: documents (with the metadata a hit needs, so a host holding
 //! only the index — the browser — can show results), the term dictionary, one sorted
-//! posting list per term with per-field term frequencies (for BM25F), the filter
+//! posting list per term with per-field term frequencies (for per-field BM25), the filter
 //! table for field filters, and the tag table for facets.
 //!
 //! Documents have internal numbers (`u32`, "slots"); a removed document's slot is

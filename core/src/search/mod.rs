@@ -13,7 +13,7 @@
 //!
 //! Map: [`tokenize`] (text → folded terms), [`query`] (query language → AST),
 //! `index` (the structure and its incremental updates), `exec` (evaluation),
-//! [`rank`] (BM25F), `fuzzy` (typo tolerance), [`snippet`], [`facets`], `codec`
+//! [`rank`] (multi-field BM25), `fuzzy` (typo tolerance), [`snippet`], [`facets`], `codec`
 //! (the binary format).
 
 mod codec;
@@ -80,7 +80,7 @@ pub struct Hit {
     pub doc_type: DocType,
     pub name: String,
     pub path: String,
-    /// Relevance (BM25F, boosts applied), rounded to 6 decimals; 0 for queries with
+    /// Relevance (multi-field BM25, boosts applied), rounded to 6 decimals; 0 for queries with
     /// no text part (filters only).
     pub score: f64,
     /// Index terms of the query that this document contains (after prefix and typo
