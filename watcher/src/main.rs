@@ -1,6 +1,7 @@
 //! `promptshelf`: the native host. Each subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod scan;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,6 +19,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Parse a library folder and report every file that is not a valid document
+    /// (`path:line:column: message`); exit 1 if any. For pre-commit hooks and CI.
+    Check(cmd::check::CheckArgs),
     /// Print the version and exit (placeholder until the real subcommands land).
     Version,
 }
@@ -25,6 +29,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Check(args) => cmd::check::run(args),
         Command::Version => cmd::version::run(),
     }
 }

@@ -1,3 +1,4 @@
 //! One module per subcommand; each exposes `run(args) -> ExitCode`.
 
+pub mod check;
 pub mod version;

@@ -1,0 +1,143 @@
+//! `promptshelf check DIR [--format json]`: parse a whole library and report every bad
+//! file, for pre-commit hooks and CI. Exit 0 when clean, 1 when any file has an error,
+//! 2 when DIR cannot be used.
+//!
+//! Text output: one `path:line:column: message` line per error (`path: message` when the
+//! error has no position), paths as DIR/relative so editors and CI annotators can open
+//! them, then a summary line. JSON output: one object
+//! `{"documents": [{"id","type","name","path"}], "errors": [{"path","line","column","message"}]}`
+//! with library-relative paths, sorted by path.
+
+use crate::scan::{read_limited, scan};
+use promptshelf_core::library::resolve_duplicates;
+use promptshelf_core::{parse_document, DocType, Document, ParseError, ParseOptions};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// The library folder (holding `personas/` and `prompts/`).
+    pub dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Files larger than this many bytes are errors.
+    #[arg(long, default_value_t = ParseOptions::default().max_bytes)]
+    pub max_bytes: usize,
+}
+
+/// The outcome of checking a library: good documents and errors, both sorted by path.
+pub struct Report {
+    pub documents: Vec<Document>,
+    pub errors: Vec<ParseError>,
+}
+
+/// Parses every document under `root`. `Err` only when `root` itself is unusable.
+pub fn check_library(root: &Path, opts: &ParseOptions) -> Result<Report, crate::scan::ScanError> {
+    let found = scan(root)?;
+    let mut docs = Vec::new();
+    let mut errors: Vec<ParseError> = found
+        .problems
+        .into_iter()
+        .map(|p| ParseError::file(&p.rel, p.message))
+        .collect();
+    for file in &found.files {
+        match read_limited(&file.abs, opts.max_bytes) {
+            Err(e) => errors.push(ParseError::file(&file.rel, format!("cannot read: {e}"))),
+            Ok(bytes) => match parse_document(&file.rel, &bytes, opts) {
+                Ok(doc) => docs.push(doc),
+                Err(e) => errors.push(e),
+            },
+        }
+    }
+    let (documents, dups) = resolve_duplicates(docs);
+    errors.extend(dups);
+    errors.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+    Ok(Report { documents, errors })
+}
+
+fn display_path(dir: &Path, rel: &str) -> String {
+    if dir == Path::new(".") {
+        rel.to_owned()
+    } else {
+        let d = dir.to_string_lossy();
+        format!("{}/{rel}", d.trim_end_matches(['/', '\\']))
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+pub fn run(args: CheckArgs) -> ExitCode {
+    let opts = ParseOptions {
+        max_bytes: args.max_bytes,
+    };
+    let report = match check_library(&args.dir, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("promptshelf check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.format {
+        Format::Json => {
+            let out = json!({
+                "documents": report.documents.iter().map(|d| json!({
+                    "id": d.id, "type": d.doc_type, "name": d.name, "path": d.path,
+                })).collect::<Vec<_>>(),
+                "errors": report.errors.iter().map(|e| json!({
+                    "path": e.path, "line": e.line, "column": e.column, "message": e.message,
+                })).collect::<Vec<_>>(),
+            });
+            println!("{out}");
+        }
+        Format::Text => {
+            for e in &report.errors {
+                let path = display_path(&args.dir, &e.path);
+                match (e.line, e.column) {
+                    (Some(l), Some(c)) => println!("{path}:{l}:{c}: {}", e.message),
+                    (Some(l), None) => println!("{path}:{l}: {}", e.message),
+                    _ => println!("{path}: {}", e.message),
+                }
+            }
+            let count = |t| report.documents.iter().filter(|d| d.doc_type == t).count();
+            let files_with_errors = {
+                let mut paths: Vec<_> = report.errors.iter().map(|e| &e.path).collect();
+                paths.dedup();
+                paths.len()
+            };
+            let docs = format!(
+                "{} ({}, {})",
+                plural(report.documents.len(), "document"),
+                plural(count(DocType::Persona), "persona"),
+                plural(count(DocType::PromptTemplate), "prompt template"),
+            );
+            if report.errors.is_empty() {
+                println!("{docs}, no errors");
+            } else {
+                println!(
+                    "{docs}, {} in {}",
+                    plural(report.errors.len(), "error"),
+                    plural(files_with_errors, "file"),
+                );
+            }
+        }
+    }
+    if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
