@@ -2,6 +2,9 @@
 
 mod cmd;
 mod scan;
+mod config;
+mod logging;
+mod sync;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +27,10 @@ enum Command {
     Check(cmd::check::CheckArgs),
     /// Print the version and exit (placeholder until the real subcommands land).
     Version,
+    /// Sync the library into its SQLite file once, then exit.
+    Sync(config::SyncArgs),
+    /// Sync, then keep syncing live as files change (until Ctrl-C / SIGTERM).
+    Watch(config::WatchArgs),
 }
 
 fn main() -> ExitCode {
@@ -31,5 +38,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Version => cmd::version::run(),
+        Command::Sync(a) => cmd::sync::run(a),
+        Command::Watch(a) => cmd::watch::run(a),
     }
 }

@@ -1,4 +1,6 @@
 //! One module per subcommand; each exposes `run(args) -> ExitCode`.
 
 pub mod check;
+pub mod sync;
 pub mod version;
+pub mod watch;

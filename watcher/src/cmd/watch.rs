@@ -1,0 +1,103 @@
+//! `promptshelf watch DIR [--db FILE]`: initial sync, then live sync until SIGINT or
+//! SIGTERM, which stop watching, apply the pending batch, checkpoint the WAL and exit 0.
+
+use crate::config::{Config, WatchArgs};
+use crate::sync::SyncHandle;
+use std::process::ExitCode;
+
+pub fn run(args: WatchArgs) -> ExitCode {
+    let cfg = match Config::for_watch(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            crate::logging::init(args.sync.log_format.unwrap_or_default());
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    crate::logging::init(cfg.log_format);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        // Register signal handlers before anything long-running starts.
+        let signals = match Signals::new() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("cannot install signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let (handle, thread) = match crate::sync::start(&cfg) {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        serve(&cfg, &handle);
+        let mut sync_task = tokio::task::spawn_blocking(move || thread.join());
+        tokio::select! {
+            name = signals.wait() => {
+                tracing::info!(signal = name, "shutting down");
+                handle.shutdown();
+                finish(sync_task.await)
+            }
+            r = &mut sync_task => finish(r),
+        }
+    })
+}
+
+/// Hook for the local server (read API + admin routes over `handle`).
+fn serve(_cfg: &Config, _handle: &SyncHandle) {}
+
+type Joined = std::thread::Result<Result<(), crate::sync::SyncError>>;
+
+fn finish(r: Result<Joined, tokio::task::JoinError>) -> ExitCode {
+    match r {
+        Ok(Ok(Ok(()))) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(Err(e))) => {
+            tracing::error!("sync failed: {e}");
+            ExitCode::FAILURE
+        }
+        _ => {
+            tracing::error!("sync thread panicked");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?,
+        })
+    }
+
+    async fn wait(mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = self.term.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "ctrl-c"
+        }
+    }
+}

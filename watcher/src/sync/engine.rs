@@ -1,0 +1,581 @@
+//! The sync engine: the in-memory picture of the library (one record per file, which
+//! files claim which id) plus the database, and the one operation that changes both —
+//! applying a batch of observations in a single transaction.
+//!
+//! Rules it keeps:
+//! - a file that parses provides its document, unless a lexicographically earlier path
+//!   claims the same id (then it is a `duplicate_id` sync error);
+//! - a file that stops parsing keeps its last good document, marked `stale`, and gets a
+//!   `parse` sync error; deleting the file removes both;
+//! - documents, file records, errors, the content generation and the search index all
+//!   change in the same transaction.
+
+use super::handle::Shared;
+use super::library::Library;
+use super::observe::{observe, Observed};
+use super::search_hook::SearchHook;
+use super::walk::{walk, Found, Stat};
+use promptshelf_core::{Document, ParseOptions};
+use promptshelf_store::{read, ErrorKind, FileRecord, Store, SyncErrorRecord, Writer};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Observations applied per transaction during a reconcile: big enough to amortise
+/// commits, small enough to bound memory on 100k-file libraries.
+const CHUNK: usize = 4096;
+
+/// What one applied batch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BatchReport {
+    pub observed: usize,
+    pub upserted: usize,
+    pub removed: usize,
+    pub stale: usize,
+    pub errors_set: usize,
+    pub generation: u64,
+}
+
+/// What a reconcile found and did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct ReconcileReport {
+    /// Candidate files on disk.
+    pub files: usize,
+    /// Files that were read (new, changed, or racy).
+    pub read: usize,
+    /// Files that had disappeared.
+    pub gone: usize,
+    pub upserted: usize,
+    pub removed: usize,
+    pub millis: u64,
+}
+
+/// Reports progress of a long reconcile (the progress bar, or nothing).
+pub trait Progress {
+    fn start(&self, _total: u64) {}
+    fn advance(&self, _n: u64) {}
+    fn finish(&self) {}
+}
+
+/// No progress output.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+pub struct Engine {
+    lib: Library,
+    store: Store,
+    files: HashMap<String, FileRecord>,
+    claims: HashMap<String, BTreeSet<String>>,
+    search: Box<dyn SearchHook>,
+    opts: ParseOptions,
+    shared: Arc<Shared>,
+}
+
+impl Engine {
+    /// Loads the file records and the search index from an open, migrated store.
+    pub fn load(
+        lib: Library,
+        store: Store,
+        search: Box<dyn SearchHook>,
+        opts: ParseOptions,
+        shared: Arc<Shared>,
+    ) -> Result<Engine, promptshelf_store::Error> {
+        let mut e = Engine {
+            lib,
+            store,
+            files: HashMap::new(),
+            claims: HashMap::new(),
+            search,
+            opts,
+            shared,
+        };
+        e.reload_state()?;
+        e.ensure_store_id()?;
+        e.publish()?;
+        Ok(e)
+    }
+
+    pub fn library(&self) -> &Library {
+        &self.lib
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Known file records (library-relative path → record).
+    pub fn files(&self) -> &HashMap<String, FileRecord> {
+        &self.files
+    }
+
+    /// Rebuilds the in-memory picture from the database (at start, and after a failed
+    /// transaction so memory never disagrees with what was committed).
+    fn reload_state(&mut self) -> Result<(), promptshelf_store::Error> {
+        self.files.clear();
+        self.claims.clear();
+        for f in read::all_files(self.store.conn())? {
+            if let Some(id) = &f.doc_id {
+                self.claims.entry(id.clone()).or_default().insert(f.path.clone());
+            }
+            self.files.insert(f.path.clone(), f);
+        }
+        let stored = read::search_index(self.store.conn())?;
+        let generation = read::generation(self.store.conn())?;
+        let usable = stored.as_ref().filter(|(g, _)| *g == generation).map(|(_, b)| b.as_slice());
+        let docs = read::all_documents(self.store.conn())?;
+        let mut iter = docs.iter().filter_map(|d| d.document().ok());
+        if self.search.load(usable, &mut iter) {
+            if let Some(bytes) = self.search.to_bytes() {
+                self.store.write(|w| w.put_search_index(generation, &bytes))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives a new database a random-enough identity, so ETags built from
+    /// (store id, generation) never repeat after a database is rebuilt.
+    fn ensure_store_id(&mut self) -> Result<(), promptshelf_store::Error> {
+        if read::meta(self.store.conn(), META_STORE_ID)?.is_none() {
+            let seed = format!("{}:{}:{}", super::observe::now_ns(), std::process::id(), self.lib.root().display());
+            let id = promptshelf_core::ContentHash::of(seed.as_bytes()).0[..16].to_owned();
+            let root = self.lib.root().display().to_string();
+            self.store.write(|w| {
+                w.set_meta(META_STORE_ID, &id)?;
+                w.set_meta(read::META_LIBRARY_ROOT, &root)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Compares the disk under `scope` (the whole library when `None`) with the
+    /// records and applies the difference. Returns early, between chunks, once
+    /// `cancel` is set (shutdown during a long initial sync).
+    pub fn reconcile(
+        &mut self,
+        scope: Option<&Path>,
+        progress: &dyn Progress,
+        cancel: &AtomicBool,
+    ) -> Result<ReconcileReport, promptshelf_store::Error> {
+        let started = Instant::now();
+        let dir = scope.unwrap_or(self.lib.root()).to_path_buf();
+        let found = walk(&self.lib, &dir);
+        let prefix = self.lib.relative(&dir).map(|p| format!("{p}/"));
+        let on_disk: HashSet<&str> = found.iter().map(|f| f.rel.as_str()).collect();
+        let gone: Vec<String> = self
+            .files
+            .keys()
+            .filter(|k| prefix.as_deref().is_none_or(|p| k.starts_with(p)))
+            .filter(|k| !on_disk.contains(k.as_str()))
+            .cloned()
+            .collect();
+        let to_read: Vec<&Found> = found.iter().filter(|f| self.needs_read(&f.rel, f.stat)).collect();
+        let mut report = ReconcileReport {
+            files: found.len(),
+            read: to_read.len(),
+            gone: gone.len(),
+            ..Default::default()
+        };
+        progress.start(to_read.len() as u64);
+        if !gone.is_empty() {
+            let obs = gone.into_iter().map(|p| (p, Observed::Gone)).collect();
+            let r = self.apply(obs)?;
+            report.removed += r.removed;
+        }
+        for chunk in to_read.chunks(CHUNK) {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let rels: Vec<String> = chunk.iter().map(|f| f.rel.clone()).collect();
+            let obs = self.observe_many(&rels, true);
+            let r = self.apply(obs)?;
+            report.upserted += r.upserted;
+            report.removed += r.removed;
+            progress.advance(chunk.len() as u64);
+        }
+        progress.finish();
+        report.millis = started.elapsed().as_millis() as u64;
+        self.shared.counters.reconciles.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            files = report.files,
+            read = report.read,
+            gone = report.gone,
+            upserted = report.upserted,
+            removed = report.removed,
+            ms = report.millis,
+            "reconciled"
+        );
+        Ok(report)
+    }
+
+    /// The fast path: a known, non-racy file with the same size and mtime is not read.
+    pub fn needs_read(&self, rel: &str, stat: Stat) -> bool {
+        match self.files.get(rel) {
+            Some(f) => f.racy || f.size != stat.size || f.mtime_ns != stat.mtime_ns,
+            None => true,
+        }
+    }
+
+    /// Observes paths, in parallel when there are many. With `retry`, unreadable files
+    /// are retried a few times inline (used by reconciles, which have no retry queue).
+    pub fn observe_many(&self, rels: &[String], retry: bool) -> Vec<(String, Observed)> {
+        let (lib, files, opts, shared) = (&self.lib, &self.files, &self.opts, &self.shared);
+        let one = |rel: &String| -> (String, Observed) {
+            let mut attempt = 0;
+            loop {
+                let o = observe(lib, rel, files.get(rel), opts);
+                if retry && matches!(o, Observed::Unreadable { .. }) && attempt < 4 {
+                    shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                    continue;
+                }
+                return (rel.clone(), o);
+            }
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        if rels.len() < 64 || threads < 2 {
+            return rels.iter().map(one).collect();
+        }
+        let per = rels.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = rels
+                .chunks(per)
+                .map(|part| s.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    }
+
+    /// Applies observations in one transaction. On failure the transaction is rolled
+    /// back and the in-memory picture reloaded from the database.
+    pub fn apply(&mut self, obs: Vec<(String, Observed)>) -> Result<BatchReport, promptshelf_store::Error> {
+        let mut attempt = 0;
+        let obs = obs;
+        loop {
+            match self.try_apply(&obs) {
+                Ok(r) => return Ok(r),
+                Err(e) => {
+                    self.reload_state()?;
+                    if e.is_busy() && attempt < 6 {
+                        self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(error = %e, attempt, "database busy, retrying batch");
+                        std::thread::sleep(backoff(attempt));
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn try_apply(&mut self, obs: &[(String, Observed)]) -> Result<BatchReport, promptshelf_store::Error> {
+        let Engine {
+            lib,
+            store,
+            files,
+            claims,
+            search,
+            opts,
+            shared,
+        } = self;
+        let mut report = BatchReport {
+            observed: obs.len(),
+            ..Default::default()
+        };
+        let mut meaningful = false;
+        let result = store.write(|w| {
+            let mut affected: BTreeSet<String> = BTreeSet::new();
+            let mut fresh: HashMap<&str, &Document> = HashMap::new();
+            for (rel, o) in obs {
+                for id in ids_owned_by(w, rel)? {
+                    affected.insert(id);
+                }
+                let old = files.get(rel.as_str()).cloned();
+                if let Some(id) = old.as_ref().and_then(|f| f.doc_id.clone()) {
+                    unclaim(claims, &id, rel);
+                    affected.insert(id);
+                }
+                match o {
+                    Observed::Gone => {
+                        if old.is_some() {
+                            meaningful = true;
+                        }
+                        files.remove(rel.as_str());
+                        w.delete_file(rel)?;
+                        w.clear_error(rel)?;
+                    }
+                    Observed::Same { stat, racy } => {
+                        let Some(mut rec) = old else { continue };
+                        rec.size = stat.size;
+                        rec.mtime_ns = stat.mtime_ns;
+                        rec.racy = *racy;
+                        if let Some(id) = &rec.doc_id {
+                            claims.entry(id.clone()).or_default().insert(rel.clone());
+                        }
+                        w.upsert_file(&rec)?;
+                        files.insert(rel.clone(), rec);
+                    }
+                    Observed::Parsed {
+                        stat,
+                        hash,
+                        racy,
+                        result,
+                    } => {
+                        meaningful = true;
+                        let doc_id = result.as_ref().as_ref().ok().map(|d| d.id.0.clone());
+                        let rec = FileRecord {
+                            path: rel.clone(),
+                            size: stat.size,
+                            mtime_ns: stat.mtime_ns,
+                            content_hash: hash.0.clone(),
+                            doc_id: doc_id.clone(),
+                            racy: *racy,
+                        };
+                        w.upsert_file(&rec)?;
+                        files.insert(rel.clone(), rec);
+                        match result.as_ref() {
+                            Ok(doc) => {
+                                claims.entry(doc.id.0.clone()).or_default().insert(rel.clone());
+                                affected.insert(doc.id.0.clone());
+                                fresh.insert(rel.as_str(), doc);
+                                w.clear_error(rel)?;
+                            }
+                            Err(pe) => {
+                                tracing::warn!(path = %rel, line = ?pe.line, column = ?pe.column, "parse error: {}", pe.message);
+                                report.errors_set += 1;
+                                w.set_error(&SyncErrorRecord {
+                                    path: rel.clone(),
+                                    kind: ErrorKind::Parse,
+                                    line: pe.line,
+                                    column: pe.column,
+                                    message: pe.message.clone(),
+                                    doc_id: None,
+                                    first_seen: String::new(),
+                                    last_seen: String::new(),
+                                })?;
+                            }
+                        }
+                    }
+                    Observed::Unreadable { stat, error } => {
+                        // Out of retries: an I/O sync error. The record is racy so
+                        // every reconcile tries it again.
+                        meaningful = true;
+                        tracing::warn!(path = %rel, %error, "cannot read file");
+                        let stat = stat.unwrap_or(Stat { size: 0, mtime_ns: 0 });
+                        let rec = FileRecord {
+                            path: rel.clone(),
+                            size: stat.size,
+                            mtime_ns: stat.mtime_ns,
+                            content_hash: String::new(),
+                            doc_id: None,
+                            racy: true,
+                        };
+                        w.upsert_file(&rec)?;
+                        files.insert(rel.clone(), rec);
+                        report.errors_set += 1;
+                        w.set_error(&SyncErrorRecord {
+                            path: rel.clone(),
+                            kind: ErrorKind::Io,
+                            line: None,
+                            column: None,
+                            message: error.clone(),
+                            doc_id: None,
+                            first_seen: String::new(),
+                            last_seen: String::new(),
+                        })?;
+                    }
+                }
+            }
+
+            let mut removed_ids: Vec<String> = Vec::new();
+            let mut upserted: Vec<Document> = Vec::new();
+            for id in &affected {
+                match resolve(w, lib, files, claims, opts, &fresh, id)? {
+                    Resolved::Upserted(doc) => upserted.push(*doc),
+                    Resolved::Removed => removed_ids.push(id.clone()),
+                    Resolved::Stale => report.stale += 1,
+                    Resolved::Unchanged => {}
+                }
+            }
+            report.upserted = upserted.len();
+            report.removed = removed_ids.len();
+            if meaningful || !upserted.is_empty() || !removed_ids.is_empty() {
+                let generation = w.bump_generation()?;
+                w.touch_last_sync()?;
+                if !upserted.is_empty() || !removed_ids.is_empty() {
+                    search.apply(&removed_ids, &upserted);
+                    if let Some(bytes) = search.to_bytes() {
+                        w.put_search_index(generation, &bytes)?;
+                    }
+                }
+                report.generation = generation;
+            }
+            Ok(())
+        });
+        result?;
+        let c = &shared.counters;
+        c.batches.fetch_add(1, Ordering::Relaxed);
+        c.changes.fetch_add((report.upserted + report.removed) as u64, Ordering::Relaxed);
+        if report.generation > 0 {
+            tracing::debug!(
+                observed = report.observed,
+                upserted = report.upserted,
+                removed = report.removed,
+                stale = report.stale,
+                generation = report.generation,
+                "batch applied"
+            );
+            self.publish()?;
+        }
+        Ok(report)
+    }
+
+    /// Refreshes the counters and error list the handle shows.
+    fn publish(&self) -> Result<(), promptshelf_store::Error> {
+        let conn = self.store.conn();
+        let c = &self.shared.counters;
+        c.files.store(self.files.len() as u64, Ordering::Relaxed);
+        c.documents.store(read::count_documents(conn, None)?, Ordering::Relaxed);
+        c.generation.store(read::generation(conn)?, Ordering::Relaxed);
+        let errors = read::sync_errors(conn)?;
+        c.errors.store(errors.len() as u64, Ordering::Relaxed);
+        c.last_sync_unix_ms.store((super::observe::now_ns() / 1_000_000) as u64, Ordering::Relaxed);
+        if let Ok(mut e) = self.shared.errors.write() {
+            *e = errors;
+        }
+        Ok(())
+    }
+
+    /// Folds the WAL into the database file (shutdown).
+    pub fn checkpoint(&self) -> Result<(), promptshelf_store::Error> {
+        self.store.checkpoint()
+    }
+}
+
+/// Meta key of the database's identity (see [`Engine::load`]).
+pub const META_STORE_ID: &str = "store_id";
+
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(25u64 << attempt.min(6))
+}
+
+fn unclaim(claims: &mut HashMap<String, BTreeSet<String>>, id: &str, rel: &str) {
+    if let Some(set) = claims.get_mut(id) {
+        set.remove(rel);
+        if set.is_empty() {
+            claims.remove(id);
+        }
+    }
+}
+
+fn ids_owned_by(w: &Writer<'_>, rel: &str) -> Result<Vec<String>, promptshelf_store::Error> {
+    let mut stmt = w
+        .conn()
+        .prepare_cached("SELECT id FROM documents WHERE file_path = ?1")?;
+    let ids = stmt
+        .query_map([rel], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+enum Resolved {
+    Upserted(Box<Document>),
+    Removed,
+    Stale,
+    Unchanged,
+}
+
+/// Settles which file provides document `id` after a batch and writes the outcome.
+fn resolve(
+    w: &Writer<'_>,
+    lib: &Library,
+    files: &HashMap<String, FileRecord>,
+    claims: &HashMap<String, BTreeSet<String>>,
+    opts: &ParseOptions,
+    fresh: &HashMap<&str, &Document>,
+    id: &str,
+) -> Result<Resolved, promptshelf_store::Error> {
+    let owner = {
+        let mut stmt = w
+            .conn()
+            .prepare_cached("SELECT file_path, stale, content_hash FROM documents WHERE id = ?1")?;
+        use promptshelf_store::rusqlite::OptionalExtension;
+        stmt.query_row([id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? != 0, r.get::<_, String>(2)?))
+        })
+        .optional()?
+    };
+    let claimants = claims.get(id);
+    let winner = claimants.and_then(|s| s.iter().next());
+    let Some(winner) = winner else {
+        // Nobody parses to this id any more.
+        return match owner {
+            Some((path, stale, _)) if files.get(&path).is_some_and(|f| f.doc_id.is_none()) => {
+                // Its file is still there but broken: keep the last good version.
+                if !stale {
+                    w.set_document_stale(id, true)?;
+                }
+                let mut stmt = w
+                    .conn()
+                    .prepare_cached("UPDATE sync_errors SET doc_id = ?2 WHERE path = ?1")?;
+                stmt.execute([path.as_str(), id])?;
+                Ok(Resolved::Stale)
+            }
+            Some(_) => {
+                w.delete_document(id)?;
+                Ok(Resolved::Removed)
+            }
+            None => Ok(Resolved::Unchanged),
+        };
+    };
+    let rec = files.get(winner);
+    // Losers: one duplicate error each, naming the winner.
+    for loser in claimants.into_iter().flatten().skip(1) {
+        w.set_error(&SyncErrorRecord {
+            path: loser.clone(),
+            kind: ErrorKind::DuplicateId,
+            line: None,
+            column: None,
+            message: format!("duplicate id `{id}`: already defined by {winner}"),
+            doc_id: Some(id.to_owned()),
+            first_seen: String::new(),
+            last_seen: String::new(),
+        })?;
+    }
+    let up_to_date = match (&owner, rec) {
+        (Some((path, stale, hash)), Some(rec)) => path == winner && !stale && *hash == rec.content_hash,
+        _ => false,
+    };
+    if up_to_date {
+        return Ok(Resolved::Unchanged);
+    }
+    let doc = match fresh.get(winner.as_str()) {
+        Some(d) => (*d).clone(),
+        None => {
+            // A file that lost before now wins (the winner went away): read it again.
+            match observe(lib, winner, None, opts) {
+                Observed::Parsed { result, hash, .. }
+                    if result.as_ref().as_ref().is_ok_and(|d| d.id.0 == id)
+                        && rec.is_some_and(|r| r.content_hash == hash.0) =>
+                {
+                    match *result {
+                        Ok(d) => d,
+                        Err(_) => return Ok(Resolved::Unchanged),
+                    }
+                }
+                // It changed since it was recorded; its own event will settle it.
+                _ => return Ok(Resolved::Unchanged),
+            }
+        }
+    };
+    w.clear_error(winner)?;
+    let (mtime_ms, size) = rec.map_or((0, 0), |r| (r.mtime_ns / 1_000_000, r.size));
+    w.upsert_document(&doc, mtime_ms, size)?;
+    Ok(Resolved::Upserted(Box::new(doc)))
+}

@@ -1,0 +1,115 @@
+//! Keeping the database equal to the files.
+//!
+//! - [`library`]: paths, and which ones are promptshelf's own (never synced).
+//! - [`walk`] / [`observe`]: what is on disk.
+//! - [`engine`]: the in-memory picture + database, and applying a batch atomically.
+//! - [`live`]: native events or polling, per-path debounce, barrier, periodic reconcile.
+//! - [`handle`]: [`SyncHandle`], the in-process API for the admin routes.
+//! - [`open`]: opening the database, moving a damaged one aside.
+//! - [`search_hook`]: where the search index plugs in.
+//! - [`progress`]: the progress bar of long reconciles.
+
+pub mod engine;
+pub mod handle;
+pub mod library;
+pub mod live;
+pub mod observe;
+pub mod open;
+pub mod progress;
+pub mod search_hook;
+pub mod walk;
+
+#[allow(unused_imports)] // the public surface for the local server
+pub use engine::{BatchReport, Engine, ReconcileReport};
+#[allow(unused_imports)]
+pub use handle::{BarrierMethod, BarrierReport, HandleError, Phase, Shared, Status, SyncHandle, WatchMode};
+pub use library::Library;
+
+use crate::config::Config;
+use promptshelf_core::ParseOptions;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The search index the engine keeps in step with the documents.
+pub fn search_hook() -> Box<dyn search_hook::SearchHook> {
+    Box::new(search_hook::NoSearch)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Open(#[from] open::OpenError),
+    #[error("database: {0}")]
+    Store(#[from] promptshelf_store::Error),
+    #[error("watcher: {0}")]
+    Watch(#[from] notify::Error),
+}
+
+fn engine_for(cfg: &Config, shared: &Arc<Shared>) -> Result<Engine, SyncError> {
+    let lib = Library::new(cfg.root.clone(), cfg.db.clone());
+    let store = open::open_store(&lib)?;
+    let opts = ParseOptions {
+        max_bytes: cfg.max_file_bytes,
+    };
+    Ok(Engine::load(lib, store, search_hook(), opts, shared.clone())?)
+}
+
+/// One-shot sync: reconcile the database with the folder, checkpoint, return.
+pub fn run_once(cfg: &Config) -> Result<(ReconcileReport, Status), SyncError> {
+    let shared = Shared::new(cfg.root.clone(), cfg.db.clone());
+    let (tx, _rx) = mpsc::channel();
+    let handle = SyncHandle {
+        tx,
+        shared: shared.clone(),
+    };
+    shared.set_phase(Phase::InitialSync);
+    let mut engine = engine_for(cfg, &shared)?;
+    let bar = progress::for_config(cfg);
+    let report = engine.reconcile(None, bar.as_ref(), &shared.cancel)?;
+    engine.checkpoint()?;
+    shared.set_phase(Phase::Stopped);
+    Ok((report, handle.status()))
+}
+
+/// Starts `watch`: opens the database (recovering a damaged one), starts the watcher,
+/// and hands the rest to a sync thread — initial reconcile, then live sync until
+/// [`SyncHandle::shutdown`]. Errors that prevent starting at all are returned here.
+pub fn start(cfg: &Config) -> Result<(SyncHandle, JoinHandle<Result<(), SyncError>>), SyncError> {
+    let shared = Shared::new(cfg.root.clone(), cfg.db.clone());
+    let (tx, rx) = mpsc::channel();
+    let engine = engine_for(cfg, &shared)?;
+    let opts = live::LiveOptions {
+        debounce: cfg.debounce,
+        max_wait: (cfg.debounce * 10).max(Duration::from_millis(500)),
+        reconcile_every: cfg.reconcile_every,
+        force_poll: cfg.force_poll,
+        poll_interval: cfg.poll_interval,
+        cookie_timeout: Duration::from_secs(2),
+    };
+    let mut live = live::Live::new(engine, rx, tx.clone(), shared.clone(), opts)?;
+    let handle = SyncHandle {
+        tx,
+        shared: shared.clone(),
+    };
+    let bar = progress::for_config(cfg);
+    let thread = std::thread::Builder::new()
+        .name("promptshelf-sync".into())
+        .spawn(move || {
+            shared.set_phase(Phase::InitialSync);
+            let result = live
+                .engine_mut()
+                .reconcile(None, bar.as_ref(), &shared.cancel)
+                .map_err(SyncError::from)
+                .and_then(|_| {
+                    shared.set_phase(Phase::Watching);
+                    tracing::info!("initial sync done; watching for changes");
+                    live.run().map_err(SyncError::from)
+                });
+            shared.set_phase(if result.is_ok() { Phase::Stopped } else { Phase::Failed });
+            result
+        })
+        .map_err(|e| SyncError::Watch(notify::Error::io(e)))?;
+    Ok((handle, thread))
+}

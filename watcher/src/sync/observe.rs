@@ -1,0 +1,103 @@
+//! Reading one file and deciding what it is now: gone, unchanged content, a document,
+//! a parse error, or an I/O failure worth retrying. No database access here, so many
+//! files can be observed in parallel before one transaction applies them.
+
+use super::library::Library;
+use super::walk::Stat;
+use promptshelf_core::{parse_document, ContentHash, Document, ParseError, ParseOptions};
+use promptshelf_store::FileRecord;
+use std::io;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A file whose mtime is this close to the moment it was read could be rewritten
+/// within the same timestamp tick without changing size; such records are marked
+/// `racy` and confirmed by hash on the next reconcile.
+const RACY_WINDOW_NS: i64 = 2_000_000_000;
+
+/// What one library path is now.
+#[derive(Debug)]
+pub enum Observed {
+    /// No file (deleted, renamed away, or replaced by a folder).
+    Gone,
+    /// Same bytes as recorded; only size/mtime bookkeeping changes.
+    Same { stat: Stat, racy: bool },
+    /// New bytes, parsed (or not).
+    Parsed {
+        stat: Stat,
+        hash: ContentHash,
+        racy: bool,
+        result: Box<Result<Document, ParseError>>,
+    },
+    /// Could not read it (busy, permission, changed while reading): retry later.
+    Unreadable { stat: Option<Stat>, error: String },
+}
+
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
+        .unwrap_or(0)
+}
+
+/// Reads `rel` and compares it with its previous record.
+pub fn observe(lib: &Library, rel: &str, prev: Option<&FileRecord>, opts: &ParseOptions) -> Observed {
+    let abs = lib.absolute(rel);
+    let before = match std::fs::metadata(&abs) {
+        Ok(m) if m.is_file() => Stat::of(&m),
+        Ok(_) => return Observed::Gone,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Observed::Gone,
+        Err(e) => return unreadable(None, e),
+    };
+    if before.size as usize > opts.max_bytes {
+        // Not read at all: the parser would reject it anyway.
+        let hash = ContentHash(format!("size:{}:{}", before.size, before.mtime_ns));
+        return Observed::Parsed {
+            stat: before,
+            hash,
+            racy: false,
+            result: Box::new(Err(ParseError {
+                path: rel.to_owned(),
+                line: None,
+                column: None,
+                message: format!("file is {} bytes, larger than the {} byte limit", before.size, opts.max_bytes),
+            })),
+        };
+    }
+    let bytes = match std::fs::read(&abs) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Observed::Gone,
+        Err(e) => return unreadable(Some(before), e),
+    };
+    let after = match std::fs::metadata(&abs) {
+        Ok(m) => Stat::of(&m),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Observed::Gone,
+        Err(e) => return unreadable(Some(before), e),
+    };
+    if after != before || bytes.len() as u64 != after.size {
+        return Observed::Unreadable {
+            stat: Some(after),
+            error: "file changed while it was being read".into(),
+        };
+    }
+    let racy = now_ns().saturating_sub(after.mtime_ns) < RACY_WINDOW_NS;
+    let hash = ContentHash::of(&bytes);
+    if let Some(p) = prev {
+        if p.content_hash == hash.0 {
+            return Observed::Same { stat: after, racy };
+        }
+    }
+    let result = parse_document(rel, &bytes, opts);
+    Observed::Parsed {
+        stat: after,
+        hash,
+        racy,
+        result: Box::new(result),
+    }
+}
+
+fn unreadable(stat: Option<Stat>, e: io::Error) -> Observed {
+    Observed::Unreadable {
+        stat,
+        error: e.to_string(),
+    }
+}
