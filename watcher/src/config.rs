@@ -35,7 +35,12 @@ pub struct SyncArgs {
     pub config: Option<PathBuf>,
 
     /// Log format on stderr.
-    #[arg(long, env = "PROMPTSHELF_LOG_FORMAT", value_enum, value_name = "FORMAT")]
+    #[arg(
+        long,
+        env = "PROMPTSHELF_LOG_FORMAT",
+        value_enum,
+        value_name = "FORMAT"
+    )]
     pub log_format: Option<LogFormat>,
 
     /// Never draw a progress bar (one is drawn only when stderr is a terminal anyway).
@@ -104,6 +109,8 @@ pub struct Config {
     pub poll_interval: Duration,
     /// The TOML file that was read, if any, and its unknown tables.
     pub file: Option<PathBuf>,
+    /// Tables of the TOML file other modules own (e.g. `[server]` for the local server).
+    #[allow(dead_code)]
     pub extra: toml::Table,
 }
 
@@ -140,7 +147,8 @@ impl Config {
     }
 
     fn resolve(a: &SyncArgs, w: Option<&WatchArgs>) -> Result<Config, ConfigError> {
-        let root = std::fs::canonicalize(&a.dir).map_err(|e| ConfigError::Root(a.dir.clone(), e))?;
+        let root =
+            std::fs::canonicalize(&a.dir).map_err(|e| ConfigError::Root(a.dir.clone(), e))?;
         if !root.is_dir() {
             return Err(ConfigError::NotADir(root));
         }
@@ -158,8 +166,13 @@ impl Config {
         };
         let db = absolute_db_path(&db)?;
 
-        let pick = |flag: Option<u64>, file: Option<u64>, default: u64| flag.or(file).unwrap_or(default);
-        let debounce_ms = pick(w.and_then(|w| w.debounce_ms), fc.debounce_ms, DEFAULT_DEBOUNCE_MS);
+        let pick =
+            |flag: Option<u64>, file: Option<u64>, default: u64| flag.or(file).unwrap_or(default);
+        let debounce_ms = pick(
+            w.and_then(|w| w.debounce_ms),
+            fc.debounce_ms,
+            DEFAULT_DEBOUNCE_MS,
+        );
         let reconcile_secs = pick(
             w.and_then(|w| w.reconcile_secs),
             fc.reconcile_secs,
@@ -185,7 +198,10 @@ impl Config {
     }
 }
 
-fn load_file(explicit: Option<&Path>, root: &Path) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {
+fn load_file(
+    explicit: Option<&Path>,
+    root: &Path,
+) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {
     let path = match explicit {
         Some(p) => p.to_path_buf(),
         None => {
@@ -204,13 +220,17 @@ fn load_file(explicit: Option<&Path>, root: &Path) -> Result<(Option<PathBuf>, F
 /// Makes the database path absolute with a canonical folder (creating the folder when
 /// missing), so the watcher can recognise its own files in events whatever the user typed.
 fn absolute_db_path(db: &Path) -> Result<PathBuf, ConfigError> {
-    let name = db.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| DEFAULT_DB_FILE.into());
+    let name = db
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| DEFAULT_DB_FILE.into());
     let parent = match db.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(|e| ConfigError::DbDir(parent.clone(), e))?;
-    let parent = std::fs::canonicalize(&parent).map_err(|e| ConfigError::DbDir(parent.clone(), e))?;
+    let parent =
+        std::fs::canonicalize(&parent).map_err(|e| ConfigError::DbDir(parent.clone(), e))?;
     Ok(parent.join(name))
 }
 
@@ -242,7 +262,10 @@ mod tests {
         assert!(c.extra.contains_key("server"));
 
         let t = T::parse_from(["t", dir.path().to_str().unwrap(), "--debounce-ms", "5"]);
-        assert_eq!(Config::for_watch(&t.w).unwrap().debounce, Duration::from_millis(5));
+        assert_eq!(
+            Config::for_watch(&t.w).unwrap().debounce,
+            Duration::from_millis(5)
+        );
     }
 
     #[test]

@@ -15,7 +15,13 @@ pub fn run(args: WatchArgs) -> ExitCode {
         }
     };
     crate::logging::init(cfg.log_format);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    if let Some(f) = &cfg.file {
+        tracing::info!(config = %f.display(), "read settings");
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");

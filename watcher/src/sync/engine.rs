@@ -101,10 +101,6 @@ impl Engine {
         &self.lib
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Known file records (library-relative path → record).
     pub fn files(&self) -> &HashMap<String, FileRecord> {
         &self.files
@@ -117,18 +113,25 @@ impl Engine {
         self.claims.clear();
         for f in read::all_files(self.store.conn())? {
             if let Some(id) = &f.doc_id {
-                self.claims.entry(id.clone()).or_default().insert(f.path.clone());
+                self.claims
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(f.path.clone());
             }
             self.files.insert(f.path.clone(), f);
         }
         let stored = read::search_index(self.store.conn())?;
         let generation = read::generation(self.store.conn())?;
-        let usable = stored.as_ref().filter(|(g, _)| *g == generation).map(|(_, b)| b.as_slice());
+        let usable = stored
+            .as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, b)| b.as_slice());
         let docs = read::all_documents(self.store.conn())?;
         let mut iter = docs.iter().filter_map(|d| d.document().ok());
         if self.search.load(usable, &mut iter) {
             if let Some(bytes) = self.search.to_bytes() {
-                self.store.write(|w| w.put_search_index(generation, &bytes))?;
+                self.store
+                    .write(|w| w.put_search_index(generation, &bytes))?;
             }
         }
         Ok(())
@@ -138,7 +141,12 @@ impl Engine {
     /// (store id, generation) never repeat after a database is rebuilt.
     fn ensure_store_id(&mut self) -> Result<(), promptshelf_store::Error> {
         if read::meta(self.store.conn(), META_STORE_ID)?.is_none() {
-            let seed = format!("{}:{}:{}", super::observe::now_ns(), std::process::id(), self.lib.root().display());
+            let seed = format!(
+                "{}:{}:{}",
+                super::observe::now_ns(),
+                std::process::id(),
+                self.lib.root().display()
+            );
             let id = promptshelf_core::ContentHash::of(seed.as_bytes()).0[..16].to_owned();
             let root = self.lib.root().display().to_string();
             self.store.write(|w| {
@@ -170,7 +178,10 @@ impl Engine {
             .filter(|k| !on_disk.contains(k.as_str()))
             .cloned()
             .collect();
-        let to_read: Vec<&Found> = found.iter().filter(|f| self.needs_read(&f.rel, f.stat)).collect();
+        let to_read: Vec<&Found> = found
+            .iter()
+            .filter(|f| self.needs_read(&f.rel, f.stat))
+            .collect();
         let mut report = ReconcileReport {
             files: found.len(),
             read: to_read.len(),
@@ -196,7 +207,10 @@ impl Engine {
         }
         progress.finish();
         report.millis = started.elapsed().as_millis() as u64;
-        self.shared.counters.reconciles.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .reconciles
+            .fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             files = report.files,
             read = report.read,
@@ -234,7 +248,9 @@ impl Engine {
                 return (rel.clone(), o);
             }
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
         if rels.len() < 64 || threads < 2 {
             return rels.iter().map(one).collect();
         }
@@ -253,7 +269,10 @@ impl Engine {
 
     /// Applies observations in one transaction. On failure the transaction is rolled
     /// back and the in-memory picture reloaded from the database.
-    pub fn apply(&mut self, obs: Vec<(String, Observed)>) -> Result<BatchReport, promptshelf_store::Error> {
+    pub fn apply(
+        &mut self,
+        obs: Vec<(String, Observed)>,
+    ) -> Result<BatchReport, promptshelf_store::Error> {
         let mut attempt = 0;
         let obs = obs;
         loop {
@@ -274,7 +293,10 @@ impl Engine {
         }
     }
 
-    fn try_apply(&mut self, obs: &[(String, Observed)]) -> Result<BatchReport, promptshelf_store::Error> {
+    fn try_apply(
+        &mut self,
+        obs: &[(String, Observed)],
+    ) -> Result<BatchReport, promptshelf_store::Error> {
         let Engine {
             lib,
             store,
@@ -421,7 +443,8 @@ impl Engine {
         result?;
         let c = &shared.counters;
         c.batches.fetch_add(1, Ordering::Relaxed);
-        c.changes.fetch_add((report.upserted + report.removed) as u64, Ordering::Relaxed);
+        c.changes
+            .fetch_add((report.upserted + report.removed) as u64, Ordering::Relaxed);
         if report.generation > 0 {
             tracing::debug!(
                 observed = report.observed,
@@ -441,11 +464,16 @@ impl Engine {
         let conn = self.store.conn();
         let c = &self.shared.counters;
         c.files.store(self.files.len() as u64, Ordering::Relaxed);
-        c.documents.store(read::count_documents(conn, None)?, Ordering::Relaxed);
-        c.generation.store(read::generation(conn)?, Ordering::Relaxed);
+        c.documents
+            .store(read::count_documents(conn, None)?, Ordering::Relaxed);
+        c.generation
+            .store(read::generation(conn)?, Ordering::Relaxed);
         let errors = read::sync_errors(conn)?;
         c.errors.store(errors.len() as u64, Ordering::Relaxed);
-        c.last_sync_unix_ms.store((super::observe::now_ns() / 1_000_000) as u64, Ordering::Relaxed);
+        c.last_sync_unix_ms.store(
+            (super::observe::now_ns() / 1_000_000) as u64,
+            Ordering::Relaxed,
+        );
         if let Ok(mut e) = self.shared.errors.write() {
             *e = errors;
         }
@@ -507,7 +535,11 @@ fn resolve(
             .prepare_cached("SELECT file_path, stale, content_hash FROM documents WHERE id = ?1")?;
         use promptshelf_store::rusqlite::OptionalExtension;
         stmt.query_row([id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? != 0, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)? != 0,
+                r.get::<_, String>(2)?,
+            ))
         })
         .optional()?
     };
@@ -549,7 +581,9 @@ fn resolve(
         })?;
     }
     let up_to_date = match (&owner, rec) {
-        (Some((path, stale, hash)), Some(rec)) => path == winner && !stale && *hash == rec.content_hash,
+        (Some((path, stale, hash)), Some(rec)) => {
+            path == winner && !stale && *hash == rec.content_hash
+        }
         _ => false,
     };
     if up_to_date {

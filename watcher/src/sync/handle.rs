@@ -208,7 +208,11 @@ impl SyncHandle {
 
     /// Current sync errors (parse, duplicate id, I/O), ordered by path.
     pub fn errors(&self) -> Vec<SyncErrorRecord> {
-        self.shared.errors.read().map(|e| e.clone()).unwrap_or_default()
+        self.shared
+            .errors
+            .read()
+            .map(|e| e.clone())
+            .unwrap_or_default()
     }
 
     /// The raw counters (for a metrics exporter).
@@ -227,7 +231,9 @@ impl SyncHandle {
     /// Waits until everything written to disk before this call is in the database.
     pub fn barrier(&self, timeout: Duration) -> Result<BarrierReport, HandleError> {
         let (tx, rx) = mpsc::channel();
-        self.tx.send(Msg::Barrier(tx)).map_err(|_| HandleError::Stopped)?;
+        self.tx
+            .send(Msg::Barrier(tx))
+            .map_err(|_| HandleError::Stopped)?;
         match rx.recv_timeout(timeout) {
             Ok(r) => r.map_err(HandleError::Failed),
             Err(mpsc::RecvTimeoutError::Timeout) => Err(HandleError::Timeout(timeout)),
@@ -238,7 +244,9 @@ impl SyncHandle {
     /// Runs a full reconcile now (manual reload / rescan) and reports what changed.
     pub fn reload(&self, timeout: Duration) -> Result<ReconcileReport, HandleError> {
         let (tx, rx) = mpsc::channel();
-        self.tx.send(Msg::Reload(tx)).map_err(|_| HandleError::Stopped)?;
+        self.tx
+            .send(Msg::Reload(tx))
+            .map_err(|_| HandleError::Stopped)?;
         match rx.recv_timeout(timeout) {
             Ok(r) => r.map_err(HandleError::Failed),
             Err(mpsc::RecvTimeoutError::Timeout) => Err(HandleError::Timeout(timeout)),

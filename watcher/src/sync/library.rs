@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn relative_paths_use_slashes() {
         let lib = Library::new("/lib".into(), "/x/shelf.db".into());
-        assert_eq!(lib.relative(Path::new("/lib/a/b.json")).as_deref(), Some("a/b.json"));
+        assert_eq!(
+            lib.relative(Path::new("/lib/a/b.json")).as_deref(),
+            Some("a/b.json")
+        );
         assert_eq!(lib.relative(Path::new("/lib")), None);
         assert_eq!(lib.relative(Path::new("/other/a.json")), None);
     }

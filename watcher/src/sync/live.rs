@@ -80,7 +80,12 @@ impl Live {
         shared: Arc<Shared>,
         opts: LiveOptions,
     ) -> Result<Live, notify::Error> {
-        let (watcher, mode) = make_watcher(&tx, engine.library().root(), opts.force_poll, opts.poll_interval)?;
+        let (watcher, mode) = make_watcher(
+            &tx,
+            engine.library().root(),
+            opts.force_poll,
+            opts.poll_interval,
+        )?;
         shared.set_mode(mode);
         let next_periodic = opts.reconcile_every.map(|d| Instant::now() + d);
         Ok(Live {
@@ -131,7 +136,10 @@ impl Live {
                 .pending
                 .store(self.pending.len() as u64, Ordering::Relaxed);
         }
-        tracing::info!(pending = self.pending.len(), "stopping: applying pending changes");
+        tracing::info!(
+            pending = self.pending.len(),
+            "stopping: applying pending changes"
+        );
         // Stop receiving events first, then apply everything still pending.
         self.watcher = None;
         self.flush_all()?;
@@ -145,7 +153,10 @@ impl Live {
     fn next_wake(&self) -> Option<Instant> {
         let pending = self.pending.values().map(|p| p.due).min();
         let barrier = self.barriers.iter().map(|b| b.deadline).min();
-        [pending, barrier, self.next_periodic].into_iter().flatten().min()
+        [pending, barrier, self.next_periodic]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Takes one message; true means stop.
@@ -219,7 +230,11 @@ impl Live {
         let own = self.engine.library().own_dir();
         if self.mode == WatchMode::Native && own.is_dir() {
             self.cookie_seq += 1;
-            let cookie = own.join(format!("sync-cookie-{}-{}", std::process::id(), self.cookie_seq));
+            let cookie = own.join(format!(
+                "sync-cookie-{}-{}",
+                std::process::id(),
+                self.cookie_seq
+            ));
             if std::fs::write(&cookie, b"").is_ok() {
                 self.barriers.push(BarrierWait {
                     cookie,
@@ -235,7 +250,10 @@ impl Live {
             .flush_all()
             .and_then(|_| self.engine.reconcile(None, &Quiet, &self.shared.cancel))
             .map_err(|e| e.to_string());
-        self.shared.counters.barriers.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .barriers
+            .fetch_add(1, Ordering::Relaxed);
         let _ = reply.send(r.map(|_| BarrierReport {
             method: BarrierMethod::Reconcile,
             generation: self.shared.counters.generation.load(Ordering::Relaxed),
@@ -245,7 +263,10 @@ impl Live {
 
     fn answer(&self, b: BarrierWait, method: BarrierMethod) {
         let _ = std::fs::remove_file(&b.cookie);
-        self.shared.counters.barriers.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .barriers
+            .fetch_add(1, Ordering::Relaxed);
         let _ = b.reply.send(Ok(BarrierReport {
             method,
             generation: self.shared.counters.generation.load(Ordering::Relaxed),
@@ -258,19 +279,28 @@ impl Live {
         if self.switch_to_poll {
             self.switch_to_poll = false;
             self.watcher = None;
-            match make_watcher(&self.tx, self.engine.library().root(), true, self.opts.poll_interval) {
+            match make_watcher(
+                &self.tx,
+                self.engine.library().root(),
+                true,
+                self.opts.poll_interval,
+            ) {
                 Ok((w, m)) => {
                     self.watcher = Some(w);
                     self.mode = m;
                     self.shared.set_mode(m);
                 }
-                Err(e) => tracing::error!(error = %e, "cannot poll the library either; only periodic reconciles remain"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot poll the library either; only periodic reconciles remain")
+                }
             }
         }
         // Barriers whose cookie came back: everything before them is received.
         if self.barriers.iter().any(|b| b.seen) {
             self.flush_all()?;
-            let (done, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.barriers).into_iter().partition(|b| b.seen);
+            let (done, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.barriers)
+                .into_iter()
+                .partition(|b| b.seen);
             self.barriers = rest;
             for b in done {
                 self.answer(b, BarrierMethod::Cookie);
@@ -280,8 +310,9 @@ impl Live {
             tracing::warn!("barrier cookie did not come back in time; reconciling instead");
             self.flush_all()?;
             self.engine.reconcile(None, &Quiet, &self.shared.cancel)?;
-            let (late, rest): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut self.barriers).into_iter().partition(|b| b.deadline <= now);
+            let (late, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.barriers)
+                .into_iter()
+                .partition(|b| b.deadline <= now);
             self.barriers = rest;
             for b in late {
                 self.answer(b, BarrierMethod::Reconcile);
@@ -352,7 +383,13 @@ impl Live {
                     } else {
                         // Maybe a folder: everything known under it is gone.
                         let prefix = format!("{rel}/");
-                        gone.extend(self.engine.files().keys().filter(|k| k.starts_with(&prefix)).cloned());
+                        gone.extend(
+                            self.engine
+                                .files()
+                                .keys()
+                                .filter(|k| k.starts_with(&prefix))
+                                .cloned(),
+                        );
                     }
                 }
                 Err(e) => {
@@ -360,18 +397,24 @@ impl Live {
                     self.requeue(abs, p);
                 }
                 Ok(m) if m.is_dir() => {
-                    let hidden = abs.file_name().is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'));
+                    let hidden = abs
+                        .file_name()
+                        .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'));
                     if hidden || lib.is_own(&abs) {
                         continue;
                     }
                     let found = walk(&lib, &abs);
                     let prefix = format!("{rel}/");
-                    let present: std::collections::HashSet<&str> = found.iter().map(|f| f.rel.as_str()).collect();
+                    let present: std::collections::HashSet<&str> =
+                        found.iter().map(|f| f.rel.as_str()).collect();
                     gone.extend(
                         self.engine
                             .files()
                             .keys()
-                            .filter(|k| (k.starts_with(&prefix) && !present.contains(k.as_str())) || **k == rel)
+                            .filter(|k| {
+                                (k.starts_with(&prefix) && !present.contains(k.as_str()))
+                                    || **k == rel
+                            })
                             .cloned(),
                     );
                     for f in found {
@@ -393,7 +436,8 @@ impl Live {
         gone.sort();
         gone.dedup();
         let observed = self.engine.observe_many(&to_read, false);
-        let mut batch: Vec<(String, Observed)> = gone.into_iter().map(|g| (g, Observed::Gone)).collect();
+        let mut batch: Vec<(String, Observed)> =
+            gone.into_iter().map(|g| (g, Observed::Gone)).collect();
         for (rel, o) in observed {
             if matches!(o, Observed::Unreadable { .. }) {
                 if let Some((abs, p)) = origin.remove(&rel) {
@@ -448,12 +492,15 @@ fn make_watcher(
     force_poll: bool,
     poll_interval: Duration,
 ) -> Result<(Box<dyn Watcher + Send>, WatchMode), notify::Error> {
-    let handler = |tx: Sender<Msg>| move |res: notify::Result<notify::Event>| {
-        let _ = tx.send(Msg::Fs(res));
+    let handler = |tx: Sender<Msg>| {
+        move |res: notify::Result<notify::Event>| {
+            let _ = tx.send(Msg::Fs(res));
+        }
     };
     if !force_poll {
-        let native = notify::RecommendedWatcher::new(handler(tx.clone()), notify::Config::default())
-            .and_then(|mut w| w.watch(root, RecursiveMode::Recursive).map(|_| w));
+        let native =
+            notify::RecommendedWatcher::new(handler(tx.clone()), notify::Config::default())
+                .and_then(|mut w| w.watch(root, RecursiveMode::Recursive).map(|_| w));
         match native {
             Ok(w) => {
                 tracing::info!(root = %root.display(), "watching (native events)");

@@ -22,7 +22,9 @@ pub mod walk;
 #[allow(unused_imports)] // the public surface for the local server
 pub use engine::{BatchReport, Engine, ReconcileReport};
 #[allow(unused_imports)]
-pub use handle::{BarrierMethod, BarrierReport, HandleError, Phase, Shared, Status, SyncHandle, WatchMode};
+pub use handle::{
+    BarrierMethod, BarrierReport, HandleError, Phase, Shared, Status, SyncHandle, WatchMode,
+};
 pub use library::Library;
 
 use crate::config::Config;
@@ -53,7 +55,13 @@ fn engine_for(cfg: &Config, shared: &Arc<Shared>) -> Result<Engine, SyncError> {
     let opts = ParseOptions {
         max_bytes: cfg.max_file_bytes,
     };
-    Ok(Engine::load(lib, store, search_hook(), opts, shared.clone())?)
+    Ok(Engine::load(
+        lib,
+        store,
+        search_hook(),
+        opts,
+        shared.clone(),
+    )?)
 }
 
 /// One-shot sync: reconcile the database with the folder, checkpoint, return.
@@ -107,9 +115,16 @@ pub fn start(cfg: &Config) -> Result<(SyncHandle, JoinHandle<Result<(), SyncErro
                     tracing::info!("initial sync done; watching for changes");
                     live.run().map_err(SyncError::from)
                 });
-            shared.set_phase(if result.is_ok() { Phase::Stopped } else { Phase::Failed });
+            shared.set_phase(if result.is_ok() {
+                Phase::Stopped
+            } else {
+                Phase::Failed
+            });
             result
         })
         .map_err(|e| SyncError::Watch(notify::Error::io(e)))?;
     Ok((handle, thread))
 }
+
+#[cfg(test)]
+mod tests;

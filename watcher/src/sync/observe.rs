@@ -11,8 +11,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A file whose mtime is this close to the moment it was read could be rewritten
 /// within the same timestamp tick without changing size; such records are marked
-/// `racy` and confirmed by hash on the next reconcile.
-const RACY_WINDOW_NS: i64 = 2_000_000_000;
+/// `racy` and confirmed by hash on the next reconcile. File systems with sub-second
+/// timestamps tick at most every few milliseconds (kernel clock); whole-second ones
+/// (ext3, FAT, some network shares) need a wider window.
+const RACY_WINDOW_FINE_NS: i64 = 100_000_000;
+const RACY_WINDOW_COARSE_NS: i64 = 2_000_000_000;
+
+fn is_racy(mtime_ns: i64) -> bool {
+    let window = if mtime_ns % 1_000_000_000 == 0 {
+        RACY_WINDOW_COARSE_NS
+    } else {
+        RACY_WINDOW_FINE_NS
+    };
+    now_ns().saturating_sub(mtime_ns) < window
+}
 
 /// What one library path is now.
 #[derive(Debug)]
@@ -40,7 +52,12 @@ pub fn now_ns() -> i64 {
 }
 
 /// Reads `rel` and compares it with its previous record.
-pub fn observe(lib: &Library, rel: &str, prev: Option<&FileRecord>, opts: &ParseOptions) -> Observed {
+pub fn observe(
+    lib: &Library,
+    rel: &str,
+    prev: Option<&FileRecord>,
+    opts: &ParseOptions,
+) -> Observed {
     let abs = lib.absolute(rel);
     let before = match std::fs::metadata(&abs) {
         Ok(m) if m.is_file() => Stat::of(&m),
@@ -59,7 +76,10 @@ pub fn observe(lib: &Library, rel: &str, prev: Option<&FileRecord>, opts: &Parse
                 path: rel.to_owned(),
                 line: None,
                 column: None,
-                message: format!("file is {} bytes, larger than the {} byte limit", before.size, opts.max_bytes),
+                message: format!(
+                    "file is {} bytes, larger than the {} byte limit",
+                    before.size, opts.max_bytes
+                ),
             })),
         };
     }
@@ -79,7 +99,7 @@ pub fn observe(lib: &Library, rel: &str, prev: Option<&FileRecord>, opts: &Parse
             error: "file changed while it was being read".into(),
         };
     }
-    let racy = now_ns().saturating_sub(after.mtime_ns) < RACY_WINDOW_NS;
+    let racy = is_racy(after.mtime_ns);
     let hash = ContentHash::of(&bytes);
     if let Some(p) = prev {
         if p.content_hash == hash.0 {

@@ -20,7 +20,10 @@ pub enum OpenError {
 /// Opens (or creates) the database of `lib`.
 pub fn open_store(lib: &Library) -> Result<Store, OpenError> {
     let db = lib.db();
-    if lib.relative(db).is_some_and(|rel| promptshelf_core::library::classify(&rel).is_some()) {
+    if lib
+        .relative(db)
+        .is_some_and(|rel| promptshelf_core::library::classify(&rel).is_some())
+    {
         return Err(OpenError::IsADocument(db.to_path_buf()));
     }
     let mut attempt = 0;

@@ -23,7 +23,9 @@ impl Progress for Bar {
 pub fn for_config(cfg: &Config) -> Box<dyn Progress + Send> {
     if cfg.progress && cfg.log_format == LogFormat::Text && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);
-        if let Ok(style) = ProgressStyle::with_template("{spinner} syncing {pos}/{len} files {wide_bar} {eta}") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} syncing {pos}/{len} files {wide_bar} {eta}")
+        {
             bar.set_style(style);
         }
         Box::new(Bar(bar))

@@ -4,7 +4,7 @@
 
 use super::library::Library;
 use std::fs::Metadata;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 /// Size and modification time of a file, as the fast path compares them.
@@ -33,7 +33,6 @@ impl Stat {
 #[derive(Debug, Clone)]
 pub struct Found {
     pub rel: String,
-    pub abs: PathBuf,
     pub stat: Stat,
 }
 
@@ -62,13 +61,16 @@ pub fn walk(lib: &Library, dir: &Path) -> Vec<Found> {
                 }
                 continue;
             }
-            let Some(rel) = lib.candidate(&abs) else { continue };
+            let Some(rel) = lib.candidate(&abs) else {
+                continue;
+            };
             // Follows a symlinked file to its target; a dangling link is skipped.
-            let Ok(meta) = std::fs::metadata(&abs) else { continue };
+            let Ok(meta) = std::fs::metadata(&abs) else {
+                continue;
+            };
             if meta.is_file() {
                 out.push(Found {
                     rel,
-                    abs,
                     stat: Stat::of(&meta),
                 });
             }
