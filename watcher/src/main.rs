@@ -1,9 +1,9 @@
 //! `promptshelf`: the native host. Each subcommand lives in its own module under `cmd/`.
 
 mod cmd;
-mod scan;
 mod config;
 mod logging;
+mod scan;
 mod sync;
 
 use clap::{Parser, Subcommand};

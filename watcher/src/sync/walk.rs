@@ -1,8 +1,12 @@
 //! Listing the candidate document files under a folder, with their size and mtime.
+//! (`crate::scan` walks a whole library for `check`; the sync needs walks scoped to one
+//! folder that appeared or moved, a stat per file, and its own files excluded, so it
+//! has this small walker with the same rules.)
 //! Hidden folders, `node_modules`, symlinked folders (loops) and promptshelf's own
 //! files are skipped; unreadable folders are logged and skipped, never fatal.
 
 use super::library::Library;
+use promptshelf_core::library::{PERSONAS_DIR, PROMPTS_DIR};
 use std::fs::Metadata;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
@@ -36,6 +40,16 @@ pub struct Found {
     pub stat: Stat,
 }
 
+/// Documents live only under `personas/` and `prompts/` at the root (see core's
+/// `classify`), so other top-level folders are not entered at all.
+fn worth_entering(lib: &Library, abs: &Path) -> bool {
+    match lib.relative(abs) {
+        Some(rel) if !rel.contains('/') => rel == PERSONAS_DIR || rel == PROMPTS_DIR,
+        Some(_) => true,
+        None => false,
+    }
+}
+
 /// Every candidate file under `dir` (which is inside the library), sorted by path.
 pub fn walk(lib: &Library, dir: &Path) -> Vec<Found> {
     let mut out = Vec::new();
@@ -56,7 +70,11 @@ pub fn walk(lib: &Library, dir: &Path) -> Vec<Found> {
             let name = entry.file_name();
             let hidden = name.as_encoded_bytes().first() == Some(&b'.');
             if ft.is_dir() {
-                if !hidden && name != "node_modules" && !lib.is_own(&abs) {
+                if !hidden
+                    && name != "node_modules"
+                    && !lib.is_own(&abs)
+                    && worth_entering(lib, &abs)
+                {
                     stack.push(abs);
                 }
                 continue;
