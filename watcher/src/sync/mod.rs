@@ -36,7 +36,7 @@ use std::time::Duration;
 
 /// The search index the engine keeps in step with the documents.
 pub fn search_hook() -> Box<dyn search_hook::SearchHook> {
-    Box::new(search_hook::NoSearch)
+    Box::new(search_hook::CoreSearch::default())
 }
 
 #[derive(Debug, thiserror::Error)]

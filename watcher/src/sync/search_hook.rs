@@ -14,7 +14,8 @@ pub trait SearchHook: Send {
     fn to_bytes(&self) -> Option<Vec<u8>>;
 }
 
-/// No index: nothing is stored. Used until `core::search` provides one.
+/// No index: nothing is stored.
+#[allow(dead_code)]
 pub struct NoSearch;
 
 impl SearchHook for NoSearch {
@@ -24,5 +25,41 @@ impl SearchHook for NoSearch {
     fn apply(&mut self, _: &[String], _: &[Document]) {}
     fn to_bytes(&self) -> Option<Vec<u8>> {
         None
+    }
+}
+
+/// The core search engine's index, updated document by document.
+#[derive(Default)]
+pub struct CoreSearch {
+    index: promptshelf_core::search::Index,
+}
+
+impl SearchHook for CoreSearch {
+    fn load(&mut self, stored: Option<&[u8]>, all: &mut dyn Iterator<Item = Document>) -> bool {
+        if let Some(bytes) = stored {
+            match promptshelf_core::search::Index::from_bytes(bytes) {
+                Ok(ix) => {
+                    self.index = ix;
+                    return false;
+                }
+                Err(e) => tracing::warn!(error = %e, "stored search index unusable; rebuilding it"),
+            }
+        }
+        let docs: Vec<Document> = all.collect();
+        self.index = promptshelf_core::search::Index::build(&docs);
+        true
+    }
+
+    fn apply(&mut self, removed: &[String], upserted: &[Document]) {
+        for id in removed {
+            self.index.remove(&promptshelf_core::DocumentId(id.clone()));
+        }
+        for d in upserted {
+            self.index.replace(d);
+        }
+    }
+
+    fn to_bytes(&self) -> Option<Vec<u8>> {
+        Some(self.index.to_bytes())
     }
 }

@@ -448,3 +448,30 @@ fn reload_reports_a_reconcile() {
     assert_eq!(r.files, 1);
     w.stop();
 }
+
+#[test]
+fn the_stored_search_index_follows_every_batch() {
+    use promptshelf_core::search::Index;
+    let dir = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(dir.path()).unwrap();
+    write(&root, "personas/a.json", &persona("a", "Alpha"));
+    write(&root, "personas/b.json", &persona("b", "Bravo"));
+    let c = cfg(&root);
+    let index = || {
+        let s = Store::open_read_only(&c.db).unwrap();
+        let gen = read::generation(s.conn()).unwrap();
+        let (g, bytes) = read::search_index(s.conn()).unwrap().expect("index stored");
+        assert_eq!(g, gen, "index generation lags the documents");
+        Index::from_bytes(&bytes).unwrap()
+    };
+    run_once(&c).unwrap();
+    assert_eq!(index().len(), 2);
+    let w = Running::start(&c);
+    fs::remove_file(root.join("personas/b.json")).unwrap();
+    write(&root, "personas/c.json", &persona("c", "Charlie"));
+    w.barrier();
+    let ix = index();
+    assert_eq!(ix.len(), 2);
+    assert!(ix.contains(&"c".into()) && !ix.contains(&"b".into()));
+    w.stop();
+}

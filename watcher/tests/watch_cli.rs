@@ -1,0 +1,288 @@
+//! `promptshelf sync` / `watch` end to end: the real binary as a child process over
+//! real files, real inotify, real SQLite — including `kill -9` at awkward moments,
+//! SIGTERM, and damaged database files. Every wait has a deadline.
+
+use promptshelf_store::{read, Store};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_promptshelf"));
+    c.env("PROMPTSHELF_LOG", "warn").stdin(Stdio::null());
+    c
+}
+
+fn persona(id: &str, name: &str) -> String {
+    format!(r#"{{"id": "{id}", "name": "{name}", "prompt": "You are {name}."}}"#)
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, text).unwrap();
+}
+
+fn db_of(root: &Path) -> PathBuf {
+    root.join(".promptshelf/shelf.db")
+}
+
+/// id → name, as the database has it (empty when the database does not exist yet).
+fn names(db: &Path) -> BTreeMap<String, String> {
+    if !db.exists() {
+        return BTreeMap::new();
+    }
+    let Ok(s) = Store::open_read_only(db) else {
+        return BTreeMap::new();
+    };
+    read::all_documents(s.conn())
+        .map(|v| v.into_iter().map(|d| (d.id, d.name)).collect())
+        .unwrap_or_default()
+}
+
+/// id → name, as the files say (what the database must converge to).
+fn expected(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in fs::read_dir(root.join("personas")).unwrap().flatten() {
+        let text = fs::read_to_string(e.path()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        out.insert(
+            v["id"].as_str().unwrap().to_owned(),
+            v["name"].as_str().unwrap().to_owned(),
+        );
+    }
+    out
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} failed");
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("promptshelf did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn watch(root: &Path, extra: &[&str]) -> Child {
+    bin()
+        .arg("watch")
+        .arg(root)
+        .args(["--debounce-ms", "20", "--no-progress"])
+        .args(extra)
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn sync_then_watch_edit_is_visible_and_sigterm_applies_the_pending_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "personas/a.json", &persona("a", "A"));
+    let out = bin().arg("sync").arg(root).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(&db_of(root)).len(), 1);
+
+    // A long debounce, so the last change is surely still pending at SIGTERM.
+    let mut child = bin()
+        .arg("watch")
+        .arg(root)
+        .args(["--debounce-ms", "3000", "--no-progress"])
+        .spawn()
+        .unwrap();
+    write(root, "personas/b.json", &persona("b", "B"));
+    wait_until("b visible", Duration::from_secs(20), || {
+        names(&db_of(root)).contains_key("b")
+    });
+    write(root, "personas/a.json", &persona("a", "A-last"));
+    std::thread::sleep(Duration::from_millis(100)); // let the event reach the watcher
+    signal(&child, "-TERM");
+    let status = wait_exit(&mut child, Duration::from_secs(20));
+    assert!(status.success(), "{status:?}");
+    assert_eq!(names(&db_of(root))["a"], "A-last");
+    // The WAL was checkpointed into the main file.
+    let wal = root.join(".promptshelf/shelf.db-wal");
+    assert!(!wal.exists() || fs::metadata(&wal).unwrap().len() == 0);
+}
+
+#[test]
+fn kill_9_at_awkward_moments_then_restart_converges_to_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..3000 {
+        write(
+            root,
+            &format!("personas/p{i:04}.json"),
+            &persona(&format!("p{i}"), "v1"),
+        );
+    }
+    // 1: killed during the initial sync (as soon as the first batch is visible).
+    let mut child = watch(root, &[]);
+    wait_until("first batch", Duration::from_secs(60), || {
+        !names(&db_of(root)).is_empty()
+    });
+    signal(&child, "-KILL");
+    wait_exit(&mut child, Duration::from_secs(10));
+
+    // 2: killed in the middle of a burst of live changes.
+    let mut child = watch(root, &[]);
+    wait_until("initial sync", Duration::from_secs(60), || {
+        names(&db_of(root)).len() == 3000
+    });
+    for i in 0..1000 {
+        write(
+            root,
+            &format!("personas/p{i:04}.json"),
+            &persona(&format!("p{i}"), "v2"),
+        );
+    }
+    for i in 1000..1200 {
+        fs::remove_file(root.join(format!("personas/p{i:04}.json"))).unwrap();
+    }
+    wait_until("some of the burst", Duration::from_secs(60), || {
+        names(&db_of(root)).values().any(|n| n == "v2")
+    });
+    signal(&child, "-KILL");
+    wait_exit(&mut child, Duration::from_secs(10));
+
+    // Changes while nothing runs.
+    for i in 2000..2100 {
+        write(
+            root,
+            &format!("personas/p{i:04}.json"),
+            &persona(&format!("p{i}"), "v3"),
+        );
+    }
+    write(root, "personas/new.json", &persona("new", "N"));
+
+    // 3: restart; it must converge to exactly the files.
+    let want = expected(root);
+    let mut child = watch(root, &[]);
+    wait_until("converged", Duration::from_secs(60), || {
+        names(&db_of(root)) == want
+    });
+    signal(&child, "-TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
+    let s = Store::open_read_only(&db_of(root)).unwrap();
+    s.quick_check().unwrap();
+    assert_eq!(read::all_files(s.conn()).unwrap().len(), want.len());
+}
+
+#[test]
+fn a_damaged_database_is_moved_aside_and_rebuilt_from_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..200 {
+        write(
+            root,
+            &format!("personas/p{i:03}.json"),
+            &persona(&format!("p{i}"), "P"),
+        );
+    }
+    let db = db_of(root);
+    assert!(bin().arg("sync").arg(root).status().unwrap().success());
+
+    // Truncated to half: pages missing.
+    let bytes = fs::read(&db).unwrap();
+    fs::write(&db, &bytes[..bytes.len() / 2]).unwrap();
+    let out = bin().arg("sync").arg(root).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(&db).len(), 200);
+
+    // Not a database at all.
+    fs::write(&db, vec![0xA5u8; 10_000]).unwrap();
+    let out = bin().arg("sync").arg(root).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(&db).len(), 200);
+
+    let aside = fs::read_dir(root.join(".promptshelf"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        .count();
+    assert!(aside >= 1, "damaged files are kept for inspection");
+}
+
+#[test]
+fn the_database_can_live_anywhere_and_is_never_ingested() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "personas/a.json", &persona("a", "A"));
+    // Inside a document folder, through a relative path with `..` in it.
+    let db = root.join("personas/sub/../store.db");
+    let out = bin()
+        .arg("sync")
+        .arg(root)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .arg("sync")
+        .arg(root)
+        .arg("--db")
+        .arg(root.join("personas/b.json"))
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a document path must be refused as the database"
+    );
+    assert!(!root.join("personas/b.json").exists());
+}
+
+#[test]
+fn help_explains_the_options() {
+    let out = bin().args(["watch", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--db",
+        "--debounce-ms",
+        "--reconcile-secs",
+        "--poll",
+        "--log-format",
+        "PROMPTSHELF_DB",
+    ] {
+        assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
+    }
+}
