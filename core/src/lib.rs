@@ -7,12 +7,14 @@
 //! - [`parse`]: bytes of one file → a `Document` or a `ParseError` with line/column.
 //! - [`api`]: the read API v1 as a pure function over a read-only `Store`.
 //! - [`library`]: which paths are documents, and duplicate-id resolution across a library.
+//! - [`render`]: a prompt document + inputs + host env → chat messages, like the Prompty runtime.
 
 pub mod api;
 pub mod library;
 pub mod model;
 pub mod parse;
 pub mod search;
+pub mod render;
 
 pub use model::{ContentHash, DocType, Document, DocumentId};
 pub use parse::{parse_document, ParseError, ParseOptions};
