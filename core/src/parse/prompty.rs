@@ -118,6 +118,8 @@ pub fn parse(path: &str, text: &str, bytes: &[u8]) -> Result<Document, ParseErro
         "inputs": inputs,
         "frontmatter": Value::Object(front),
         "body": body,
+        // Where the body starts in the file: renderers report template errors file-relative.
+        "body_line": split.body_line,
         "sections": sections,
     });
     Ok(Document {

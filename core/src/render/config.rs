@@ -51,6 +51,30 @@ impl Shape {
     }
 }
 
+/// Whether the front matter uses anything only the v1 shape has: `sample`, `authors`,
+/// `tags`, `version`, `model.api|configuration|parameters`, or `inputs` as a map of
+/// `{type, ...}` properties.
+pub fn has_v1_markers(fm: &Value) -> bool {
+    let has = |k: &str| fm.get(k).is_some_and(|v| !v.is_null());
+    let model = fm.get("model").and_then(Value::as_object).is_some_and(|m| {
+        ["api", "configuration", "parameters"]
+            .iter()
+            .any(|k| m.contains_key(*k))
+    });
+    let inputs = fm
+        .get("inputs")
+        .and_then(Value::as_object)
+        .is_some_and(|m| {
+            m.values()
+                .any(|p| p.get("type").is_some() || p.get("sample").is_some())
+        });
+    ["sample", "authors", "tags", "version"]
+        .iter()
+        .any(|k| has(k))
+        || model
+        || inputs
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Jinja2,

@@ -205,11 +205,18 @@ impl<'a> PromptSource<'a> {
             .get("body")
             .and_then(Value::as_str)
             .unwrap_or(doc.body.as_str());
-        let shape = c
+        let shape = match c
             .get("shape")
             .and_then(Value::as_str)
             .and_then(Shape::parse)
-            .unwrap_or_else(|| Shape::detect(frontmatter));
+        {
+            // prompty 0.1.x cannot prepare a file without its own markers (it needs
+            // `model.api`, reads `sample`...); a neutral file (no front matter, only a name)
+            // is rendered the way the current runtime renders it.
+            Some(Shape::V1) if !config::has_v1_markers(frontmatter) => Shape::V2,
+            Some(s) => s,
+            None => Shape::detect(frontmatter),
+        };
         let body_line = c
             .get("body_line")
             .and_then(Value::as_u64)
@@ -252,6 +259,11 @@ pub fn render_source_with(
     env: &EnvMap,
     opts: &RenderOptions,
 ) -> Result<Vec<Message>, RenderError> {
+    // An empty file renders to no messages, as in the reference (it is not a document
+    // for the library, but previewing it should not be an error).
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return Ok(Vec::new());
+    }
     let doc = crate::parse::parse_document(
         path,
         text.as_bytes(),
