@@ -13,8 +13,8 @@ pub mod api;
 pub mod library;
 pub mod model;
 pub mod parse;
-pub mod search;
 pub mod render;
+pub mod search;
 
 pub use model::{ContentHash, DocType, Document, DocumentId};
 pub use parse::{parse_document, ParseError, ParseOptions};
