@@ -286,3 +286,35 @@ fn help_explains_the_options() {
         assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
     }
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "personas/a.json", &persona("a", "A"));
+    write(root, "personas/bad.json", "{ nope");
+    let out = Command::new(env!("CARGO_BIN_EXE_promptshelf"))
+        .args(["sync", "--log-format", "json"])
+        .arg(root)
+        .env("PROMPTSHELF_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["fields"]["path"] == "personas/bad.json"),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["fields"]["message"] == "sync complete"),
+        "{text}"
+    );
+}

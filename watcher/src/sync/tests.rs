@@ -475,3 +475,36 @@ fn the_stored_search_index_follows_every_batch() {
     assert!(ix.contains(&"c".into()) && !ix.contains(&"b".into()));
     w.stop();
 }
+
+#[test]
+fn a_locked_database_delays_a_batch_but_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(dir.path()).unwrap();
+    fs::create_dir_all(root.join("personas")).unwrap();
+    let c = cfg(&root);
+    let w = Running::start(&c);
+    w.barrier();
+    // Another process holds the write lock for a while (SQLITE_BUSY for the watcher).
+    let other = promptshelf_store::rusqlite::Connection::open(&c.db).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    write(&root, "personas/a.json", &persona("a", "A"));
+    std::thread::sleep(Duration::from_millis(300)); // the lock is held on purpose
+    other.execute_batch("COMMIT").unwrap();
+    w.barrier();
+    assert!(w.docs().contains_key("a"));
+    w.stop();
+}
+
+#[test]
+fn periodic_reconcile_runs_on_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(dir.path()).unwrap();
+    fs::create_dir_all(root.join("personas")).unwrap();
+    let mut c = cfg(&root);
+    c.reconcile_every = Some(Duration::from_millis(50));
+    let w = Running::start(&c);
+    wait_until("three periodic reconciles", Duration::from_secs(10), || {
+        w.handle.status().reconciles >= 4
+    });
+    w.stop();
+}
