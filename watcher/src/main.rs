@@ -25,6 +25,8 @@ enum Command {
     /// Parse a library folder and report every file that is not a valid document
     /// (`path:line:column: message`); exit 1 if any. For pre-commit hooks and CI.
     Check(cmd::check::CheckArgs),
+    /// Render a `.prompty` file with inputs into chat messages, as the Prompty runtime would.
+    Render(cmd::render::RenderArgs),
     /// Print the version and exit (placeholder until the real subcommands land).
     Version,
     /// Sync the library into its SQLite file once, then exit.
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => cmd::check::run(args),
+        Command::Render(a) => cmd::render::run(a),
         Command::Version => cmd::version::run(),
         Command::Sync(a) => cmd::sync::run(a),
         Command::Watch(a) => cmd::watch::run(a),

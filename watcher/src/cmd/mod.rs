@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `run(args) -> ExitCode`.
 
 pub mod check;
+pub mod render;
 pub mod sync;
 pub mod version;
 pub mod watch;
