@@ -116,6 +116,7 @@ impl Resolver<'_> {
             RenderErrorCode::MissingEnv,
             format!("environment variable '{name}' is not set (referenced by '{key}') and has no default"),
         )
+        .about(name)
     }
 
     /// One string value: `Some(resolved)` when it is a reference, `None` otherwise.

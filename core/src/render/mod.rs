@@ -125,6 +125,9 @@ pub struct RenderError {
     pub message: String,
     pub line: Option<u32>,
     pub column: Option<u32>,
+    /// What the error is about (an input or variable name), to locate it in the source.
+    #[serde(skip)]
+    pub subject: Option<String>,
 }
 
 fn position_prefix(line: Option<u32>, column: Option<u32>) -> String {
@@ -142,7 +145,13 @@ impl RenderError {
             message: message.into(),
             line: None,
             column: None,
+            subject: None,
         }
+    }
+
+    pub(crate) fn about(mut self, subject: &str) -> RenderError {
+        self.subject = Some(subject.to_owned());
+        self
     }
 
     fn at(mut self, line: Option<u32>, column: Option<u32>) -> RenderError {
@@ -271,6 +280,48 @@ pub fn render_source_with(
     )
     .map_err(|e| RenderError::new(RenderErrorCode::Parse, e.message).at(e.line, e.column))?;
     render_with(&PromptSource::from_document(&doc)?, inputs, env, opts)
+        .map_err(|e| locate_in_source(e, text))
+}
+
+/// Gives a front-matter error (missing input, missing env variable) the position of
+/// its declaration in the file, when the text is at hand.
+fn locate_in_source(mut e: RenderError, text: &str) -> RenderError {
+    if e.line.is_some() {
+        return e;
+    }
+    let Some(subject) = e.subject.clone() else {
+        return e;
+    };
+    let offset = match e.code {
+        RenderErrorCode::MissingEnv => text.find(&format!("${{env:{subject}")),
+        RenderErrorCode::MissingInput => {
+            // `- name: q` (v2 list) or `q:` (map form), after the `inputs:` key.
+            let start = text.find("\ninputs:").map_or(0, |i| i + 1);
+            let mut found = None;
+            let mut off = start;
+            for line in text[start..].split_inclusive('\n') {
+                let t = line.trim_start().trim_start_matches("- ").trim_start();
+                let value =
+                    |rest: &str| rest.trim().trim_matches(|c| c == '"' || c == '\'') == subject;
+                let hit = t.strip_prefix("name:").is_some_and(value)
+                    || t.strip_prefix(subject.as_str())
+                        .is_some_and(|r| r.trim_start().starts_with(':'));
+                if hit {
+                    found = Some(off + (line.len() - line.trim_start().len()));
+                    break;
+                }
+                off += line.len();
+            }
+            found
+        }
+        _ => None,
+    };
+    if let Some(o) = offset {
+        let (l, c) = line_col(text, o);
+        e.line = Some(l);
+        e.column = Some(c);
+    }
+    e
 }
 
 /// The whole pipeline. See the module docs.
@@ -343,7 +394,8 @@ fn effective_inputs(
                             "required input '{}' was not provided and has no default",
                             p.name
                         ),
-                    ));
+                    )
+                    .about(&p.name));
                 }
             }
         }

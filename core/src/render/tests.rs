@@ -323,3 +323,15 @@ mod props {
         }
     }
 }
+
+#[test]
+fn front_matter_errors_get_file_positions_from_source() {
+    let text = "---\nname: x\nmodel:\n  id: gpt-4\ninputs:\n  - name: other\n    kind: string\n  - name: q\n    required: true\n---\nuser:\n{{q}}\n";
+    let e = render_source("p.prompty", text, &json!({}), &EnvMap::new()).unwrap_err();
+    assert_eq!(e.code, RenderErrorCode::MissingInput);
+    assert_eq!((e.line, e.column), (Some(8), Some(3)));
+    let text = "---\nname: x\nmodel:\n  id: gpt-4\ninputs:\n  - name: q\n    default: ${env:NOT_SET_ANYWHERE}\n---\n{{q}}\n";
+    let e = render_source("p.prompty", text, &json!({}), &EnvMap::new()).unwrap_err();
+    assert_eq!(e.code, RenderErrorCode::MissingEnv);
+    assert_eq!((e.line, e.column), (Some(7), Some(14)));
+}
