@@ -320,3 +320,66 @@ mod never_panics {
         }
     }
 }
+
+#[cfg(test)]
+mod big_inputs {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Each pathological input is answered in time linear in its size: a deadline, not a
+    /// benchmark. Generous, because in debug builds the YAML scanner (generic, so
+    /// compiled at this crate's opt-level 0) runs ~10x slower than in release, and CI
+    /// machines are shared.
+    fn quick(path: &str, bytes: &[u8]) -> Result<Document, ParseError> {
+        let start = Instant::now();
+        let r = parse_document(path, bytes, &ParseOptions::default());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{path}: {:?} for {} bytes",
+            start.elapsed(),
+            bytes.len()
+        );
+        r
+    }
+
+    #[test]
+    fn large_inputs_are_fast() {
+        let n = 1 << 20;
+        // Many keys.
+        let mut s = String::from("---\n");
+        let mut i = 0;
+        while s.len() < n {
+            s.push_str(&format!("key{i}: value {i}\n"));
+            i += 1;
+        }
+        s.push_str("---\nbody\n");
+        assert!(quick("prompts/a.prompty", s.as_bytes()).is_ok());
+        // One huge scalar and a huge body with many role markers.
+        let s = format!(
+            "---\nd: {}\n---\n{}",
+            "x".repeat(n / 2),
+            "user:\nhi\n".repeat(n / 20)
+        );
+        assert!(quick("prompts/a.prompty", s.as_bytes()).is_ok());
+        // Many aliases to a small anchor: allowed while within budget.
+        let s = format!("---\na: &a x\nl: [{}]\n---\n", "*a, ".repeat(n / 8));
+        let _ = quick("prompts/a.prompty", s.as_bytes());
+        // Openers only.
+        let s = format!("---\nx: {}\n---\n", "[".repeat(n));
+        assert!(quick("prompts/a.prompty", s.as_bytes()).is_err());
+        let s = format!("---\nx: {}\n---\n", "{a: ".repeat(n / 4));
+        assert!(quick("prompts/a.prompty", s.as_bytes()).is_err());
+        let s = "- ".repeat(n / 2);
+        assert!(quick("prompts/a.prompty", format!("---\n{s}\n---\n").as_bytes()).is_err());
+        // An unclosed front matter of many lines.
+        let s = format!("---\n{}", "a: b\n".repeat(n / 5));
+        assert!(quick("prompts/a.prompty", s.as_bytes()).is_err());
+        // Persona: long arrays, deep nesting, long strings.
+        let s = format!("{{\"a\": [{}1]}}", "1,".repeat(n / 2));
+        assert!(quick("personas/a.json", s.as_bytes()).is_ok());
+        let s = format!("{{\"a\": {}", "[".repeat(n));
+        assert!(quick("personas/a.json", s.as_bytes()).is_err());
+        let s = format!("{{\"system_prompt\": \"{}\"}}", "é".repeat(n / 2));
+        assert!(quick("personas/a.json", s.as_bytes()).is_ok());
+    }
+}
