@@ -6,7 +6,8 @@
 //!
 //! Routes (all `GET`/`HEAD`, plus `OPTIONS` for CORS preflight):
 //! `/v1/health`, `/v1/documents`, `/v1/documents/{id}`, `/v1/search?q=`,
-//! `/v1/personas[/{id}]`, `/v1/prompts[/{id}]`, `/v1/index`, `/v1/openapi.json`.
+//! `/v1/personas[/{id}]`, `/v1/prompts[/{id}]`, `/v1/index`, `/v1/openapi.json`;
+//! and `POST /v1/prompts/{id}/render` (see [`render`]).
 //! The contract is `docs/openapi.json`, served at `/v1/openapi.json`.
 
 mod cors;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod memory;
 mod openapi;
+pub mod render;
 mod routes;
 pub mod store;
 #[cfg(test)]
@@ -151,7 +153,19 @@ impl Default for ApiConfig {
 /// Answers one read-API request. Never panics on client input: every bad request is a
 /// 4xx JSON error; a failing store is a 503 JSON error.
 pub fn handle(req: &Request, store: &dyn Store, cfg: &ApiConfig) -> Response {
-    let mut resp = match routes::dispatch(req, store, cfg) {
+    handle_with_body(req, &[], store, cfg)
+}
+
+/// [`handle`] for a request with a body: only `POST /v1/prompts/{id}/render` reads one.
+/// Hosts read at most `max_body_bytes` of it (and set `body_len` to what the client
+/// sent, so an oversized body is a 413).
+pub fn handle_with_body(
+    req: &Request,
+    body: &[u8],
+    store: &dyn Store,
+    cfg: &ApiConfig,
+) -> Response {
+    let mut resp = match routes::dispatch(req, body, store, cfg) {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };

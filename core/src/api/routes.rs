@@ -31,9 +31,16 @@ enum Route {
     Search,
     Index,
     OpenApi,
+    /// `POST /v1/prompts/{id}/render` (see `super::render`).
+    Render(String),
 }
 
-pub fn dispatch(req: &Request, store: &dyn Store, cfg: &ApiConfig) -> Result<Response, ApiError> {
+pub fn dispatch(
+    req: &Request,
+    body: &[u8],
+    store: &dyn Store,
+    cfg: &ApiConfig,
+) -> Result<Response, ApiError> {
     let target_len = req.path.len() + req.query.len();
     if target_len > cfg.max_target_bytes {
         return Err(ApiError::uri_too_long(target_len, cfg.max_target_bytes));
@@ -45,6 +52,20 @@ pub fn dispatch(req: &Request, store: &dyn Store, cfg: &ApiConfig) -> Result<Res
         ));
     }
     let route = resolve(&req.path)?;
+    if let Route::Render(id) = &route {
+        return match req.method.as_str() {
+            "POST" => super::render::render_prompt(req, body, store, id),
+            "OPTIONS" => Ok(options_for(req, cfg, super::render::ALLOW)),
+            other => Err(ApiError::new(
+                405,
+                "method_not_allowed",
+                format!(
+                    "method {} is not allowed here; this route accepts POST and OPTIONS",
+                    sanitize_method(other)
+                ),
+            )),
+        };
+    }
     match req.method.as_str() {
         "GET" | "HEAD" => {}
         "OPTIONS" => return Ok(options(req, cfg)),
@@ -84,6 +105,8 @@ pub fn dispatch(req: &Request, store: &dyn Store, cfg: &ApiConfig) -> Result<Res
             no_params(&params)?;
             cached(req, store, cfg, index, "application/octet-stream")
         }
+        // Answered above, before the read-only method check.
+        Route::Render(id) => super::render::render_prompt(req, body, store, &id),
     }
 }
 
@@ -118,6 +141,7 @@ fn resolve(raw_path: &str) -> Result<Route, ApiError> {
         ["v1", "personas", id] => Route::TypedDocument(DocType::Persona, valid_id(id)?),
         ["v1", "prompts"] => Route::TypedList(DocType::PromptTemplate),
         ["v1", "prompts", id] => Route::TypedDocument(DocType::PromptTemplate, valid_id(id)?),
+        ["v1", "prompts", id, "render"] => Route::Render(valid_id(id)?),
         ["v1", "search"] => Route::Search,
         ["v1", "index"] => Route::Index,
         ["v1", "openapi.json"] => Route::OpenApi,
@@ -160,14 +184,22 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 fn options(req: &Request, cfg: &ApiConfig) -> Response {
-    let mut headers = vec![("allow", ALLOW.to_owned())];
+    options_for(req, cfg, ALLOW)
+}
+
+fn options_for(req: &Request, cfg: &ApiConfig, allow: &str) -> Response {
+    let mut headers = vec![("allow", allow.to_owned())];
     let preflight = req.header("access-control-request-method").is_some();
     if preflight {
         if let Some(origin) = cors::allowed_origin(cfg, req.header("origin")) {
             headers.push(("access-control-allow-origin", origin));
             headers.push((
                 "access-control-allow-methods",
-                cors::ALLOW_METHODS.to_owned(),
+                if allow == ALLOW {
+                    cors::ALLOW_METHODS.to_owned()
+                } else {
+                    allow.to_owned()
+                },
             ));
             headers.push((
                 "access-control-allow-headers",
