@@ -253,3 +253,41 @@ fn end_to_end_agrees_with_the_reference_runtimes() {
         all_failures.join("\n")
     );
 }
+
+/// Rough cost of a render: every reference-preparable corpus file, rendered from its
+/// parsed document, many times. `cargo test -p promptshelf-tests --test fidelity -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn render_timing() {
+    let Some(corpus) = corpus_dir() else {
+        println!("SKIPPED: corpus not found");
+        return;
+    };
+    let mut docs = Vec::new();
+    for which in ["v1", "v2"] {
+        for entry in load_dump(which)["files"].as_array().expect("files") {
+            if entry["ok"] != json!(true) {
+                continue;
+            }
+            let file = entry["file"].as_str().unwrap_or_default();
+            let bytes = std::fs::read(corpus.join(file)).expect("corpus file");
+            if let Ok(d) = promptshelf_core::parse_document(file, &bytes, &Default::default()) {
+                docs.push((d, env_of(entry)));
+            }
+        }
+    }
+    let rounds = 20;
+    let started = std::time::Instant::now();
+    let mut n = 0usize;
+    for _ in 0..rounds {
+        for (d, env) in &docs {
+            let _ = render::render(d, &json!({}), env);
+            n += 1;
+        }
+    }
+    let per = started.elapsed() / n as u32;
+    println!(
+        "render timing: {n} renders of {} corpus documents, {per:?} per render",
+        docs.len()
+    );
+}

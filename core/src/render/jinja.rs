@@ -252,3 +252,45 @@ mod tests {
         assert_eq!(marks.ranges, vec![(1, 3)]);
     }
 }
+
+#[cfg(test)]
+mod dos_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn r(t: &str) -> Result<String, JinjaError> {
+        render(
+            t,
+            &json!({}),
+            JinjaOptions {
+                keep_trailing_newline: true,
+                strict_undefined: false,
+                fuel: 100_000,
+                max_output: 1 << 20,
+                marks: None,
+            },
+        )
+    }
+
+    #[test]
+    fn hostile_templates_fail_fast() {
+        for t in [
+            "{{ 'a' * 1000000000 }}",
+            "{% set s = 'a' * 100000 %}{% for i in range(100000) %}{{ s }}{% endfor %}",
+            "{{ range(1000000000)|list|length }}",
+            "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+            "{{ ('a' * 100000)|replace('a', 'aaaaaaaaaa')|replace('a', 'aaaaaaaaaa') }}",
+        ] {
+            let started = std::time::Instant::now();
+            let res = r(t);
+            assert!(
+                started.elapsed().as_secs() < 5,
+                "{t}: took {:?}",
+                started.elapsed()
+            );
+            if let Ok(out) = res {
+                assert!(out.len() <= 4 << 20, "{t}: {} bytes", out.len());
+            }
+        }
+    }
+}

@@ -335,3 +335,14 @@ fn front_matter_errors_get_file_positions_from_source() {
     assert_eq!(e.code, RenderErrorCode::MissingEnv);
     assert_eq!((e.line, e.column), (Some(7), Some(14)));
 }
+
+#[test]
+fn a_utf8_bom_and_crlf_render_like_the_plain_file() {
+    let plain =
+        "---\nname: x\nmodel:\n  api: chat\nsample:\n  q: hi\n---\nsystem:\nS\nuser:\n{{q}}\n";
+    let bom_crlf = format!("\u{feff}{}", plain.replace('\n', "\r\n"));
+    let a = render_source("prompts/a.prompty", plain, &json!({}), &EnvMap::new()).unwrap();
+    let b = render_source("prompts/a.prompty", &bom_crlf, &json!({}), &EnvMap::new()).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(msgs(&a), vec![("system", "S"), ("user", "hi")]);
+}
