@@ -100,6 +100,15 @@ pub fn render_prompt(
             ));
         }
     }
+    if body.is_empty() && req.body_len > 0 {
+        // The client sent inputs but the host did not hand them over (it called
+        // `handle`, not `handle_with_body`): rendering without them would be wrong.
+        return Err(ApiError::new(
+            501,
+            "body_not_supported",
+            "this host does not pass request bodies to the API; cannot read the inputs",
+        ));
+    }
     let inputs = inputs_of(body)?;
     let doc = match store.get(id)? {
         Some(d) if d.document.doc_type == DocType::PromptTemplate => d.document,
@@ -261,13 +270,15 @@ mod tests {
             assert_eq!(r.status, status, "{what}");
             assert_eq!(r.json().unwrap()["error"]["code"], code, "{what}");
         }
-        // Without a body (the plain `handle`), the route still answers.
-        let r = handle(
-            &Request::new("POST", "/v1/prompts/support/render"),
-            &s,
-            &ApiConfig::default(),
-        );
+        // Without a body (the plain `handle`), the route still answers...
+        let mut req = Request::new("POST", "/v1/prompts/support/render");
+        let r = handle(&req, &s, &ApiConfig::default());
         assert_eq!(r.status, 422);
+        // ...but never silently drops a body the client sent.
+        req.body_len = 20;
+        let r = handle(&req, &s, &ApiConfig::default());
+        assert_eq!(r.status, 501);
+        assert_eq!(r.json().unwrap()["error"]["code"], "body_not_supported");
     }
 
     #[test]
