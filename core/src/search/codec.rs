@@ -8,7 +8,9 @@
 //!
 //! ```text
 //! header   "PSIX" | u16 version | u16 flags (0) | u64 payload length | u64 checksum
-//! payload  v docs      { s id | u8 type | s name | s path | s description | s body
+//! payload  v stored body bytes (the IndexOptions)
+//!          v docs      { s id | u8 flags (1: prompt template, 2: whole body stored)
+//!                        | s name | s path | s description | s body prefix
 //!                        | v ntags { v tag id } | v len × 5 }
 //!          v tags      { s tag }
 //!          v terms     { v shared prefix bytes | s suffix }        (sorted, front-coded)
@@ -22,14 +24,14 @@
 
 use super::dict::Dictionary;
 use super::fields::{Field, NF};
-use super::index::{DocEntry, Index, Posting, KEY_SEP};
+use super::index::{DocEntry, Index, IndexOptions, Posting, KEY_SEP};
 use crate::model::{DocType, DocumentId};
 use std::collections::{BTreeMap, HashMap};
 
 /// First four bytes of every serialized index.
 pub const MAGIC: [u8; 4] = *b"PSIX";
 /// Current format version; a blob with another version is rejected.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER: usize = 4 + 2 + 2 + 8 + 8;
 const BODY: u8 = Field::Body as u8;
 
@@ -101,14 +103,16 @@ impl Index {
         // Tags in use, renumbered by first use.
         let mut tag_map: HashMap<u32, u32> = HashMap::new();
         let mut tags_out: Vec<&str> = Vec::new();
+        put_v(&mut p, u64::from(self.opts.stored_body_bytes));
         put_v(&mut p, alive.len() as u64);
         for &s in &alive {
             let e = &self.docs[s as usize];
             put_s(&mut p, e.id.as_str());
-            p.push(match e.doc_type {
+            let kind = match e.doc_type {
                 Some(DocType::Persona) => 0,
                 _ => 1,
-            });
+            };
+            p.push(kind | if e.body_full { 2 } else { 0 });
             put_s(&mut p, &e.name);
             put_s(&mut p, &e.path);
             put_s(&mut p, &e.description);
@@ -323,7 +327,9 @@ impl<'a> Reader<'a> {
     }
 
     fn index(mut self) -> R<Index> {
-        let mut ix = Index::default();
+        let mut ix = Index::with_options(IndexOptions {
+            stored_body_bytes: self.u32()?,
+        });
         // Smallest doc record: 5 empty strings + type + ntags + 5 lengths = 12 bytes.
         let ndocs = self.count(12)?;
         ix.docs.reserve_exact(ndocs);
@@ -331,10 +337,14 @@ impl<'a> Reader<'a> {
         let mut raw_tags: Vec<Vec<u32>> = Vec::with_capacity(ndocs);
         for slot in 0..ndocs {
             let id = DocumentId(self.s()?.to_owned());
-            let doc_type = match self.u8()? {
-                0 => DocType::Persona,
-                1 => DocType::PromptTemplate,
-                _ => return Err(CodecError::Corrupt("unknown document type")),
+            let flags = self.u8()?;
+            if flags > 3 {
+                return Err(CodecError::Corrupt("unknown document flags"));
+            }
+            let doc_type = if flags & 1 == 0 {
+                DocType::Persona
+            } else {
+                DocType::PromptTemplate
             };
             let name = self.s()?.to_owned();
             let path = self.s()?.to_owned();
@@ -363,6 +373,7 @@ impl<'a> Reader<'a> {
                 path,
                 description,
                 body,
+                body_full: flags & 2 != 0,
                 tags: Vec::new(),
                 len,
             });
@@ -388,13 +399,19 @@ impl<'a> Reader<'a> {
         let mut prev_start = 0usize;
         for _ in 0..nterms {
             let start = arena.len();
-            let prev = arena[prev_start..start].to_vec();
-            self.front_coded(&prev, &mut arena)?;
-            let term = &arena[start..];
+            let shared = usize::try_from(self.v()?).map_err(|_| CodecError::Truncated)?;
+            if shared > start - prev_start {
+                return Err(CodecError::Corrupt("bad shared prefix"));
+            }
+            let n = self.v()?;
+            let suffix = self.bytes(n)?;
+            arena.extend_from_within(prev_start..prev_start + shared);
+            arena.extend_from_slice(suffix);
+            let (before, term) = arena.split_at(start);
             if std::str::from_utf8(term).is_err() {
                 return Err(CodecError::Corrupt("invalid UTF-8 in term"));
             }
-            if !spans.is_empty() && prev.as_slice() >= term {
+            if !spans.is_empty() && &before[prev_start..] >= term {
                 return Err(CodecError::Corrupt("terms not sorted"));
             }
             let end = u32::try_from(arena.len())

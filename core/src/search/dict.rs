@@ -91,6 +91,25 @@ impl Dictionary {
         start..end
     }
 
+    /// The first sorted position at or after `from` whose term does not start with
+    /// `prefix`, given that the term at `from` does. Gallops forward, so skipping a
+    /// small block costs a few comparisons, a large one O(log n).
+    pub fn skip_prefix(&self, from: usize, prefix: &str) -> usize {
+        let n = self.sorted.len();
+        let starts = |p: usize| self.text(self.sorted[p]).starts_with(prefix);
+        let mut lo = from; // known to start with prefix
+        let mut step = 1;
+        let mut hi = from + 1;
+        while hi < n && starts(hi) {
+            lo = hi;
+            hi += step;
+            step *= 2;
+        }
+        let hi = hi.min(n);
+        // First position in (lo, hi] that does not start with prefix.
+        lo + 1 + self.sorted[lo + 1..hi].partition_point(|&id| self.text(id).starts_with(prefix))
+    }
+
     /// The arena and spans in sorted order (for the codec): `(terms, old id → new id)`.
     pub fn sorted_terms(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
         self.sorted.iter().map(move |&id| (id, self.text(id)))
@@ -113,5 +132,8 @@ mod tests {
         let terms: Vec<&str> = r.map(|p| d.text(d.at(p))).collect();
         assert_eq!(terms, ["alp", "alpha", "alpine"]);
         assert!(d.prefix_range("zz").is_empty());
+        assert_eq!(d.skip_prefix(0, "alp"), 3);
+        assert_eq!(d.skip_prefix(1, "alph"), 2);
+        assert_eq!(d.skip_prefix(3, "beta"), 4);
     }
 }

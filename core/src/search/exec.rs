@@ -162,7 +162,10 @@ impl<'a> Exec<'a> {
         if fuzzy {
             let max = fuzzy::max_distance(qchars);
             if max > 0 {
-                let mut cands: Vec<(u32, u8)> = fuzzy::search(&ix.dict, term, max)
+                let mut cands: Vec<(u32, u8)> = ix
+                    .grams
+                    .get_or_init(|| fuzzy::GramIndex::build(&ix.dict))
+                    .search(&ix.dict, term, max)
                     .into_iter()
                     .filter(|&(id, _)| df(id) > 0 && !exp.iter().any(|e| e.0 == id))
                     .collect();
@@ -244,15 +247,23 @@ impl<'a> Exec<'a> {
         }
         let mut ring = PhraseMatcher::new(terms);
         acc.into_iter()
-            .filter(|&(doc, _, m)| {
+            .filter_map(|(doc, s, m)| {
                 let e = &ix.docs[doc as usize];
-                (m & bit(Field::Body) != 0 && ring.found_in(&e.body))
+                let verified = (m & bit(Field::Body) != 0 && ring.found_in(&e.body))
                     || (m & bit(Field::Name) != 0 && ring.found_in(&e.name))
                     || (m & bit(Field::Description) != 0 && ring.found_in(&e.description))
                     || (m & bit(Field::Tags) != 0
-                        && e.tags.iter().any(|&t| ring.found_in(&ix.tags[t as usize])))
+                        && e.tags.iter().any(|&t| ring.found_in(&ix.tags[t as usize])));
+                if verified {
+                    Some((doc, s))
+                } else if m & bit(Field::Body) != 0 && !e.body_full {
+                    // The words are in the body, past the stored part: cannot check
+                    // adjacency, so keep it below verified matches.
+                    Some((doc, s * rank::W_UNVERIFIED_PHRASE))
+                } else {
+                    None
+                }
             })
-            .map(|(doc, s, _)| (doc, s))
             .collect()
     }
 }

@@ -20,7 +20,151 @@ pub fn max_distance(chars: usize) -> u8 {
     }
 }
 
-/// Terms within `max` edits of `query` (excluding `query` itself): `(term id, distance)`.
+/// Bigram index over the dictionary, built lazily on the first fuzzy query (so
+/// loading an index stays a plain decode). Candidates for a query term are the terms
+/// that share enough distinct bigrams with it — one edit (a transposition included)
+/// changes at most three bigrams of the word padded with boundary marks — and each
+/// candidate is then checked exactly. Cost: a few short list merges and a few hundred
+/// distance checks, instead of a walk over every dictionary prefix within reach.
+#[derive(Debug, Clone, Default)]
+pub struct GramIndex {
+    /// Distinct bigram keys, sorted.
+    keys: Vec<u64>,
+    /// `ids[offs[i]..offs[i + 1]]`: term ids containing `keys[i]`.
+    offs: Vec<u32>,
+    ids: Vec<u32>,
+    /// Length in characters of each term id.
+    lens: Vec<u8>,
+}
+
+const PAD: char = '\u{0}';
+
+fn grams(chars: &[char], out: &mut Vec<u64>) {
+    out.clear();
+    let mut prev = PAD;
+    for &c in chars.iter().chain(std::iter::once(&PAD)) {
+        out.push((u64::from(prev as u32) << 32) | u64::from(c as u32));
+        prev = c;
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
+impl GramIndex {
+    pub fn build(dict: &Dictionary) -> GramIndex {
+        let n = dict.len();
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n * 8);
+        let mut lens = Vec::with_capacity(n);
+        let mut chars = Vec::new();
+        let mut g = Vec::new();
+        for id in 0..n as u32 {
+            chars.clear();
+            chars.extend(dict.text(id).chars());
+            lens.push(chars.len().min(255) as u8);
+            grams(&chars, &mut g);
+            pairs.extend(g.iter().map(|&k| (k, id)));
+        }
+        pairs.sort_unstable();
+        let mut keys = Vec::new();
+        let mut offs = Vec::new();
+        let mut ids = Vec::with_capacity(pairs.len());
+        for (k, id) in pairs {
+            if keys.last() != Some(&k) {
+                keys.push(k);
+                offs.push(ids.len() as u32);
+            }
+            ids.push(id);
+        }
+        offs.push(ids.len() as u32);
+        GramIndex {
+            keys,
+            offs,
+            ids,
+            lens,
+        }
+    }
+
+    /// Terms within `max` edits of `query` (excluding `query` itself).
+    pub fn search(&self, dict: &Dictionary, query: &str, max: u8) -> Vec<(u32, u8)> {
+        let q: Vec<char> = query.chars().collect();
+        let m = q.len();
+        if max == 0 || m == 0 || m > MAX_TOKEN_CHARS {
+            return Vec::new();
+        }
+        let mut qg = Vec::new();
+        grams(&q, &mut qg);
+        let need = qg.len().saturating_sub(3 * max as usize);
+        if need == 0 {
+            // Too short for the filter to prune anything: walk instead.
+            return search(dict, query, max);
+        }
+        let mut count = vec![0u8; self.lens.len()];
+        let mut cands: Vec<u32> = Vec::new();
+        for k in &qg {
+            let Ok(i) = self.keys.binary_search(k) else {
+                continue;
+            };
+            for &id in &self.ids[self.offs[i] as usize..self.offs[i + 1] as usize] {
+                let c = &mut count[id as usize];
+                *c += 1;
+                if *c as usize == need {
+                    cands.push(id);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let mut t: Vec<char> = Vec::new();
+        let mut rows = Vec::new();
+        for id in cands {
+            let len = self.lens[id as usize] as usize;
+            if len.abs_diff(m) > max as usize {
+                continue;
+            }
+            t.clear();
+            t.extend(dict.text(id).chars());
+            if let Some(d) = osa_bounded(&q, &t, max, &mut rows) {
+                if d > 0 {
+                    out.push((id, d));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Optimal string alignment distance of `a` and `b` if it is at most `max`.
+fn osa_bounded(a: &[char], b: &[char], max: u8, rows: &mut Vec<u8>) -> Option<u8> {
+    let (n, m) = (a.len(), b.len());
+    let w = m + 1;
+    rows.clear();
+    rows.resize((n + 1) * w, 0);
+    for (j, cell) in rows[..w].iter_mut().enumerate() {
+        *cell = j.min(255) as u8;
+    }
+    for i in 1..=n {
+        rows[i * w] = i.min(255) as u8;
+        let mut row_min = rows[i * w];
+        for j in 1..=m {
+            let cost = u8::from(a[i - 1] != b[j - 1]);
+            let mut v = (rows[(i - 1) * w + j] + 1)
+                .min(rows[i * w + j - 1] + 1)
+                .min(rows[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(rows[(i - 2) * w + j - 2] + 1);
+            }
+            rows[i * w + j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+    }
+    let d = rows[n * w + m];
+    (d <= max).then_some(d)
+}
+
+/// Terms within `max` edits of `query` (excluding `query` itself) by walking the
+/// sorted dictionary as a trie: `(term id, distance)`.
 pub fn search(dict: &Dictionary, query: &str, max: u8) -> Vec<(u32, u8)> {
     let q: Vec<char> = query.chars().collect();
     let mut out = Vec::new();
@@ -87,9 +231,8 @@ pub fn search(dict: &Dictionary, query: &str, max: u8) -> Vec<(u32, u8)> {
         match pruned_at {
             Some(k) => {
                 // Skip every term that starts with these k characters.
-                let prefix: String = cur[..k].iter().collect();
-                let r = dict.prefix_range(&prefix);
-                pos = r.end.max(pos + 1);
+                let bytes: usize = cur[..k].iter().map(|c| c.len_utf8()).sum();
+                pos = dict.skip_prefix(pos, &text[..bytes]).max(pos + 1);
                 // Rows up to k-1 stay valid for the next term's shared prefix.
                 valid = k - 1;
                 tchars.truncate(k - 1);
@@ -146,6 +289,52 @@ mod tests {
         assert!(v.contains(&("customers".to_string(), 1)));
         assert!(v.contains(&("custom".to_string(), 2)));
         assert!(!v.iter().any(|(t, _)| t == "customer"));
+    }
+
+    #[test]
+    fn gram_index_agrees_with_walk() {
+        let words = [
+            "customer",
+            "customers",
+            "costumer",
+            "custom",
+            "cutomer",
+            "support",
+            "cusotmer",
+            "suport",
+            "apple",
+            "aple",
+            "appel",
+            "maple",
+            "applesauce",
+            "apples",
+            "élan",
+            "elan",
+            "naive",
+            "native",
+        ];
+        let d = dict(&words);
+        let g = GramIndex::build(&d);
+        for q in [
+            "customer",
+            "custmer",
+            "apple",
+            "aple",
+            "naïve",
+            "naive",
+            "support",
+            "applesauce",
+            "elan",
+            "zzzz",
+        ] {
+            for max in 1..=2u8 {
+                let mut a = g.search(&d, q, max);
+                let mut b = search(&d, q, max);
+                a.sort();
+                b.sort();
+                assert_eq!(a, b, "{q} {max}");
+            }
+        }
     }
 
     #[test]

@@ -9,9 +9,39 @@
 
 use super::dict::Dictionary;
 use super::fields::{self, Field, NF};
+use super::hash::FxHashMap;
 use super::tokenize;
 use crate::model::{DocType, Document, DocumentId};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// Choices fixed when an index is built (and stored in its blob).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct IndexOptions {
+    /// How much of each body the index keeps, in bytes, for snippets and phrase
+    /// checks. Everything is always *searchable*; what is not stored cannot be quoted
+    /// in a snippet, and a phrase that only occurs past it matches on its words
+    /// (unverified, ranked at half weight). Default 256: the index stays small enough
+    /// for a browser at 10,000 documents. `u32::MAX` keeps whole bodies.
+    pub stored_body_bytes: u32,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            stored_body_bytes: 256,
+        }
+    }
+}
+
+/// `text` cut to at most `max` bytes at a character boundary.
+pub(crate) fn prefix_bytes(text: &str, max: u32) -> &str {
+    let mut end = (max as usize).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
 
 /// One document's entry in one term's posting list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +60,11 @@ pub(crate) struct DocEntry {
     pub path: String,
     /// Stored for snippets and phrase checks.
     pub description: String,
-    /// Stored for snippets and phrase checks.
+    /// The start of the body (up to `IndexOptions::stored_body_bytes`), stored for
+    /// snippets and phrase checks.
     pub body: String,
+    /// Whether `body` is the whole body.
+    pub body_full: bool,
     /// Tag ids (into `Index::tags`), sorted, distinct.
     pub tags: Vec<u32>,
     /// Length of each field in tokens.
@@ -47,6 +80,7 @@ impl Default for DocEntry {
             path: String::new(),
             description: String::new(),
             body: String::new(),
+            body_full: true,
             tags: Vec::new(),
             len: [0; NF],
         }
@@ -78,7 +112,7 @@ pub struct DocInfo<'a> {
 pub struct Index {
     pub(crate) docs: Vec<DocEntry>,
     pub(crate) free: Vec<u32>,
-    pub(crate) by_id: HashMap<DocumentId, u32>,
+    pub(crate) by_id: FxHashMap<DocumentId, u32>,
     pub(crate) dict: Dictionary,
     /// Posting lists by term id, each sorted by doc slot.
     pub(crate) postings: Vec<Vec<Posting>>,
@@ -86,43 +120,79 @@ pub struct Index {
     pub(crate) filters: BTreeMap<String, Vec<u32>>,
     /// Folded tag texts by tag id.
     pub(crate) tags: Vec<String>,
-    pub(crate) tag_ids: HashMap<String, u32>,
+    pub(crate) tag_ids: FxHashMap<String, u32>,
     pub(crate) total_len: [u64; NF],
+    pub(crate) opts: IndexOptions,
+    /// Typo-tolerance candidates, derived from the dictionary on first use.
+    pub(crate) grams: std::sync::OnceLock<super::fuzzy::GramIndex>,
 }
 
 /// Separator between path and value in filter keys (cannot occur in a folded path).
 pub(crate) const KEY_SEP: char = '\u{1f}';
 
-/// One document tokenized: `(term, tf per field)` and field lengths.
+/// Per-document scratch space for counting term frequencies: a dense table by term
+/// id (no hashing, no allocation per document once warm).
+#[derive(Default)]
+struct Counter {
+    /// For each term id: index + 1 into `terms` when seen in the current document.
+    mark: Vec<u32>,
+    terms: Vec<(u32, [u8; NF])>,
+}
+
+impl Counter {
+    fn count(&mut self, id: u32, field: usize) {
+        let i = id as usize;
+        if i >= self.mark.len() {
+            self.mark.resize(i + 1, 0);
+        }
+        match self.mark[i] {
+            0 => {
+                let mut tf = [0u8; NF];
+                tf[field] = 1;
+                self.terms.push((id, tf));
+                self.mark[i] = self.terms.len() as u32;
+            }
+            k => {
+                let tf = &mut self.terms[k as usize - 1].1;
+                tf[field] = tf[field].saturating_add(1);
+            }
+        }
+    }
+
+    /// The counted terms; resets the marks for the next document.
+    fn take(&mut self) -> Vec<(u32, [u8; NF])> {
+        for (id, _) in &self.terms {
+            self.mark[*id as usize] = 0;
+        }
+        std::mem::take(&mut self.terms)
+    }
+}
+
+/// One document's non-posting data, ready to attach.
 struct Analyzed {
-    terms: Vec<(String, [u8; NF])>,
     len: [u32; NF],
     filters: Vec<(String, String)>,
     tags: Vec<String>,
 }
 
-fn analyze(doc: &Document) -> Analyzed {
+/// Tokenizes a document, counting terms into `counter` with ids from `resolve`.
+fn analyze(
+    doc: &Document,
+    counter: &mut Counter,
+    mut resolve: impl FnMut(&str) -> u32,
+) -> Analyzed {
     let ex = fields::extract(doc);
-    let mut map: HashMap<String, [u8; NF]> = HashMap::new();
     let mut len = [0u32; NF];
     for f in Field::ALL {
         let fi = f as usize;
         for text in &ex.texts[fi] {
             tokenize::for_each_token(text, |t, _, _| {
                 len[fi] += 1;
-                match map.get_mut(t) {
-                    Some(tf) => tf[fi] = tf[fi].saturating_add(1),
-                    None => {
-                        let mut tf = [0u8; NF];
-                        tf[fi] = 1;
-                        map.insert(t.to_owned(), tf);
-                    }
-                }
+                let id = resolve(t);
+                counter.count(id, fi);
             });
         }
     }
-    let mut terms: Vec<(String, [u8; NF])> = map.into_iter().collect();
-    terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut tags: Vec<String> = doc
         .tags
         .iter()
@@ -132,23 +202,9 @@ fn analyze(doc: &Document) -> Analyzed {
     tags.sort();
     tags.dedup();
     Analyzed {
-        terms,
         len,
         filters: ex.filters,
         tags,
-    }
-}
-
-fn entry(doc: &Document, a: &Analyzed, tags: Vec<u32>) -> DocEntry {
-    DocEntry {
-        id: doc.id.clone(),
-        doc_type: Some(doc.doc_type),
-        name: doc.name.clone(),
-        path: doc.path.clone(),
-        description: doc.description.clone().unwrap_or_default(),
-        body: doc.body.clone(),
-        tags,
-        len: a.len,
     }
 }
 
@@ -159,40 +215,59 @@ fn insert_sorted(list: &mut Vec<u32>, doc: u32) {
 }
 
 impl Index {
-    /// An empty index.
+    /// An empty index with default options.
     pub fn new() -> Index {
         Index::default()
     }
 
-    /// Builds an index over `docs`. When two documents share an id, the later wins
-    /// (as if added one after the other).
+    /// An empty index with these options.
+    pub fn with_options(opts: IndexOptions) -> Index {
+        Index {
+            opts,
+            ..Index::default()
+        }
+    }
+
+    /// The options the index was built with.
+    pub fn options(&self) -> IndexOptions {
+        self.opts
+    }
+
+    /// Builds an index over `docs` with default options. When two documents share an
+    /// id, the later wins (as if added one after the other).
     pub fn build(docs: &[Document]) -> Index {
+        Index::build_with(docs, IndexOptions::default())
+    }
+
+    /// Builds an index over `docs` with `opts`.
+    pub fn build_with(docs: &[Document], opts: IndexOptions) -> Index {
         // Last occurrence of each id wins.
-        let mut last: HashMap<&DocumentId, usize> = HashMap::with_capacity(docs.len());
+        let mut last: FxHashMap<&DocumentId, usize> = FxHashMap::default();
+        last.reserve(docs.len());
         for (i, d) in docs.iter().enumerate() {
             last.insert(&d.id, i);
         }
-        let mut ix = Index::default();
-        let mut term_ids: HashMap<String, u32> = HashMap::new();
+        let mut ix = Index::with_options(opts);
+        let mut term_ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut terms: Vec<String> = Vec::new();
+        let mut counter = Counter::default();
         for (i, doc) in docs.iter().enumerate() {
             if last.get(&doc.id) != Some(&i) {
                 continue;
             }
-            let a = analyze(doc);
             let slot = ix.docs.len() as u32;
-            for (t, tf) in &a.terms {
-                let id = match term_ids.get(t.as_str()) {
-                    Some(&id) => id,
-                    None => {
-                        let id = terms.len() as u32;
-                        terms.push(t.clone());
-                        term_ids.insert(t.clone(), id);
-                        ix.postings.push(Vec::new());
-                        id
-                    }
-                };
-                ix.postings[id as usize].push(Posting { doc: slot, tf: *tf });
+            let a = analyze(doc, &mut counter, |t| match term_ids.get(t) {
+                Some(&id) => id,
+                None => {
+                    let id = terms.len() as u32;
+                    terms.push(t.to_owned());
+                    term_ids.insert(t.to_owned(), id);
+                    id
+                }
+            });
+            ix.postings.resize_with(terms.len(), Vec::new);
+            for (id, tf) in counter.take() {
+                ix.postings[id as usize].push(Posting { doc: slot, tf });
             }
             ix.attach(doc, &a, slot);
         }
@@ -223,7 +298,18 @@ impl Index {
         for (f, l) in a.len.iter().enumerate() {
             self.total_len[f] += u64::from(*l);
         }
-        let e = entry(doc, a, tag_ids);
+        let body = prefix_bytes(&doc.body, self.opts.stored_body_bytes);
+        let e = DocEntry {
+            id: doc.id.clone(),
+            doc_type: Some(doc.doc_type),
+            name: doc.name.clone(),
+            path: doc.path.clone(),
+            description: doc.description.clone().unwrap_or_default(),
+            body: body.to_owned(),
+            body_full: body.len() == doc.body.len(),
+            tags: tag_ids,
+            len: a.len,
+        };
         if slot as usize == self.docs.len() {
             self.docs.push(e);
         } else {
@@ -235,18 +321,25 @@ impl Index {
     /// Adds one document, replacing the one with the same id if any.
     pub fn add(&mut self, doc: &Document) {
         self.remove(&doc.id);
-        let a = analyze(doc);
         let slot = match self.free.pop() {
             Some(s) => s,
             None => self.docs.len() as u32,
         };
-        for (t, tf) in &a.terms {
-            let (id, new) = self.dict.get_or_insert(t);
-            if new {
-                self.postings.push(Vec::new());
-            }
+        let mut counter = Counter::default();
+        let dict = &mut self.dict;
+        let mut new_terms = false;
+        let a = analyze(doc, &mut counter, |t| {
+            let (id, new) = dict.get_or_insert(t);
+            new_terms |= new;
+            id
+        });
+        if new_terms {
+            self.grams = std::sync::OnceLock::new();
+        }
+        self.postings.resize_with(self.dict.len(), Vec::new);
+        for (id, tf) in counter.take() {
             let list = &mut self.postings[id as usize];
-            let p = Posting { doc: slot, tf: *tf };
+            let p = Posting { doc: slot, tf };
             match list.last() {
                 Some(last) if last.doc > slot => {
                     let at = list.partition_point(|q| q.doc < slot);

@@ -23,6 +23,7 @@ pub mod facets;
 mod fields;
 mod filter;
 mod fuzzy;
+mod hash;
 mod index;
 pub mod query;
 pub mod rank;
@@ -32,7 +33,7 @@ pub mod tokenize;
 pub use codec::{CodecError, FORMAT_VERSION, MAGIC};
 pub use facets::{FacetCount, Facets};
 pub use fields::Field;
-pub use index::{DocInfo, Index};
+pub use index::{DocInfo, Index, IndexOptions};
 pub use query::{Query, QueryError};
 pub use snippet::Snippet;
 

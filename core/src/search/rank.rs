@@ -22,6 +22,10 @@ pub const W_EXACT: f64 = 1.0;
 /// Fuzzy matches at edit distance 1 and 2.
 pub const W_FUZZY: [f64; 3] = [1.0, 0.3, 0.18];
 
+/// Weight of a phrase whose words occur in the part of the body the index does not
+/// store (adjacency unverifiable).
+pub const W_UNVERIFIED_PHRASE: f64 = 0.5;
+
 /// Weight of a prefix expansion: closer to the full word, closer to an exact match,
 /// always below it.
 pub fn prefix_weight(query_chars: usize, term_chars: usize) -> f64 {
