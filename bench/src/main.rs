@@ -100,6 +100,15 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Default options, or `PSB_BODY=<bytes>` to try another stored body prefix.
+fn index_options() -> promptshelf_core::search::IndexOptions {
+    let mut o = promptshelf_core::search::IndexOptions::default();
+    if let Some(b) = std::env::var("PSB_BODY").ok().and_then(|v| v.parse().ok()) {
+        o.stored_text_bytes = b;
+    }
+    o
+}
+
 fn run_cmd(docs: &str, queries: &str) -> Result<(), String> {
     let read = |p: &str| std::fs::read(p).map_err(|e| format!("{p}: {e}"));
     let docs: Vec<Document> = serde_json::from_slice(&read(docs)?).map_err(|e| e.to_string())?;
@@ -132,7 +141,8 @@ fn run_cmd(docs: &str, queries: &str) -> Result<(), String> {
         let (ix, wall, cpu) = timed(|| Index::build(&docs));
         eprintln!("build: wall {wall:.1} ms, cpu {cpu:.1} ms");
         let words: Vec<&Q> = queries.iter().filter(|q| q.kind == "word").collect();
-        let variants: [(&str, fn(&str) -> String, SearchOptions); 4] = [
+        type Variant = (&'static str, fn(&str) -> String, SearchOptions);
+        let variants: [Variant; 4] = [
             (
                 "normal",
                 |q| q.to_owned(),
@@ -195,7 +205,7 @@ fn run_cmd(docs: &str, queries: &str) -> Result<(), String> {
     let mut builds_cpu = Vec::new();
     let mut index = Index::new();
     for _ in 0..reps {
-        let (ix, wall, cpu) = timed(|| Index::build(&docs));
+        let (ix, wall, cpu) = timed(|| Index::build_with(&docs, index_options()));
         index = ix;
         builds.push(wall);
         builds_cpu.push(cpu);

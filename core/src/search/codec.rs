@@ -4,20 +4,31 @@
 //! remain, so a corrupt or foreign blob is a [`CodecError`], never a panic or a huge
 //! allocation.
 //!
-//! Layout (little-endian; `v` = LEB128 varint; `s` = `v` length + UTF-8 bytes):
+//! Layout (little-endian; `v` = LEB128 varint; `s` = `v` length + UTF-8 bytes;
+//! `f` = front-coded string: `v` bytes shared with the previous one, then `s` suffix).
+//! Like data is stored together (columns, separate delta and flag streams) because
+//! the blob travels gzip-compressed and gzip does best on homogeneous runs.
 //!
 //! ```text
-//! header   "PSIX" | u16 version | u16 flags (0) | u64 payload length | u64 checksum
-//! payload  v stored body bytes (the IndexOptions)
-//!          v docs      { s id | u8 flags (1: prompt template, 2: whole body stored)
-//!                        | s name | s path | s description | s body prefix
-//!                        | v ntags { v tag id } | v len × 5 }
-//!          v tags      { s tag }
-//!          v terms     { v shared prefix bytes | s suffix }        (sorted, front-coded)
-//!          per term    v count { v (doc delta << 2 | code) [fields] }
-//!                      code 0: body only, tf 1; 1: body only, tf = v + 2;
-//!                      2: u8 field mask, then v (tf - 1) per set field
-//!          v filters   { v shared | s suffix | v count { v doc delta } } (sorted keys)
+//! header    "PSIX" | u16 version | u16 flags (0) | u64 payload length | u64 checksum
+//! payload   v stored body bytes (IndexOptions)
+//!           v docs
+//!           u8 × docs    flags: 1 prompt template, 2 whole body stored,
+//!                               4 id is the path without its extension,
+//!                               8 whole description stored
+//!           s × docs     ids (only where flag 4 is unset)
+//!           s × docs     names
+//!           f × docs     paths
+//!           s × docs     description prefixes
+//!           s × docs     body prefixes
+//!           docs × { v ntags, v tag id × ntags }
+//!           5 × docs × v field lengths, field by field
+//!           v tags,  s × tags
+//!           v terms, f × terms                   (sorted)
+//!           per term: v count | v doc delta × count | u8 code × count | extras
+//!                     code 1..=31: body only with that tf; 0: body only, tf in extras;
+//!                     0x21..=0x3F: field mask (bits 0..4), one tf per set field in extras
+//!           v filters, per filter: f key | v count | v doc delta × count   (sorted keys)
 //! ```
 //!
 //! Document numbers are compacted on write (removed documents leave no gaps).
@@ -26,14 +37,19 @@ use super::dict::Dictionary;
 use super::fields::{Field, NF};
 use super::index::{DocEntry, Index, IndexOptions, Posting, KEY_SEP};
 use crate::model::{DocType, DocumentId};
+use crate::parse::derived_id;
 use std::collections::{BTreeMap, HashMap};
 
 /// First four bytes of every serialized index.
 pub const MAGIC: [u8; 4] = *b"PSIX";
-/// Current format version; a blob with another version is rejected.
+/// Current format version; a blob with another version is rejected (hosts rebuild).
 pub const FORMAT_VERSION: u16 = 2;
 const HEADER: usize = 4 + 2 + 2 + 8 + 8;
-const BODY: u8 = Field::Body as u8;
+const BODY: usize = Field::Body as usize;
+const F_PROMPT: u8 = 1;
+const F_BODY_FULL: u8 = 2;
+const F_DERIVED_ID: u8 = 4;
+const F_DESC_FULL: u8 = 8;
 
 /// Why a blob could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,37 +102,66 @@ fn put_s(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+/// Front-coded: bytes shared with `prev`, then the rest as a string.
+fn put_f(out: &mut Vec<u8>, prev: &[u8], s: &[u8]) {
+    let shared = prev.iter().zip(s).take_while(|(a, b)| a == b).count();
+    put_v(out, shared as u64);
+    put_v(out, (s.len() - shared) as u64);
+    out.extend_from_slice(&s[shared..]);
 }
 
 impl Index {
     /// Serializes the index (see the module docs of `codec` for the layout).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut p = Vec::with_capacity(1 << 16);
-        // Compact slots.
+        // Compact slots (monotonic, so posting lists stay sorted).
         let mut remap = vec![u32::MAX; self.docs.len()];
         let alive: Vec<u32> = self.alive_slots();
         for (new, &old) in alive.iter().enumerate() {
             remap[old as usize] = new as u32;
         }
+        let docs: Vec<&DocEntry> = alive.iter().map(|&s| &self.docs[s as usize]).collect();
+        put_v(&mut p, u64::from(self.opts.stored_text_bytes));
+        put_v(&mut p, docs.len() as u64);
+        for e in &docs {
+            let mut f = 0u8;
+            if e.doc_type == Some(DocType::PromptTemplate) {
+                f |= F_PROMPT;
+            }
+            if e.body_full {
+                f |= F_BODY_FULL;
+            }
+            if derived_id(&e.path) == e.id.as_str() {
+                f |= F_DERIVED_ID;
+            }
+            if e.desc_full {
+                f |= F_DESC_FULL;
+            }
+            p.push(f);
+        }
+        for e in &docs {
+            if derived_id(&e.path) != e.id.as_str() {
+                put_s(&mut p, e.id.as_str());
+            }
+        }
+        for e in &docs {
+            put_s(&mut p, &e.name);
+        }
+        let mut prev: &[u8] = b"";
+        for e in &docs {
+            put_f(&mut p, prev, e.path.as_bytes());
+            prev = e.path.as_bytes();
+        }
+        for e in &docs {
+            put_s(&mut p, &e.description);
+        }
+        for e in &docs {
+            put_s(&mut p, &e.body);
+        }
         // Tags in use, renumbered by first use.
         let mut tag_map: HashMap<u32, u32> = HashMap::new();
         let mut tags_out: Vec<&str> = Vec::new();
-        put_v(&mut p, u64::from(self.opts.stored_body_bytes));
-        put_v(&mut p, alive.len() as u64);
-        for &s in &alive {
-            let e = &self.docs[s as usize];
-            put_s(&mut p, e.id.as_str());
-            let kind = match e.doc_type {
-                Some(DocType::Persona) => 0,
-                _ => 1,
-            };
-            p.push(kind | if e.body_full { 2 } else { 0 });
-            put_s(&mut p, &e.name);
-            put_s(&mut p, &e.path);
-            put_s(&mut p, &e.description);
-            put_s(&mut p, &e.body);
+        for e in &docs {
             put_v(&mut p, e.tags.len() as u64);
             let mut ids: Vec<u32> = e
                 .tags
@@ -132,8 +177,10 @@ impl Index {
             for t in ids {
                 put_v(&mut p, u64::from(t));
             }
-            for l in e.len {
-                put_v(&mut p, u64::from(l));
+        }
+        for f in 0..NF {
+            for e in &docs {
+                put_v(&mut p, u64::from(e.len[f]));
             }
         }
         put_v(&mut p, tags_out.len() as u64);
@@ -149,55 +196,46 @@ impl Index {
         put_v(&mut p, terms.len() as u64);
         let mut prev: &[u8] = b"";
         for (_, t) in &terms {
-            let sh = shared_prefix(prev, t.as_bytes());
-            put_v(&mut p, sh as u64);
-            put_v(&mut p, (t.len() - sh) as u64);
-            p.extend_from_slice(&t.as_bytes()[sh..]);
+            put_f(&mut p, prev, t.as_bytes());
             prev = t.as_bytes();
         }
-        let mut buf: Vec<Posting> = Vec::new();
+        let mut extras: Vec<u8> = Vec::new();
         for (id, _) in &terms {
-            buf.clear();
-            buf.extend(self.postings[*id as usize].iter().map(|q| Posting {
-                doc: remap[q.doc as usize],
-                tf: q.tf,
-            }));
-            // Slot reuse can break order after remapping only if remap is not
-            // monotonic; it is (alive slots in increasing order), so no sort needed.
-            put_v(&mut p, buf.len() as u64);
+            let list = &self.postings[*id as usize];
+            put_v(&mut p, list.len() as u64);
             let mut last = 0u32;
-            for (k, q) in buf.iter().enumerate() {
-                let delta = if k == 0 { q.doc } else { q.doc - last };
-                last = q.doc;
+            for (k, q) in list.iter().enumerate() {
+                let d = remap[q.doc as usize];
+                put_v(&mut p, u64::from(if k == 0 { d } else { d - last }));
+                last = d;
+            }
+            extras.clear();
+            for q in list {
                 let mask =
                     q.tf.iter()
                         .enumerate()
                         .fold(0u8, |m, (f, &tf)| if tf > 0 { m | 1 << f } else { m });
-                let d = u64::from(delta) << 2;
                 if mask == 1 << BODY {
-                    let tf = q.tf[BODY as usize];
-                    if tf == 1 {
-                        put_v(&mut p, d);
+                    let tf = q.tf[BODY];
+                    if tf < 32 {
+                        p.push(tf);
                     } else {
-                        put_v(&mut p, d | 1);
-                        put_v(&mut p, u64::from(tf) - 2);
+                        p.push(0);
+                        put_v(&mut extras, u64::from(tf));
                     }
                 } else {
-                    put_v(&mut p, d | 2);
-                    p.push(mask);
+                    p.push(0x20 | mask);
                     for &tf in q.tf.iter().filter(|&&tf| tf > 0) {
-                        put_v(&mut p, u64::from(tf) - 1);
+                        put_v(&mut extras, u64::from(tf));
                     }
                 }
             }
+            p.extend_from_slice(&extras);
         }
         put_v(&mut p, self.filters.len() as u64);
         let mut prev: &[u8] = b"";
         for (key, docs) in &self.filters {
-            let sh = shared_prefix(prev, key.as_bytes());
-            put_v(&mut p, sh as u64);
-            put_v(&mut p, (key.len() - sh) as u64);
-            p.extend_from_slice(&key.as_bytes()[sh..]);
+            put_f(&mut p, prev, key.as_bytes());
             prev = key.as_bytes();
             put_v(&mut p, docs.len() as u64);
             let mut last = 0u32;
@@ -328,55 +366,64 @@ impl<'a> Reader<'a> {
 
     fn index(mut self) -> R<Index> {
         let mut ix = Index::with_options(IndexOptions {
-            stored_body_bytes: self.u32()?,
+            stored_text_bytes: self.u32()?,
         });
-        // Smallest doc record: 5 empty strings + type + ntags + 5 lengths = 12 bytes.
-        let ndocs = self.count(12)?;
-        ix.docs.reserve_exact(ndocs);
-        ix.by_id.reserve(ndocs);
-        let mut raw_tags: Vec<Vec<u32>> = Vec::with_capacity(ndocs);
-        for slot in 0..ndocs {
-            let id = DocumentId(self.s()?.to_owned());
-            let flags = self.u8()?;
-            if flags > 3 {
+        // Each document takes at least 1 flag byte + 4 empty strings + ntags + 5 lengths.
+        let n = self.count(11)?;
+        let mut flags = Vec::with_capacity(n);
+        for _ in 0..n {
+            let f = self.u8()?;
+            if f > 15 {
                 return Err(CodecError::Corrupt("unknown document flags"));
             }
-            let doc_type = if flags & 1 == 0 {
-                DocType::Persona
+            flags.push(f);
+        }
+        let mut ids: Vec<Option<&str>> = Vec::with_capacity(n);
+        for &f in &flags {
+            ids.push(if f & F_DERIVED_ID == 0 {
+                Some(self.s()?)
             } else {
-                DocType::PromptTemplate
-            };
-            let name = self.s()?.to_owned();
-            let path = self.s()?.to_owned();
-            let description = self.s()?.to_owned();
-            let body = self.s()?.to_owned();
-            let nt = self.count(1)?;
-            let mut tags = Vec::with_capacity(nt);
-            for _ in 0..nt {
-                tags.push(self.u32()?);
-            }
-            let mut len = [0u32; NF];
-            for l in &mut len {
-                *l = self.u32()?;
-            }
-            for (f, l) in len.iter().enumerate() {
-                ix.total_len[f] += u64::from(*l);
-            }
-            if ix.by_id.insert(id.clone(), slot as u32).is_some() {
-                return Err(CodecError::Corrupt("duplicate document id"));
-            }
-            raw_tags.push(tags);
-            ix.docs.push(DocEntry {
-                id,
-                doc_type: Some(doc_type),
-                name,
-                path,
-                description,
-                body,
-                body_full: flags & 2 != 0,
-                tags: Vec::new(),
-                len,
+                None
             });
+        }
+        let mut names = Vec::with_capacity(n);
+        for _ in 0..n {
+            names.push(self.s()?);
+        }
+        let mut paths: Vec<String> = Vec::with_capacity(n);
+        let mut prev: Vec<u8> = Vec::new();
+        for _ in 0..n {
+            let mut b = Vec::new();
+            self.front_coded(&prev, &mut b)?;
+            let s =
+                String::from_utf8(b).map_err(|_| CodecError::Corrupt("invalid UTF-8 in path"))?;
+            prev.clear();
+            prev.extend_from_slice(s.as_bytes());
+            paths.push(s);
+        }
+        let mut descs = Vec::with_capacity(n);
+        for _ in 0..n {
+            descs.push(self.s()?);
+        }
+        let mut bodies = Vec::with_capacity(n);
+        for _ in 0..n {
+            bodies.push(self.s()?);
+        }
+        let mut tags = Vec::with_capacity(n);
+        for _ in 0..n {
+            let nt = self.count(1)?;
+            let mut t = Vec::with_capacity(nt);
+            for _ in 0..nt {
+                t.push(self.u32()?);
+            }
+            tags.push(t);
+        }
+        let mut lens = vec![[0u32; NF]; n];
+        for f in 0..NF {
+            for l in lens.iter_mut() {
+                l[f] = self.u32()?;
+                ix.total_len[f] += u64::from(l[f]);
+            }
         }
         let ntags = self.count(1)?;
         for t in 0..ntags {
@@ -386,11 +433,44 @@ impl<'a> Reader<'a> {
             }
             ix.tags.push(s);
         }
-        for (e, tags) in ix.docs.iter_mut().zip(raw_tags) {
+        ix.docs.reserve_exact(n);
+        ix.by_id.reserve(n);
+        for (slot, ((((((f, id), name), path), desc), body), (tags, len))) in flags
+            .into_iter()
+            .zip(ids)
+            .zip(names)
+            .zip(paths)
+            .zip(descs)
+            .zip(bodies)
+            .zip(tags.into_iter().zip(lens))
+            .enumerate()
+        {
             if tags.iter().any(|&t| t as usize >= ntags) {
                 return Err(CodecError::Corrupt("tag id out of range"));
             }
-            e.tags = tags;
+            let id = DocumentId(match id {
+                Some(id) => id.to_owned(),
+                None => derived_id(&path),
+            });
+            if ix.by_id.insert(id.clone(), slot as u32).is_some() {
+                return Err(CodecError::Corrupt("duplicate document id"));
+            }
+            ix.docs.push(DocEntry {
+                id,
+                doc_type: Some(if f & F_PROMPT == 0 {
+                    DocType::Persona
+                } else {
+                    DocType::PromptTemplate
+                }),
+                name: name.to_owned(),
+                path,
+                description: desc.to_owned(),
+                body: body.to_owned(),
+                body_full: f & F_BODY_FULL != 0,
+                desc_full: f & F_DESC_FULL != 0,
+                tags,
+                len,
+            });
         }
 
         let nterms = self.count(2)?;
@@ -403,8 +483,8 @@ impl<'a> Reader<'a> {
             if shared > start - prev_start {
                 return Err(CodecError::Corrupt("bad shared prefix"));
             }
-            let n = self.v()?;
-            let suffix = self.bytes(n)?;
+            let len = self.v()?;
+            let suffix = self.bytes(len)?;
             arena.extend_from_within(prev_start..prev_start + shared);
             arena.extend_from_slice(suffix);
             let (before, term) = arena.split_at(start);
@@ -425,40 +505,38 @@ impl<'a> Reader<'a> {
 
         ix.postings.reserve_exact(nterms);
         for _ in 0..nterms {
-            let n = self.count(1)?;
-            let mut list = Vec::with_capacity(n);
+            // A posting takes a delta byte and a code byte.
+            let count = self.count(2)?;
+            let mut list = Vec::with_capacity(count);
             let mut doc: u64 = 0;
-            for k in 0..n {
-                let h = self.v()?;
-                let delta = h >> 2;
+            for k in 0..count {
+                let delta = self.v()?;
                 if k > 0 && delta == 0 {
                     return Err(CodecError::Corrupt("postings not increasing"));
                 }
                 doc += delta;
-                if doc >= ndocs as u64 {
+                if doc >= n as u64 {
                     return Err(CodecError::Corrupt("posting document out of range"));
                 }
-                let mut tf = [0u8; NF];
-                match h & 3 {
-                    0 => tf[BODY as usize] = 1,
-                    1 => tf[BODY as usize] = sat(self.v()? + 2),
-                    2 => {
-                        let mask = self.u8()?;
-                        if mask == 0 || mask >> NF != 0 {
-                            return Err(CodecError::Corrupt("bad field mask"));
-                        }
-                        for (f, t) in tf.iter_mut().enumerate() {
-                            if mask & (1 << f) != 0 {
-                                *t = sat(self.v()? + 1);
+                list.push(Posting {
+                    doc: doc as u32,
+                    tf: [0; NF],
+                });
+            }
+            let codes = self.bytes(count as u64)?;
+            for (q, &c) in list.iter_mut().zip(codes) {
+                match c {
+                    1..=31 => q.tf[BODY] = c,
+                    0 => q.tf[BODY] = sat(self.v()?),
+                    0x21..=0x3F => {
+                        for (f, t) in q.tf.iter_mut().enumerate() {
+                            if c & (1 << f) != 0 {
+                                *t = sat(self.v()?);
                             }
                         }
                     }
                     _ => return Err(CodecError::Corrupt("bad posting code")),
                 }
-                list.push(Posting {
-                    doc: doc as u32,
-                    tf,
-                });
             }
             ix.postings.push(list);
         }
@@ -472,16 +550,16 @@ impl<'a> Reader<'a> {
             if !entries.is_empty() && prev >= key {
                 return Err(CodecError::Corrupt("filter keys not sorted"));
             }
-            let n = self.count(1)?;
-            let mut docs = Vec::with_capacity(n);
+            let count = self.count(1)?;
+            let mut docs = Vec::with_capacity(count);
             let mut d: u64 = 0;
-            for k in 0..n {
+            for k in 0..count {
                 let delta = self.v()?;
                 if k > 0 && delta == 0 {
                     return Err(CodecError::Corrupt("filter documents not increasing"));
                 }
                 d += delta;
-                if d >= ndocs as u64 {
+                if d >= n as u64 {
                     return Err(CodecError::Corrupt("filter document out of range"));
                 }
                 docs.push(d as u32);

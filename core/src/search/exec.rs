@@ -256,8 +256,10 @@ impl<'a> Exec<'a> {
                         && e.tags.iter().any(|&t| ring.found_in(&ix.tags[t as usize])));
                 if verified {
                     Some((doc, s))
-                } else if m & bit(Field::Body) != 0 && !e.body_full {
-                    // The words are in the body, past the stored part: cannot check
+                } else if (m & bit(Field::Body) != 0 && !e.body_full)
+                    || (m & bit(Field::Description) != 0 && !e.desc_full)
+                {
+                    // The words are in a text past its stored part: cannot check
                     // adjacency, so keep it below verified matches.
                     Some((doc, s * rank::W_UNVERIFIED_PHRASE))
                 } else {

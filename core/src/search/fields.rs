@@ -42,9 +42,11 @@ impl Field {
     }
 }
 
-/// Longest string value kept for filters, in bytes: longer strings are prose, found
-/// through full text instead.
-pub const MAX_FILTER_VALUE_BYTES: usize = 96;
+/// Longest string value kept for filters, in bytes, and most words in it: longer
+/// strings are prose (descriptions, samples), found through full text instead, and
+/// would make the filter table as big as the text.
+pub const MAX_FILTER_VALUE_BYTES: usize = 64;
+const MAX_FILTER_VALUE_WORDS: usize = 4;
 /// Longest string that goes into the `Other` text field.
 const MAX_OTHER_BYTES: usize = 2000;
 /// Bound on filter pairs and other-strings per document (a hostile file with 10^5
@@ -181,7 +183,13 @@ impl<'a> Walker<'a, '_> {
                 if s.len() <= MAX_OTHER_BYTES && !self.is_main_text(s) {
                     self.out_other.push(s);
                 }
-                if s.len() > MAX_FILTER_VALUE_BYTES {
+                if s.len() > MAX_FILTER_VALUE_BYTES
+                    || s.split_whitespace().count() > MAX_FILTER_VALUE_WORDS
+                    || path == "name"
+                    || path == "description"
+                {
+                    // Prose, or a built-in field (`name:`, `description:` search
+                    // the text fields).
                     return;
                 }
                 tokenize::fold(s)

@@ -154,12 +154,23 @@ fn text_field(ix: &Index, field: Field, value: &FilterValue) -> Vec<u32> {
         .into_iter()
         .filter(|&s| {
             let e = &ix.docs[s as usize];
-            let text = match field {
-                Field::Name => &e.name,
-                Field::Description => &e.description,
-                _ => &e.body,
+            let (text, full) = match field {
+                Field::Name => (&e.name, true),
+                Field::Description => (&e.description, e.desc_full),
+                _ => (&e.body, e.body_full),
             };
-            contains_run(&tokenize::tokens(text), &want, value.prefix)
+            if contains_run(&tokenize::tokens(text), &want, value.prefix) {
+                return true;
+            }
+            // Past the stored text: all words in the field is the best we can check.
+            !full
+                && want.iter().all(|w| {
+                    ix.dict.get(w).is_some_and(|id| {
+                        ix.postings[id as usize]
+                            .binary_search_by_key(&s, |p| p.doc)
+                            .is_ok_and(|i| ix.postings[id as usize][i].tf[fi] > 0)
+                    })
+                })
         })
         .collect()
 }

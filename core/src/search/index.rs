@@ -18,18 +18,20 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct IndexOptions {
-    /// How much of each body the index keeps, in bytes, for snippets and phrase
-    /// checks. Everything is always *searchable*; what is not stored cannot be quoted
-    /// in a snippet, and a phrase that only occurs past it matches on its words
-    /// (unverified, ranked at half weight). Default 256: the index stays small enough
-    /// for a browser at 10,000 documents. `u32::MAX` keeps whole bodies.
-    pub stored_body_bytes: u32,
+    /// How much of each description and body the index keeps, in bytes, for
+    /// snippets and phrase checks. Everything is always *searchable*; what is not
+    /// stored cannot be quoted in a snippet, and a phrase that only occurs past it
+    /// matches on its words (unverified, ranked at half weight). Default 160: one
+    /// snippet's worth, so hits have text to show while the index stays small enough
+    /// for a browser at 10,000 documents. `0` stores none (smallest blob);
+    /// `u32::MAX` keeps whole texts (exact phrases everywhere).
+    pub stored_text_bytes: u32,
 }
 
 impl Default for IndexOptions {
     fn default() -> Self {
         IndexOptions {
-            stored_body_bytes: 256,
+            stored_text_bytes: 160,
         }
     }
 }
@@ -58,13 +60,15 @@ pub(crate) struct DocEntry {
     pub doc_type: Option<DocType>,
     pub name: String,
     pub path: String,
-    /// Stored for snippets and phrase checks.
+    /// The start of the description (up to `IndexOptions::stored_text_bytes`).
     pub description: String,
-    /// The start of the body (up to `IndexOptions::stored_body_bytes`), stored for
+    /// The start of the body (up to `IndexOptions::stored_text_bytes`), stored for
     /// snippets and phrase checks.
     pub body: String,
     /// Whether `body` is the whole body.
     pub body_full: bool,
+    /// Whether `description` is the whole description.
+    pub desc_full: bool,
     /// Tag ids (into `Index::tags`), sorted, distinct.
     pub tags: Vec<u32>,
     /// Length of each field in tokens.
@@ -81,6 +85,7 @@ impl Default for DocEntry {
             description: String::new(),
             body: String::new(),
             body_full: true,
+            desc_full: true,
             tags: Vec::new(),
             len: [0; NF],
         }
@@ -298,13 +303,16 @@ impl Index {
         for (f, l) in a.len.iter().enumerate() {
             self.total_len[f] += u64::from(*l);
         }
-        let body = prefix_bytes(&doc.body, self.opts.stored_body_bytes);
+        let body = prefix_bytes(&doc.body, self.opts.stored_text_bytes);
+        let full_desc = doc.description.as_deref().unwrap_or("");
+        let desc = prefix_bytes(full_desc, self.opts.stored_text_bytes);
         let e = DocEntry {
             id: doc.id.clone(),
             doc_type: Some(doc.doc_type),
             name: doc.name.clone(),
             path: doc.path.clone(),
-            description: doc.description.clone().unwrap_or_default(),
+            description: desc.to_owned(),
+            desc_full: desc.len() == full_desc.len(),
             body: body.to_owned(),
             body_full: body.len() == doc.body.len(),
             tags: tag_ids,

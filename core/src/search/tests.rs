@@ -313,3 +313,48 @@ fn duplicate_ids_last_wins() {
         "Renamed"
     );
 }
+
+#[test]
+fn text_past_the_stored_prefix_is_searchable_but_unverified() {
+    let long = format!(
+        "{} the secret handshake is here.",
+        "filler words only. ".repeat(40)
+    );
+    let mut a = doc("a", DocType::Persona, "Alpha", "", &[], &long);
+    a.path = "personas/a.json".into();
+    a.id = DocumentId("personas/a".into()); // derived from the path: not stored in the blob
+    let b = doc(
+        "b",
+        DocType::Persona,
+        "Beta",
+        "",
+        &[],
+        "the secret handshake is short",
+    );
+    let c = doc(
+        "c",
+        DocType::Persona,
+        "Gamma",
+        "",
+        &[],
+        "handshake secret the",
+    );
+    let ix = Index::build_with(
+        &[a, b, c],
+        IndexOptions {
+            stored_text_bytes: 64,
+        },
+    );
+    let r = q(&ix, "\"secret handshake\"");
+    // `b` verified; `a` only past the stored prefix (unverified, lower); `c` not adjacent.
+    assert_eq!(ids(&r), ["b", "personas/a"]);
+    assert!(r.hits[1].score < r.hits[0].score);
+    assert!(r.hits[1]
+        .snippet
+        .as_ref()
+        .is_none_or(|s| s.text.len() <= 64 + 8));
+    let back = Index::from_bytes(&ix.to_bytes()).unwrap();
+    assert_eq!(back.options().stored_text_bytes, 64);
+    assert_eq!(q(&back, "\"secret handshake\""), r);
+    assert!(back.contains(&DocumentId("personas/a".into())));
+}
