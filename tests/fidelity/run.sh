@@ -11,7 +11,8 @@
 # 2. Runs tests/fidelity/reference.py with each on every .prompty file of the corpus
 #    (PROMPTSHELF_CORPUS, default <repo>/../shared/corpus/prompty): the reference's own
 #    load + prepare with the file's sample inputs, dumped as JSON.
-# 3. Checks the dumps equal the committed ones (or writes them with --update).
+# 3. Also renders generated engine cases (tests/fidelity/engines.py) with the reference
+#    engines, and checks all dumps equal the committed ones (or writes them with --update).
 # 4. Runs the Rust comparison (tests/tests/fidelity.rs), which prints the agreement counts.
 #
 # If PyPI cannot be reached, step 1-3 are skipped with a loud notice and the Rust
@@ -71,6 +72,16 @@ for which in v1 v2; do
   # Clean environment: only the placeholders reference.py sets for ${env:...}.
   env -i PATH="$PATH" HOME="${HOME:-/tmp}" LANG=C.UTF-8 PYTHONHASHSEED=0 \
     "$py" "$root/tests/fidelity/reference.py" "$which" "$corpus" "$tmp/reference-$which.json"
+  "$py" "$root/tests/fidelity/engines.py" "$which" "$tmp/engines-$which.json"
+  for dump in engines; do
+    if [[ $mode == update ]]; then
+      cp "$tmp/$dump-$which.json" "$root/tests/fidelity/$dump-$which.json"
+    elif ! cmp -s "$tmp/$dump-$which.json" "$root/tests/fidelity/$dump-$which.json"; then
+      echo "=== FIDELITY: the $which engines now render the generated cases differently ===" >&2
+      echo "(regenerate with tests/fidelity/run.sh --update and review the diff)" >&2
+      exit 1
+    fi
+  done
   committed="$root/tests/fidelity/reference-$which.json"
   if [[ $mode == update ]]; then
     cp "$tmp/reference-$which.json" "$committed"

@@ -291,3 +291,84 @@ fn render_timing() {
         docs.len()
     );
 }
+
+/// The engines alone on generated templates and data (`tests/fidelity/engines.py`):
+/// chevron / prompty 0.1.x's Mustache port and Jinja2 as each reference configures it.
+/// Outputs must be equal, or both sides must fail. Where the reference *crashes* with a
+/// Python TypeError/IndexError (chevron indexing `None`, say) we may render instead;
+/// `~` concatenation of dicts/floats is a known difference.
+#[test]
+fn engines_agree_with_the_reference_engines() {
+    use promptshelf_core::render::{jinja, mustache};
+    let mut failures = Vec::new();
+    for which in ["v1", "v2"] {
+        let path = repo_root().join(format!("tests/fidelity/engines-{which}.json"));
+        let dump: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("engines dump"))
+                .expect("JSON");
+        let (mut agreed, mut crashed, mut tilde, mut total) = (0, 0, 0, 0);
+        for case in dump["cases"].as_array().expect("cases") {
+            total += 1;
+            let t = case["template"].as_str().unwrap_or_default();
+            let data = &case["data"];
+            let ours: Result<String, String> = if case["engine"] == "mustache" {
+                mustache::render(
+                    t,
+                    data,
+                    mustache::MustacheOptions {
+                        v1: which == "v1",
+                        max_steps: 1_000_000,
+                        max_output: 1 << 22,
+                        marks: None,
+                    },
+                )
+                .map_err(|e| e.message)
+            } else {
+                jinja::render(
+                    t,
+                    data,
+                    jinja::JinjaOptions {
+                        keep_trailing_newline: which == "v2",
+                        strict_undefined: false,
+                        fuel: 1_000_000,
+                        max_output: 1 << 22,
+                        marks: None,
+                    },
+                )
+                .map_err(|e| e.message)
+            };
+            let theirs = case["output"].as_str();
+            let reference_crash = matches!(
+                case["error"].as_str(),
+                Some("TypeError" | "IndexError" | "AttributeError")
+            );
+            match (&ours, theirs) {
+                (Ok(a), Some(b)) if a == b => agreed += 1,
+                (Err(_), None) => agreed += 1,
+                (Ok(_), None) if reference_crash => crashed += 1,
+                // Known: minijinja's `~` formats dicts and small floats its own way
+                // (docs/prompty-compatibility.md).
+                (Ok(_), Some(_)) if t.contains(" ~ ") => tilde += 1,
+                _ => failures.push(format!(
+                    "{which} {} {:?} with {}\n  ours:      {:?}\n  reference: {}",
+                    case["engine"],
+                    t,
+                    data,
+                    ours,
+                    theirs.map_or_else(|| format!("error {}", case["error"]), |s| format!("{s:?}"))
+                )),
+            }
+        }
+        println!(
+            "fidelity (engines, prompty {which}): {agreed}/{total} cases agree, {crashed} where the reference \
+             crashes and we render, {tilde} known `~` formatting differences"
+        );
+    }
+    let n = failures.len();
+    failures.truncate(15);
+    assert!(
+        n == 0,
+        "{n} engine cases disagree; first ones:\n{}",
+        failures.join("\n")
+    );
+}

@@ -64,6 +64,147 @@ fn py_format(value: &Value) -> String {
     }
 }
 
+/// Filters whose Jinja2 behaviour differs from minijinja's in ways templates can see:
+/// they work on Python `str()` of values, `length` of an undefined value is 0, and
+/// `tojson` is Python's `json.dumps` (sorted keys, `", "`/`": "`, ASCII-only) made
+/// HTML-safe, like Jinja2's.
+fn add_python_filters(env: &mut Environment<'_>) {
+    env.add_filter("string", |v: &Value| py_format(v));
+    env.add_filter("upper", |v: &Value| py_format(v).to_uppercase());
+    env.add_filter("lower", |v: &Value| py_format(v).to_lowercase());
+    let length = |v: &Value| -> Result<usize, Error> {
+        if v.is_undefined() {
+            return Ok(0);
+        }
+        v.len().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("object of type {} has no len()", v.kind()),
+            )
+        })
+    };
+    env.add_filter("length", length);
+    env.add_filter("count", length);
+    env.add_filter(
+        "join",
+        |v: &Value, sep: Option<String>| -> Result<String, Error> {
+            if v.is_undefined() || v.is_none() {
+                return Ok(String::new());
+            }
+            let sep = sep.unwrap_or_default();
+            if let Some(s) = v.as_str() {
+                let chars: Vec<String> = s.chars().map(String::from).collect();
+                return Ok(chars.join(&sep));
+            }
+            let items: Vec<String> = v.try_iter()?.map(|x| py_format(&x)).collect();
+            Ok(items.join(&sep))
+        },
+    );
+    env.add_filter(
+        "tojson",
+        |v: &Value, kwargs: minijinja::value::Kwargs| -> Result<Value, Error> {
+            let indent: Option<usize> = kwargs.get("indent")?;
+            kwargs.assert_all_used()?;
+            let json = serde_json::to_value(v).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("cannot serialize to JSON: {e}"),
+                )
+            })?;
+            let mut out = String::new();
+            py_json(&json, indent, 0, &mut out);
+            let safe = out
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026")
+                .replace('\'', "\\u0027");
+            Ok(Value::from_safe_string(safe))
+        },
+    );
+}
+
+/// Python `json.dumps(v, sort_keys=True, indent=indent)` (ensure_ascii on).
+fn py_json(v: &serde_json::Value, indent: Option<usize>, level: usize, out: &mut String) {
+    use serde_json::Value as J;
+    let newline = |out: &mut String, level: usize| {
+        if let Some(n) = indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(n * level));
+        }
+    };
+    let item_sep = if indent.is_some() { "," } else { ", " };
+    match v {
+        J::Null => out.push_str("null"),
+        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        J::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => out.push_str(&i.to_string()),
+            (_, Some(u)) => out.push_str(&u.to_string()),
+            _ => out.push_str(&super::pystr::py_float(n.as_f64().unwrap_or(f64::NAN))),
+        },
+        J::String(s) => py_json_str(s, out),
+        J::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                newline(out, level + 1);
+                py_json(item, indent, level + 1, out);
+            }
+            newline(out, level);
+            out.push(']');
+        }
+        J::Object(map) => {
+            if map.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                newline(out, level + 1);
+                py_json_str(k, out);
+                out.push_str(": ");
+                py_json(&map[k], indent, level + 1, out);
+            }
+            newline(out, level);
+            out.push('}');
+        }
+    }
+}
+
+/// A JSON string as Python writes it with `ensure_ascii=True`.
+fn py_json_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{:04x}", unit));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 pub fn render(
     template: &str,
     ctx: &serde_json::Value,
@@ -79,6 +220,7 @@ pub fn render(
     env.set_fuel(Some(opts.fuel));
     env.set_recursion_limit(100);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    add_python_filters(&mut env);
     let printed = Arc::new(AtomicUsize::new(0));
     let max_output = opts.max_output;
     // Marking only works when the sentinels cannot already be in the text.
