@@ -88,6 +88,12 @@ impl<'a> Reader<'a> {
         Reader { conn, index }
     }
 
+    /// The connection (inside the request's read transaction, when pooled), for the
+    /// admin queries in [`crate::read`].
+    pub fn conn(&self) -> &Connection {
+        self.conn
+    }
+
     fn to_api(row: crate::StoredDocument) -> Result<StoredDocument, StoreError> {
         let document: Document = serde_json::from_str(&row.json)
             .map_err(|e| err(format!("document `{}` has unreadable JSON: {e}", row.id)))?;

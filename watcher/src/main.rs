@@ -4,6 +4,7 @@ mod cmd;
 mod config;
 mod logging;
 mod scan;
+mod server;
 mod sync;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ enum Command {
     Sync(config::SyncArgs),
     /// Sync, then keep syncing live as files change (until Ctrl-C / SIGTERM).
     Watch(config::WatchArgs),
+    /// Serve a database read-only: read API, admin API and dashboard.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +46,6 @@ fn main() -> ExitCode {
         Command::Version => cmd::version::run(),
         Command::Sync(a) => cmd::sync::run(a),
         Command::Watch(a) => cmd::watch::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     }
 }

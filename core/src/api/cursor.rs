@@ -50,7 +50,11 @@ pub fn decode(cursor: &str) -> Result<String, ApiError> {
             out.push((n >> (16 - 8 * k) & 0xff) as u8);
         }
     }
-    String::from_utf8(out).map_err(|_| bad())
+    match String::from_utf8(out) {
+        // Ids never hold control characters, so neither do cursors this API issued.
+        Ok(id) if !id.chars().any(char::is_control) => Ok(id),
+        _ => Err(bad()),
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +95,8 @@ mod tests {
         }
         // Not UTF-8 inside.
         assert!(decode("c__8").is_err());
+        // NUL bytes: valid UTF-8, but no id holds control characters.
+        assert!(decode("cAAAA").is_err());
         let long = format!("c{}", "A".repeat(5000));
         assert!(decode(&long).is_err());
     }

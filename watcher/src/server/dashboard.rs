@@ -1,0 +1,25 @@
+//! `GET /`: the sync dashboard, one hand-written HTML page (no framework) embedded in
+//! the binary. It polls `/admin/status`, `/admin/errors` and `/admin/events` and
+//! searches through `/v1/search`. Behind a token, open it as `/#token=...`.
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+pub const PAGE: &str = include_str!("dashboard.html");
+
+pub async fn page() -> Response {
+    let mut r = PAGE.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
+        ),
+    );
+    r
+}

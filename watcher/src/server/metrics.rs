@@ -1,0 +1,109 @@
+//! HTTP metrics in Prometheus text format: requests by route and status, and a latency
+//! histogram by route. Routes are bucketed into a fixed set of labels, so hostile paths
+//! cannot grow the series count.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 10] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
+];
+
+#[derive(Default)]
+struct RouteStats {
+    by_status: BTreeMap<u16, u64>,
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum_seconds: f64,
+}
+
+#[derive(Default)]
+pub struct HttpMetrics {
+    routes: Mutex<BTreeMap<&'static str, RouteStats>>,
+}
+
+/// The metrics label of a request path.
+pub fn route_label(path: &str) -> &'static str {
+    let mut it = path.trim_start_matches('/').split('/');
+    match (it.next(), it.next(), it.next(), it.next()) {
+        (Some("v1"), Some("health"), None, _) => "/v1/health",
+        (Some("v1"), Some("documents"), None, _) => "/v1/documents",
+        (Some("v1"), Some("documents"), Some(_), None) => "/v1/documents/{id}",
+        (Some("v1"), Some("personas"), None, _) => "/v1/personas",
+        (Some("v1"), Some("personas"), Some(_), None) => "/v1/personas/{id}",
+        (Some("v1"), Some("prompts"), None, _) => "/v1/prompts",
+        (Some("v1"), Some("prompts"), Some(_), None) => "/v1/prompts/{id}",
+        (Some("v1"), Some("search"), None, _) => "/v1/search",
+        (Some("v1"), Some("index"), None, _) => "/v1/index",
+        (Some("v1"), Some("openapi.json"), None, _) => "/v1/openapi.json",
+        (Some("admin"), _, _, _) => "/admin",
+        _ => "other",
+    }
+}
+
+impl HttpMetrics {
+    pub fn observe(&self, route: &'static str, status: u16, took: Duration) {
+        let secs = took.as_secs_f64();
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let s = routes.entry(route).or_default();
+        *s.by_status.entry(status).or_default() += 1;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                s.buckets[i] += 1;
+            }
+        }
+        s.count += 1;
+        s.sum_seconds += secs;
+    }
+
+    /// Total requests answered so far.
+    pub fn total(&self) -> u64 {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes.values().map(|s| s.count).sum()
+    }
+
+    pub fn render(&self, out: &mut String) {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        out.push_str("# HELP promptshelf_http_requests_total Read-API requests answered, by route and status.\n");
+        out.push_str("# TYPE promptshelf_http_requests_total counter\n");
+        for (route, s) in routes.iter() {
+            for (status, n) in &s.by_status {
+                let _ = writeln!(
+                    out,
+                    "promptshelf_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        out.push_str(
+            "# HELP promptshelf_http_request_duration_seconds Read-API request latency.\n",
+        );
+        out.push_str("# TYPE promptshelf_http_request_duration_seconds histogram\n");
+        for (route, s) in routes.iter() {
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "promptshelf_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {}",
+                    s.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "promptshelf_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "promptshelf_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                s.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "promptshelf_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
+                s.count
+            );
+        }
+    }
+}

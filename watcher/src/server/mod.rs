@@ -1,0 +1,162 @@
+//! The local HTTP server: the read API v1 (the core's pure handler over a reader pool),
+//! the admin API, Prometheus metrics, probes and the sync dashboard.
+//!
+//! `promptshelf serve --db FILE` runs it over a database alone; `promptshelf watch DIR`
+//! runs it beside the live sync, passing its handle as the [`AdminSource`]. Either way
+//! the entry point is [`run`] (or [`Server::bind`] + [`Server::serve`] to learn the
+//! bound address first, e.g. with port 0).
+//!
+//! - [`api`]: `/v1/*` → `promptshelf_core::api::handle`, on the blocking pool, with a
+//!   time limit.
+//! - [`admin`]: `/admin/*`, `/metrics`, `/healthz`, `/readyz`, and the bearer-token
+//!   guard that non-loopback binds require.
+//! - [`source`]: where admin data comes from ([`AdminSource`]: the database alone, or a
+//!   running sync).
+//! - [`events`]: the recent-events log the dashboard shows.
+//! - [`metrics`]: HTTP request counters and latency histogram.
+//! - [`dashboard`]: `GET /`, one embedded HTML page.
+
+pub mod admin;
+pub mod api;
+pub mod dashboard;
+pub mod events;
+pub mod metrics;
+pub mod source;
+#[cfg(test)]
+mod tests;
+
+pub use source::{AdminSource, DbSource};
+
+use promptshelf_core::api::ApiConfig;
+use promptshelf_store::reader::ReaderPool;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How the server is set up.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub api: ApiConfig,
+    /// Bearer token for the admin routes. Required when `listen` is not loopback.
+    pub admin_token: Option<String>,
+    /// Longest a read-API request may take before it is answered 503.
+    pub request_timeout: Duration,
+}
+
+impl ServerConfig {
+    pub fn new(listen: SocketAddr) -> ServerConfig {
+        ServerConfig {
+            listen,
+            api: ApiConfig::default(),
+            admin_token: None,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The default address of the local server.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7410";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("refusing to serve the admin API on non-loopback address {0} without a token: pass --admin-token or set PROMPTSHELF_ADMIN_TOKEN")]
+    TokenRequired(SocketAddr),
+    #[error("the admin token must be at least 16 characters")]
+    WeakToken,
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every route handler shares.
+pub struct AppState {
+    pub pool: Arc<ReaderPool>,
+    pub source: Arc<dyn AdminSource>,
+    pub cfg: ServerConfig,
+    pub metrics: metrics::HttpMetrics,
+    pub events: events::EventLog,
+    pub started: Instant,
+}
+
+/// A bound, not yet serving, server.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+}
+
+impl Server {
+    /// Checks the configuration (a token for non-loopback binds) and binds the socket.
+    pub async fn bind(
+        pool: Arc<ReaderPool>,
+        source: Arc<dyn AdminSource>,
+        cfg: ServerConfig,
+    ) -> Result<Server, ServerError> {
+        match &cfg.admin_token {
+            None if !cfg.listen.ip().is_loopback() => {
+                return Err(ServerError::TokenRequired(cfg.listen))
+            }
+            Some(t) if t.len() < 16 => return Err(ServerError::WeakToken),
+            _ => {}
+        }
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|e| ServerError::Bind(cfg.listen, e))?;
+        let state = Arc::new(AppState {
+            pool,
+            source,
+            cfg,
+            metrics: metrics::HttpMetrics::default(),
+            events: events::EventLog::default(),
+            started: Instant::now(),
+        });
+        Ok(Server { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let events = tokio::spawn(events::follow(self.state.clone()));
+        let app = router(self.state.clone());
+        let r = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        events.abort();
+        Ok(r?)
+    }
+}
+
+/// Binds and serves until `shutdown` resolves (what `serve` and `watch` call).
+pub async fn run(
+    pool: Arc<ReaderPool>,
+    source: Arc<dyn AdminSource>,
+    cfg: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let server = Server::bind(pool, source, cfg).await?;
+    let addr = server.local_addr()?;
+    tracing::info!(%addr, "serving the read API at http://{addr}/v1/ and the dashboard at http://{addr}/");
+    server.serve(shutdown).await
+}
+
+fn router(state: Arc<AppState>) -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/", get(dashboard::page))
+        .merge(admin::routes(state.clone()))
+        .fallback(api::handle)
+        .with_state(state)
+}
+
+/// How stored search indexes are loaded (the core engine, once it is in the build).
+pub fn index_loader() -> Option<promptshelf_store::reader::IndexLoader> {
+    None
+}

@@ -1,0 +1,521 @@
+//! HTTP tests against the running server on a real socket: the read API through the
+//! adapter (byte-identical to the pure handler), bad input on the wire, admin routes,
+//! the token guard, and consistent reads while a writer commits batches.
+
+use super::*;
+use promptshelf_core::api::{handle, Request};
+use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
+use promptshelf_store::reader::IndexCache;
+use promptshelf_store::{ErrorKind, Store as Db, SyncErrorRecord};
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+
+fn doc(id: &str, t: DocType, tags: &[&str]) -> Document {
+    Document {
+        id: DocumentId(id.into()),
+        doc_type: t,
+        name: format!("Name of {id}"),
+        path: format!("personas/{id}.json"),
+        hash: ContentHash::of(id.as_bytes()),
+        description: Some("d".into()),
+        tags: tags.iter().map(|s| s.to_string()).collect(),
+        authors: vec![],
+        body: "hello".into(),
+        content: json!({"model": {"api": "chat"}, "id": id}),
+    }
+}
+
+fn seed(path: &Path) -> Db {
+    let mut db = Db::open(path).unwrap();
+    db.write(|w| {
+        for (i, id) in ["alice", "bob", "carol"].iter().enumerate() {
+            w.upsert_document(
+                &doc(id, DocType::Persona, &["support"]),
+                1_700_000_000_000 + i as i64,
+                5,
+            )?;
+        }
+        w.upsert_document(
+            &doc("chat", DocType::PromptTemplate, &[]),
+            1_700_000_000_000,
+            5,
+        )?;
+        w.set_error(&SyncErrorRecord {
+            path: "personas/broken.json".into(),
+            kind: ErrorKind::Parse,
+            line: Some(3),
+            column: Some(7),
+            message: "expected `,` or `}`".into(),
+            doc_id: None,
+            first_seen: String::new(),
+            last_seen: String::new(),
+        })?;
+        w.put_search_index(1, b"INDEX")?;
+        w.bump_generation()?;
+        Ok(())
+    })
+    .unwrap();
+    db
+}
+
+struct Running {
+    addr: SocketAddr,
+    pool: Arc<ReaderPool>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+async fn start(db: &Path, token: Option<&str>) -> Running {
+    let pool = Arc::new(ReaderPool::open(db, 8, IndexCache::default()).unwrap());
+    let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    cfg.admin_token = token.map(str::to_owned);
+    let source = Arc::new(DbSource { pool: pool.clone() });
+    let server = Server::bind(pool.clone(), source, cfg).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve(async {
+        let _ = rx.await;
+    }));
+    Running {
+        addr,
+        pool,
+        stop: Some(tx),
+        task,
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// A minimal HTTP/1.1 client over a raw socket, so tests can send bytes no client
+/// library would.
+async fn raw(addr: SocketAddr, request: &[u8]) -> Reply {
+    let request = request.to_vec();
+    let buf = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(&request).unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).expect("response within 20 s");
+        buf
+    })
+    .await
+    .unwrap();
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = buf[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        let mut out = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16)
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
+            rest = &rest[nl + 2 + n + 2..];
+        }
+        body = out;
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn send(addr: SocketAddr, method: &str, target: &str, extra: &[(&str, &str)]) -> Reply {
+    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    raw(addr, req.as_bytes()).await
+}
+
+async fn get(addr: SocketAddr, target: &str) -> Reply {
+    send(addr, "GET", target, &[]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_api_over_http_is_the_pure_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    let _db = seed(&path);
+    let srv = start(&path, None).await;
+    for target in [
+        "/v1/health",
+        "/v1/documents",
+        "/v1/documents?limit=2",
+        "/v1/documents?tag=support&field.model.api=chat&limit=1",
+        "/v1/documents/alice",
+        "/v1/personas",
+        "/v1/prompts/chat",
+        "/v1/index",
+        "/v1/openapi.json",
+        "/v1/search?q=a",
+        "/v1/nope",
+        "/v1/documents?limit=0",
+    ] {
+        let r = get(srv.addr, target).await;
+        let direct = srv
+            .pool
+            .with_reader(|rd| handle(&Request::get(target), rd, &ApiConfig::default()))
+            .unwrap();
+        assert_eq!(r.status, direct.status, "{target}");
+        assert_eq!(r.body, direct.body, "{target}");
+        for (k, v) in &direct.headers {
+            assert_eq!(r.header(k), Some(v.as_str()), "{target}: header {k}");
+        }
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_behaviour() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    let mut db = seed(&path);
+    let srv = start(&path, None).await;
+    let a = srv.addr;
+
+    let r = get(a, "/v1/documents/alice").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["name"], "Name of alice");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let etag = r.header("etag").unwrap().to_owned();
+    let r = send(a, "GET", "/v1/documents/alice", &[("If-None-Match", &etag)]).await;
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    // A new batch changes the generation, so the old ETag no longer matches.
+    db.write(|w| w.bump_generation().map(|_| ())).unwrap();
+    let r = send(a, "GET", "/v1/documents/alice", &[("If-None-Match", &etag)]).await;
+    assert_eq!(r.status, 200);
+    assert_ne!(r.header("etag"), Some(etag.as_str()));
+
+    let r = send(a, "HEAD", "/v1/documents/alice", &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+
+    let r = send(
+        a,
+        "OPTIONS",
+        "/v1/search",
+        &[
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("GET"));
+
+    let r = send(a, "POST", "/v1/documents", &[("Content-Length", "0")]).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+    assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+    srv.stop().await;
+}
+
+/// Hostile requests on the wire: always a 4xx, JSON from our handler whenever the
+/// request reaches it (the HTTP parser itself rejects some raw bytes first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_on_the_wire() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    let _db = seed(&path);
+    let srv = start(&path, None).await;
+    let a = srv.addr;
+    let long = format!("/v1/search?q={}", "x".repeat(20 * 1024));
+    let cases: Vec<(String, u16)> = vec![
+        (long, 414),
+        ("/v1/../../etc/passwd".into(), 400),
+        ("/v1/documents/..%2F..%2Fetc%2Fpasswd".into(), 404),
+        ("/v1/documents/%2e%2e".into(), 400),
+        ("/v1/documents/%FF".into(), 400),
+        ("/v1/search?q=%E2%28%A1".into(), 400),
+        ("/v1/search?q=%".into(), 400),
+        ("/v1/documents?limit=-1".into(), 400),
+        ("/v1/documents?limit=18446744073709551616".into(), 400),
+        ("/v1/documents?offset=99999999999".into(), 400),
+        ("/v1/documents?cursor=%00%01garbage".into(), 400),
+        ("/v1/documents?cursor=cAAAA".into(), 400),
+        ("/admin/../v1/health".into(), 400),
+        ("/etc/passwd".into(), 404),
+        ("/v1/documents/a%00b".into(), 400),
+    ];
+    for (target, status) in cases {
+        let r = get(a, &target).await;
+        let shown = &target[..target.len().min(60)];
+        assert_eq!(
+            r.status,
+            status,
+            "{shown}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let v: Value = serde_json::from_slice(&r.body).unwrap_or_else(|_| {
+            panic!(
+                "{shown}: not JSON: {:?} {}",
+                r.headers,
+                String::from_utf8_lossy(&r.body)
+            )
+        });
+        assert!(v["error"]["code"].is_string(), "{shown}: {v}");
+    }
+    // 100 KB targets: the HTTP layer (hyper/http cap URIs at 64 KiB) answers a bodiless
+    // 414 before any handler runs; still a 4xx, never a 5xx.
+    let huge = format!("/v1/search?q={}", "x".repeat(100 * 1024));
+    assert_eq!(get(a, &huge).await.status, 414);
+    // A body on a read route beyond the limit.
+    let r = send(a, "GET", "/v1/health", &[("Content-Length", "10000000")]).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"]["code"], "payload_too_large");
+    // Raw non-ASCII bytes in the request line: rejected by the HTTP parser, never a 5xx.
+    let r = raw(
+        a,
+        b"GET /v1/documents/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!((400..500).contains(&r.status), "{}", r.status);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    let _db = seed(&path);
+    let srv = start(&path, None).await;
+    let a = srv.addr;
+
+    let s = get(a, "/admin/status").await;
+    assert_eq!(s.status, 200);
+    let v = s.json();
+    assert_eq!(v["mode"], "serve");
+    assert_eq!(v["database"]["counts"]["documents"], 4);
+    assert_eq!(v["database"]["sync_errors"], 1);
+    assert_eq!(v["versions"]["api"], "v1");
+
+    let e = get(a, "/admin/errors").await.json();
+    assert_eq!(e["count"], 1);
+    assert_eq!(
+        e["errors"][0]["display"],
+        "personas/broken.json:3:7 expected `,` or `}`"
+    );
+
+    let r = send(a, "POST", "/admin/reload", &[("Content-Length", "0")]).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = send(a, "POST", "/admin/sync", &[("Content-Length", "0")]).await;
+    assert_eq!(r.status, 200);
+    let r = get(a, "/admin/reload").await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+
+    // The events log picks up the error (the follower polls every 500 ms).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ev = get(a, "/admin/events").await.json();
+        let msgs: Vec<String> = ev["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["message"].as_str().unwrap().to_owned())
+            .collect();
+        if msgs
+            .iter()
+            .any(|m| m.starts_with("personas/broken.json:3:7"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no error event: {msgs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    get(a, "/v1/documents/alice").await;
+    let m = get(a, "/metrics").await;
+    assert_eq!(m.status, 200);
+    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    let text = String::from_utf8(m.body).unwrap();
+    assert!(
+        text.contains(
+            "promptshelf_http_requests_total{route=\"/v1/documents/{id}\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("promptshelf_documents{type=\"persona\"} 3"),
+        "{text}"
+    );
+    assert!(text.contains("promptshelf_http_request_duration_seconds_bucket"));
+
+    assert_eq!(get(a, "/healthz").await.status, 200);
+    assert_eq!(get(a, "/readyz").await.status, 200);
+
+    let page = get(a, "/").await;
+    assert_eq!(page.status, 200);
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(String::from_utf8(page.body)
+        .unwrap()
+        .contains("Sync errors"));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_token_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    let _db = seed(&path);
+    // Off loopback, no token: refuse to start.
+    let pool = Arc::new(ReaderPool::open(&path, 2, IndexCache::default()).unwrap());
+    let source = Arc::new(DbSource { pool: pool.clone() });
+    let cfg = ServerConfig::new("0.0.0.0:0".parse().unwrap());
+    assert!(matches!(
+        Server::bind(pool.clone(), source.clone(), cfg).await,
+        Err(ServerError::TokenRequired(_))
+    ));
+    let mut cfg = ServerConfig::new("0.0.0.0:0".parse().unwrap());
+    cfg.admin_token = Some("short".into());
+    assert!(matches!(
+        Server::bind(pool, source, cfg).await,
+        Err(ServerError::WeakToken)
+    ));
+
+    let token = "0123456789abcdef-token";
+    let srv = start(&path, Some(token)).await;
+    let a = srv.addr;
+    let r = get(a, "/admin/status").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["code"], "unauthorized");
+    assert_eq!(get(a, "/metrics").await.status, 401);
+    let r = send(
+        a,
+        "GET",
+        "/admin/status",
+        &[("Authorization", "Bearer wrong-token-wrong-token")],
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let auth = format!("Bearer {token}");
+    let r = send(a, "GET", "/admin/status", &[("Authorization", &auth)]).await;
+    assert_eq!(r.status, 200);
+    let r = send(a, "POST", "/admin/reload", &[("Content-Length", "0")]).await;
+    assert_eq!(r.status, 401);
+    // The read API and probes stay open.
+    assert_eq!(get(a, "/v1/health").await.status, 200);
+    assert_eq!(get(a, "/healthz").await.status, 200);
+    srv.stop().await;
+}
+
+/// Readers never see half a batch: every batch inserts two documents, so every
+/// response must report an even count, while a writer commits as fast as it can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_never_see_half_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    let mut db = Db::open(&path).unwrap();
+    db.write(|w| w.bump_generation().map(|_| ())).unwrap();
+    let srv = start(&path, None).await;
+    let a = srv.addr;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 400 {
+                db.write(|w| {
+                    w.upsert_document(&doc(&format!("a{i:04}"), DocType::Persona, &[]), 0, 1)?;
+                    w.upsert_document(
+                        &doc(&format!("b{i:04}"), DocType::PromptTemplate, &[]),
+                        0,
+                        1,
+                    )?;
+                    w.bump_generation()?;
+                    Ok(())
+                })
+                .unwrap();
+                i += 1;
+            }
+            i
+        })
+    };
+    let mut checks = 0;
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        readers.push(tokio::spawn(async move {
+            let mut n = 0;
+            for _ in 0..40 {
+                let h = get(a, "/v1/health").await.json();
+                let c = &h["counts"];
+                assert_eq!(c["personas"], c["prompt_templates"], "{h}");
+                let l = get(a, "/v1/documents?limit=1").await.json();
+                assert_eq!(l["total"].as_u64().unwrap() % 2, 0, "{l}");
+                n += 1;
+            }
+            n
+        }));
+    }
+    for r in readers {
+        checks += r.await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let batches = writer.join().unwrap();
+    assert!(checks == 160 && batches > 0);
+    srv.stop().await;
+}
