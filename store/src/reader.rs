@@ -34,8 +34,8 @@ pub struct IndexCache {
 }
 
 impl IndexCache {
-    /// A cache that loads indexes with `loader`; `None` means this build has no search
-    /// engine and `/v1/search` answers 503.
+    /// A cache that loads indexes with `loader` (`None`: no search engine, and
+    /// `/v1/search` answers 503). [`IndexCache::default`] uses the core engine.
     pub fn new(loader: Option<IndexLoader>) -> IndexCache {
         IndexCache {
             loader,
@@ -68,8 +68,9 @@ impl IndexCache {
 }
 
 impl Default for IndexCache {
+    /// Loads indexes with the core search engine.
     fn default() -> Self {
-        IndexCache::new(None)
+        IndexCache::new(Some(api::load_index))
     }
 }
 

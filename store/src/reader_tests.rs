@@ -114,7 +114,9 @@ const TARGETS: &[&str] = &[
 fn agrees_with_the_reference_store() {
     let mut db = Db::open_in_memory().unwrap();
     fill(&mut db, &docs());
-    let cache = IndexCache::default();
+    // No engine: the reference store has no searcher either (search is tested with the
+    // real engine in the server tests).
+    let cache = IndexCache::new(None);
     let reader = Reader::new(db.conn(), &cache);
     // The reference store holds exactly what SQLite returns per document.
     let mut mem = MemoryStore::new(&reader.generation().unwrap());

@@ -12,6 +12,7 @@
 
 mod cors;
 pub mod cursor;
+mod engine;
 pub mod error;
 pub mod http;
 pub mod memory;
@@ -22,6 +23,7 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
+pub use engine::load_index;
 pub use error::ApiError;
 pub use openapi::OPENAPI_JSON;
 pub use store::{

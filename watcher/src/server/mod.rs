@@ -156,7 +156,7 @@ fn router(state: Arc<AppState>) -> axum::Router {
         .with_state(state)
 }
 
-/// How stored search indexes are loaded (the core engine, once it is in the build).
+/// How stored search indexes are loaded: the core engine.
 pub fn index_loader() -> Option<promptshelf_store::reader::IndexLoader> {
-    None
+    Some(promptshelf_core::api::load_index)
 }

@@ -29,19 +29,16 @@ fn doc(id: &str, t: DocType, tags: &[&str]) -> Document {
 
 fn seed(path: &Path) -> Db {
     let mut db = Db::open(path).unwrap();
+    let mut docs: Vec<Document> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|id| doc(id, DocType::Persona, &["support"]))
+        .collect();
+    docs.push(doc("chat", DocType::PromptTemplate, &[]));
+    let index = promptshelf_core::search::Index::build(&docs).to_bytes();
     db.write(|w| {
-        for (i, id) in ["alice", "bob", "carol"].iter().enumerate() {
-            w.upsert_document(
-                &doc(id, DocType::Persona, &["support"]),
-                1_700_000_000_000 + i as i64,
-                5,
-            )?;
+        for (i, d) in docs.iter().enumerate() {
+            w.upsert_document(d, 1_700_000_000_000 + (i % 3) as i64, 5)?;
         }
-        w.upsert_document(
-            &doc("chat", DocType::PromptTemplate, &[]),
-            1_700_000_000_000,
-            5,
-        )?;
         w.set_error(&SyncErrorRecord {
             path: "personas/broken.json".into(),
             kind: ErrorKind::Parse,
@@ -52,7 +49,7 @@ fn seed(path: &Path) -> Db {
             first_seen: String::new(),
             last_seen: String::new(),
         })?;
-        w.put_search_index(1, b"INDEX")?;
+        w.put_search_index(1, &index)?;
         w.bump_generation()?;
         Ok(())
     })
@@ -200,6 +197,8 @@ async fn read_api_over_http_is_the_pure_handler() {
         "/v1/index",
         "/v1/openapi.json",
         "/v1/search?q=a",
+        "/v1/search?q=name+of+carol",
+        "/v1/search?q=(unclosed",
         "/v1/nope",
         "/v1/documents?limit=0",
     ] {
@@ -239,6 +238,21 @@ async fn http_behaviour() {
     let r = send(a, "GET", "/v1/documents/alice", &[("If-None-Match", &etag)]).await;
     assert_eq!(r.status, 200);
     assert_ne!(r.header("etag"), Some(etag.as_str()));
+
+    // Search through the real engine, loaded from the stored index.
+    let r = get(a, "/v1/search?q=carol").await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["hits"][0]["id"], "carol", "{v}");
+    assert_eq!(v["total"], 1);
+    assert!(v["facets"].is_object());
+    let r = get(a, "/v1/search?q=a%20b)").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], "bad_query");
+    assert_eq!(r.json()["error"]["position"], 3);
+    let r = get(a, "/v1/index").await;
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    assert!(promptshelf_core::search::Index::from_bytes(&r.body).is_ok());
 
     let r = send(a, "HEAD", "/v1/documents/alice", &[]).await;
     assert_eq!(r.status, 200);
