@@ -17,18 +17,37 @@ pub struct ServeArgs {
     /// The promptshelf SQLite file to serve (opened read-only).
     #[arg(long)]
     pub db: PathBuf,
-    /// Address to listen on. Anything but loopback requires an admin token.
-    #[arg(long, default_value = server::DEFAULT_LISTEN)]
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Local-server flags shared by `serve` and `watch`.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Address of the local server (read API, admin API, dashboard). Anything but
+    /// loopback requires an admin token. Port 0 picks a free port.
+    #[arg(long, env = "PROMPTSHELF_LISTEN", default_value = server::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Bearer token required by the admin routes (required off loopback).
     #[arg(long, env = "PROMPTSHELF_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Browser origin allowed to read the API (repeatable); default: any origin.
-    #[arg(long = "cors-origin")]
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
     /// Read-API requests taking longer than this are answered 503.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub request_timeout_ms: u64,
+}
+
+impl ServerArgs {
+    pub fn config(&self) -> ServerConfig {
+        server_config(
+            self.listen,
+            self.admin_token.clone(),
+            self.cors_origins.clone(),
+            self.request_timeout_ms,
+        )
+    }
 }
 
 /// The server configuration shared by `serve` and `watch`.
@@ -66,12 +85,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let cfg = server_config(
-        args.listen,
-        args.admin_token,
-        args.cors_origins,
-        args.request_timeout_ms,
-    );
+    let cfg = args.server.config();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

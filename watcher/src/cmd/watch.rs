@@ -15,6 +15,11 @@ pub fn run(args: WatchArgs) -> ExitCode {
         }
     };
     crate::logging::init(cfg.log_format);
+    let server_cfg = (!args.no_serve).then(|| args.server.config());
+    if let Some(Err(e)) = server_cfg.as_ref().map(|c| c.validate()) {
+        tracing::error!("{e}");
+        return ExitCode::FAILURE;
+    }
     if let Some(f) = &cfg.file {
         tracing::info!(config = %f.display(), "read settings");
     }
@@ -44,7 +49,9 @@ pub fn run(args: WatchArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        serve(&cfg, &handle);
+        if let Some(server_cfg) = server_cfg {
+            serve(&cfg, server_cfg, &handle).await;
+        }
         let mut sync_task = tokio::task::spawn_blocking(move || thread.join());
         tokio::select! {
             name = signals.wait() => {
@@ -57,8 +64,37 @@ pub fn run(args: WatchArgs) -> ExitCode {
     })
 }
 
-/// Hook for the local server (read API + admin routes over `handle`).
-fn serve(_cfg: &Config, _handle: &SyncHandle) {}
+/// Starts the local server (read API + admin routes over `handle`) as a task. A busy
+/// port does not stop the sync: the error is logged and syncing goes on.
+async fn serve(cfg: &Config, server_cfg: crate::server::ServerConfig, handle: &SyncHandle) {
+    use crate::server::{self, Server};
+    use promptshelf_store::reader::{IndexCache, ReaderPool};
+    use std::sync::Arc;
+    let pool = match ReaderPool::open(&cfg.db, 16, IndexCache::new(server::index_loader())) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            tracing::error!(
+                "local server not started: cannot open {}: {e}",
+                cfg.db.display()
+            );
+            return;
+        }
+    };
+    let source: Arc<dyn server::AdminSource> = Arc::new(handle.clone());
+    match Server::bind(pool, source, server_cfg).await {
+        Ok(s) => {
+            if let Ok(addr) = s.local_addr() {
+                tracing::info!(%addr, "dashboard at http://{addr}/ , read API at http://{addr}/v1/");
+            }
+            tokio::spawn(async move {
+                if let Err(e) = s.serve(std::future::pending()).await {
+                    tracing::error!("local server stopped: {e}");
+                }
+            });
+        }
+        Err(e) => tracing::error!("local server not started: {e}"),
+    }
+}
 
 type Joined = std::thread::Result<Result<(), crate::sync::SyncError>>;
 

@@ -22,6 +22,7 @@ pub mod dashboard;
 pub mod events;
 pub mod metrics;
 pub mod source;
+mod sync_source;
 #[cfg(test)]
 mod tests;
 
@@ -46,6 +47,15 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// Refuses a non-loopback bind without a token, and short tokens.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        match &self.admin_token {
+            None if !self.listen.ip().is_loopback() => Err(ServerError::TokenRequired(self.listen)),
+            Some(t) if t.len() < 16 => Err(ServerError::WeakToken),
+            _ => Ok(()),
+        }
+    }
+
     pub fn new(listen: SocketAddr) -> ServerConfig {
         ServerConfig {
             listen,
@@ -94,13 +104,7 @@ impl Server {
         source: Arc<dyn AdminSource>,
         cfg: ServerConfig,
     ) -> Result<Server, ServerError> {
-        match &cfg.admin_token {
-            None if !cfg.listen.ip().is_loopback() => {
-                return Err(ServerError::TokenRequired(cfg.listen))
-            }
-            Some(t) if t.len() < 16 => return Err(ServerError::WeakToken),
-            _ => {}
-        }
+        cfg.validate()?;
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|e| ServerError::Bind(cfg.listen, e))?;
