@@ -12,13 +12,10 @@ use promptshelf_core::api::{self, ApiError, Request};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub async fn handle(
-    State(st): State<Arc<AppState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+pub async fn handle(State(st): State<Arc<AppState>>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers): (Method, Uri, HeaderMap) = (parts.method, parts.uri, parts.headers);
     let req = Request {
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
@@ -32,11 +29,27 @@ pub async fn handle(
             .and_then(|v| v.to_str().ok()?.parse().ok())
             .unwrap_or(0),
     };
+    // Only POST routes (prompt rendering) read a body; at most the configured limit
+    // is read, and a longer one is a 413 from the core (`body_len` says how long).
+    let mut bytes = Vec::new();
+    if method == Method::POST && req.body_len <= st.cfg.api.max_body_bytes as u64 {
+        match axum::body::to_bytes(body, st.cfg.api.max_body_bytes).await {
+            Ok(b) => bytes = b.to_vec(),
+            Err(_) => {
+                let e = ApiError::payload_too_large(
+                    st.cfg.api.max_body_bytes as u64 + 1,
+                    st.cfg.api.max_body_bytes,
+                );
+                return to_http(api::error_response(&e));
+            }
+        }
+    }
     let route = super::metrics::route_label(&req.path);
     let job = {
         let st = st.clone();
         tokio::task::spawn_blocking(move || {
-            st.pool.with_reader(|r| api::handle(&req, r, &st.cfg.api))
+            st.pool
+                .with_reader(|r| api::handle_with_body(&req, &bytes, r, &st.cfg.api))
         })
     };
     let resp = match tokio::time::timeout(st.cfg.request_timeout, job).await {

@@ -275,6 +275,29 @@ async fn http_behaviour() {
         .unwrap()
         .contains("GET"));
 
+    // The render route gets the request body: bad JSON is a 400 naming its position
+    // (not the 501 a host that drops bodies would cause).
+    let body = "{not json";
+    let req = format!(
+        "POST /v1/prompts/chat/render HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let r = raw(a, req.as_bytes()).await;
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert!(String::from_utf8_lossy(&r.body).contains("line 1"));
+    let body = r#"{"inputs": {}}"#;
+    let req = format!(
+        "POST /v1/prompts/chat/render HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let r = raw(a, req.as_bytes()).await;
+    assert!(
+        r.status < 500,
+        "{}: {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+
     let r = send(a, "POST", "/v1/documents", &[("Content-Length", "0")]).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.json()["error"]["code"], "method_not_allowed");
