@@ -1,0 +1,113 @@
+// The sync dashboard in real headless Chromium: `promptshelf watch` on a copy of
+// examples/library, then the page loads with live counts, shows a broken file's error
+// as path:line:column after the file breaks, and its search box returns hits.
+// Needs the debug binary (cargo build -p promptshelf-watcher) or PROMPTSHELF_BIN.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { cp, mkdtemp, mkdir, rm, writeFile, access } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const bin = process.env.PROMPTSHELF_BIN || join(root, "target/debug/promptshelf");
+const artifacts = join(root, "test-artifacts");
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+async function until(what, ms, check) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ": " + last.message : ""}`);
+}
+
+/** Starts `promptshelf watch DIR` on a free port; resolves with the child and its address. */
+async function startWatch(dir) {
+  const child = spawn(bin, ["watch", dir, "--listen", "127.0.0.1:0", "--no-progress", "--debounce-ms", "30"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  let log = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d) => (log += d));
+  const addr = await until("the server address in the log", 20000, () => {
+    if (child.exitCode !== null) throw new Error("promptshelf exited: " + log);
+    const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\//);
+    return m && m[1];
+  });
+  return { child, addr, log: () => log };
+}
+
+test("dashboard: loads, shows a broken file's error live, searches", { timeout: 90000 }, async (t) => {
+  await access(bin).catch(() => assert.fail(`no promptshelf binary at ${bin}; run cargo build -p promptshelf-watcher`));
+  const dir = await mkdtemp(join(tmpdir(), "promptshelf-dash-"));
+  await cp(join(root, "examples/library"), dir, { recursive: true });
+  const { child, addr, log } = await startWatch(dir);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+  });
+  t.after(async () => {
+    await browser.close().catch(() => {});
+    child.kill("SIGTERM");
+    await rm(dir, { recursive: true, force: true });
+  });
+  const base = `http://${addr}`;
+  await until("/readyz", 20000, async () => (await fetch(base + "/readyz")).ok);
+
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.goto(base + "/");
+
+  // Loads, with live counts from the admin API.
+  const docs = await until("document count", 15000, async () => {
+    const text = await page.textContent("#documents");
+    return /^\d+$/.test(text) && Number(text) > 0 && Number(text);
+  });
+  const health = await (await fetch(base + "/v1/health")).json();
+  assert.equal(docs, health.counts.documents);
+  assert.match(await page.textContent("#phase"), /watching/);
+  assert.equal((await page.textContent("#errors")).trim(), "none");
+
+  // Break a file: its error appears as path:line:column message, without reloading.
+  await writeFile(join(dir, "personas/socratic-tutor.json"), '{\n  "id": "tutor",\n  "name": "Tutor",,\n}\n');
+  const line = await until("the broken file's error on the page", 20000, async () => {
+    const items = await page.$$eval("#errors li.error-line", (els) => els.map((e) => e.textContent));
+    return items.find((x) => x.startsWith("personas/socratic-tutor.json:3:"));
+  });
+  assert.match(line, /^personas\/socratic-tutor\.json:3:\d+ \S/);
+  await until("the error in recent events", 10000, async () =>
+    (await page.textContent("#events")).includes("personas/socratic-tutor.json:3:"),
+  );
+  assert.equal(await page.textContent("#error-count"), "1");
+
+  // Search through /v1/search.
+  await page.fill("#q", "support");
+  const hits = await until("search hits", 15000, async () => {
+    const names = await page.$$eval("#hits .hit .name", (els) => els.map((e) => e.textContent));
+    return names.length > 0 && names;
+  });
+  assert.ok(hits.some((n) => /support/i.test(n)), hits.join(", "));
+  assert.ok(await page.$("#hits mark"), "snippets highlight the match");
+  assert.match(await page.textContent("#facets"), /\d+ matches/);
+
+  await mkdir(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true });
+
+  // Fix the file: the error goes away.
+  await writeFile(join(dir, "personas/socratic-tutor.json"), '{"id": "tutor", "name": "Tutor", "prompt": "Ask questions."}\n');
+  await until("the error to clear", 20000, async () => (await page.textContent("#errors")).trim() === "none");
+  assert.deepEqual(pageErrors, [], "no script errors");
+  assert.ok(!/panicked/.test(log()));
+});
