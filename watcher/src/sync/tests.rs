@@ -316,8 +316,23 @@ fn live_folders_moved_in_moved_out_and_deleted() {
     write(&root, "personas/team/sub/p9.json", &persona("t9", "T"));
     w.barrier();
     assert_eq!(w.docs().len(), 6);
+    // Rename it inside the library; later writes under the new name still arrive.
+    fs::rename(root.join("personas/team"), root.join("personas/crew")).unwrap();
+    w.barrier();
+    assert!(w
+        .docs()
+        .values()
+        .all(|(p, _, _)| p.starts_with("personas/crew/")));
+    write(
+        &root,
+        "personas/crew/sub/p9.json",
+        &persona("t9", "T-renamed"),
+    );
+    w.barrier();
+    assert_eq!(w.docs()["t9"].1, "T-renamed");
+    assert_eq!(w.docs().len(), 6);
     // Move it out again.
-    fs::rename(root.join("personas/team"), outside.path().join("team2")).unwrap();
+    fs::rename(root.join("personas/crew"), outside.path().join("team2")).unwrap();
     w.barrier();
     assert!(w.docs().is_empty());
     // Create a folder in place, then delete it whole.
