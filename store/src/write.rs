@@ -26,7 +26,7 @@ impl Writer<'_> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO documents (id, type, name, document, file_path, file_modified, \
                content_hash, file_size, stale, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, json(?4), ?5, \
+             VALUES (?1, ?2, ?3, ?4, ?5, \
                strftime('%Y-%m-%dT%H:%M:%fZ', ?6 / 1000.0, 'unixepoch'), ?7, ?8, 0, \
                CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) \
              ON CONFLICT(id) DO UPDATE SET type = excluded.type, name = excluded.name, \

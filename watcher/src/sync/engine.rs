@@ -71,6 +71,8 @@ pub struct Engine {
     search: Box<dyn SearchHook>,
     opts: ParseOptions,
     shared: Arc<Shared>,
+    /// The in-memory search index has changes the stored blob lacks.
+    index_dirty: bool,
 }
 
 impl Engine {
@@ -90,6 +92,7 @@ impl Engine {
             search,
             opts,
             shared,
+            index_dirty: false,
         };
         e.reload_state()?;
         e.ensure_store_id()?;
@@ -109,6 +112,7 @@ impl Engine {
     /// Rebuilds the in-memory picture from the database (at start, and after a failed
     /// transaction so memory never disagrees with what was committed).
     fn reload_state(&mut self) -> Result<(), promptshelf_store::Error> {
+        self.index_dirty = false;
         self.files.clear();
         self.claims.clear();
         for f in read::all_files(self.store.conn())? {
@@ -199,12 +203,19 @@ impl Engine {
                 break;
             }
             let rels: Vec<String> = chunk.iter().map(|f| f.rel.clone()).collect();
+            let t = Instant::now();
             let obs = self.observe_many(&rels, true);
+            tracing::debug!(
+                files = rels.len(),
+                ms = t.elapsed().as_secs_f64() * 1e3,
+                "read and parsed"
+            );
             let r = self.apply(obs)?;
             report.upserted += r.upserted;
             report.removed += r.removed;
             progress.advance(chunk.len() as u64);
         }
+        self.flush_index()?;
         progress.finish();
         report.millis = started.elapsed().as_millis() as u64;
         self.shared
@@ -305,12 +316,14 @@ impl Engine {
             search,
             opts,
             shared,
+            index_dirty,
         } = self;
         let mut report = BatchReport {
             observed: obs.len(),
             ..Default::default()
         };
         let mut meaningful = false;
+        let t_batch = Instant::now();
         let result = store.write(|w| {
             let mut affected: BTreeSet<String> = BTreeSet::new();
             let mut fresh: HashMap<&str, &Document> = HashMap::new();
@@ -431,16 +444,20 @@ impl Engine {
                 let generation = w.bump_generation()?;
                 w.touch_last_sync()?;
                 if !upserted.is_empty() || !removed_ids.is_empty() {
+                    // In memory now; serialized later by `flush_index` (see there).
                     search.apply(&removed_ids, &upserted);
-                    if let Some(bytes) = search.to_bytes() {
-                        w.put_search_index(generation, &bytes)?;
-                    }
+                    *index_dirty = true;
                 }
                 report.generation = generation;
             }
             Ok(())
         });
         result?;
+        tracing::debug!(
+            observed = obs.len(),
+            ms = t_batch.elapsed().as_secs_f64() * 1e3,
+            "transaction committed"
+        );
         let c = &shared.counters;
         c.batches.fetch_add(1, Ordering::Relaxed);
         c.changes
@@ -457,6 +474,45 @@ impl Engine {
             self.publish()?;
         }
         Ok(report)
+    }
+
+    /// True when the stored search index trails the documents.
+    pub fn index_dirty(&self) -> bool {
+        self.index_dirty
+    }
+
+    /// Writes the search index if it changed since it was last stored.
+    ///
+    /// Serializing the whole index costs far more than a batch of documents (about
+    /// 18 MB at 10,000 documents), so batches only update the in-memory index and the
+    /// blob is written here — after a reconcile, when live sync has been quiet for a
+    /// moment (and at least every second during a long burst), before a barrier answers,
+    /// and at shutdown — in its own transaction that bumps the content generation, so
+    /// ETags change when search results can. The blob's `generation` column says which
+    /// content it reflects; after a crash in between, the next start sees it trailing
+    /// and rebuilds the index from the documents.
+    pub fn flush_index(&mut self) -> Result<(), promptshelf_store::Error> {
+        if !self.index_dirty {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let Some(bytes) = self.search.to_bytes() else {
+            self.index_dirty = false;
+            return Ok(());
+        };
+        let t_ser = t.elapsed();
+        self.store.write(|w| {
+            let g = w.bump_generation()?;
+            w.put_search_index(g, &bytes)
+        })?;
+        self.index_dirty = false;
+        tracing::debug!(
+            bytes = bytes.len(),
+            serialize_ms = t_ser.as_secs_f64() * 1e3,
+            total_ms = t.elapsed().as_secs_f64() * 1e3,
+            "search index stored"
+        );
+        self.publish()
     }
 
     /// Refreshes the counters and error list the handle shows.
@@ -481,7 +537,8 @@ impl Engine {
     }
 
     /// Folds the WAL into the database file (shutdown).
-    pub fn checkpoint(&self) -> Result<(), promptshelf_store::Error> {
+    pub fn checkpoint(&mut self) -> Result<(), promptshelf_store::Error> {
+        self.flush_index()?;
         self.store.checkpoint()
     }
 }

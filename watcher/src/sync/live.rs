@@ -68,7 +68,16 @@ pub struct Live {
     switch_to_poll: bool,
     next_periodic: Option<Instant>,
     cookie_seq: u64,
+    /// When the last live batch was applied, and since when the stored search index
+    /// trails (see `Engine::flush_index`).
+    last_batch: Instant,
+    dirty_since: Option<Instant>,
 }
+
+/// The stored search index is rewritten once live sync has been quiet this long...
+const INDEX_FLUSH_IDLE: Duration = Duration::from_millis(100);
+/// ...or, during a long burst, at least this often.
+const INDEX_FLUSH_MAX: Duration = Duration::from_secs(1);
 
 impl Live {
     /// Starts watching `engine`'s library. Call before the initial reconcile so that
@@ -103,6 +112,8 @@ impl Live {
             switch_to_poll: false,
             next_periodic,
             cookie_seq: 0,
+            last_batch: Instant::now(),
+            dirty_since: None,
         })
     }
 
@@ -153,10 +164,16 @@ impl Live {
     fn next_wake(&self) -> Option<Instant> {
         let pending = self.pending.values().map(|p| p.due).min();
         let barrier = self.barriers.iter().map(|b| b.deadline).min();
-        [pending, barrier, self.next_periodic]
+        let index = self.index_flush_due();
+        [pending, barrier, self.next_periodic, index]
             .into_iter()
             .flatten()
             .min()
+    }
+
+    fn index_flush_due(&self) -> Option<Instant> {
+        self.dirty_since
+            .map(|since| (self.last_batch + INDEX_FLUSH_IDLE).min(since + INDEX_FLUSH_MAX))
     }
 
     /// Takes one message; true means stop.
@@ -298,6 +315,7 @@ impl Live {
         // Barriers whose cookie came back: everything before them is received.
         if self.barriers.iter().any(|b| b.seen) {
             self.flush_all()?;
+            self.flush_index()?;
             let (done, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.barriers)
                 .into_iter()
                 .partition(|b| b.seen);
@@ -310,6 +328,7 @@ impl Live {
             tracing::warn!("barrier cookie did not come back in time; reconciling instead");
             self.flush_all()?;
             self.engine.reconcile(None, &Quiet, &self.shared.cancel)?;
+            self.flush_index()?;
             let (late, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.barriers)
                 .into_iter()
                 .partition(|b| b.deadline <= now);
@@ -331,6 +350,9 @@ impl Live {
                 .collect();
             self.process(items)?;
         }
+        if self.index_flush_due().is_some_and(|t| t <= Instant::now()) {
+            self.flush_index()?;
+        }
         let periodic = self.next_periodic.is_some_and(|t| t <= now);
         if self.rescan || periodic || !self.reloads.is_empty() {
             self.rescan = false;
@@ -346,6 +368,11 @@ impl Live {
             }
         }
         Ok(())
+    }
+
+    fn flush_index(&mut self) -> Result<(), promptshelf_store::Error> {
+        self.dirty_since = None;
+        self.engine.flush_index()
     }
 
     /// Applies every pending path now, debounce or not (barriers, shutdown).
@@ -454,6 +481,10 @@ impl Live {
             return Ok(());
         }
         let report = self.engine.apply(batch)?;
+        self.last_batch = Instant::now();
+        if self.engine.index_dirty() && self.dirty_since.is_none() {
+            self.dirty_since = Some(self.last_batch);
+        }
         if let Some(t) = last_event {
             self.shared
                 .counters
