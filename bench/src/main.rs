@@ -211,11 +211,22 @@ fn run_cmd(docs: &str, queries: &str) -> Result<(), String> {
         builds_cpu.push(cpu);
     }
     let blob = index.to_bytes();
-    let gz = {
+    let gzip = |b: &[u8]| -> Result<usize, String> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(&blob).map_err(|e| e.to_string())?;
-        e.finish().map_err(|e| e.to_string())?.len()
+        e.write_all(b).map_err(|e| e.to_string())?;
+        Ok(e.finish().map_err(|e| e.to_string())?.len())
     };
+    let gz = gzip(&blob)?;
+    // The same index without stored text (no snippets beyond names): the part that
+    // compares like for like with MiniSearch, which stores no text either.
+    let bare = Index::build_with(
+        &docs,
+        promptshelf_core::search::IndexOptions {
+            stored_text_bytes: 0,
+        },
+    )
+    .to_bytes();
+    let gz_bare = gzip(&bare)?;
     let mut loads = Vec::new();
     let mut loads_cpu = Vec::new();
     for _ in 0..(if n >= 50_000 { 3 } else { 10 }) {
@@ -276,6 +287,8 @@ fn run_cmd(docs: &str, queries: &str) -> Result<(), String> {
         "query_cpu_p99_us": pct(&lat_cpu, 0.99),
         "raw_bytes": blob.len(),
         "gzip_bytes": gz,
+        "search_only_raw_bytes": bare.len(),
+        "search_only_gzip_bytes": gz_bare,
         "load_ms": median(loads),
         "query_p50_us": pct(&lat, 0.5),
         "query_p99_us": pct(&lat, 0.99),

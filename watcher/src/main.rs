@@ -28,6 +28,8 @@ enum Command {
     Check(cmd::check::CheckArgs),
     /// Render a `.prompty` file with inputs into chat messages, as the Prompty runtime would.
     Render(cmd::render::RenderArgs),
+    /// Search a library folder or database: ranked hits with snippets (exit 2 on a bad query).
+    Search(cmd::search::SearchArgs),
     /// Print the version and exit (placeholder until the real subcommands land).
     Version,
     /// Sync the library into its SQLite file once, then exit.
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Render(a) => cmd::render::run(a),
+        Command::Search(a) => cmd::search::run(a),
         Command::Version => cmd::version::run(),
         Command::Sync(a) => cmd::sync::run(a),
         Command::Watch(a) => cmd::watch::run(a),

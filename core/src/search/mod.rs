@@ -30,7 +30,7 @@ pub mod rank;
 pub mod snippet;
 pub mod tokenize;
 
-pub use codec::{CodecError, FORMAT_VERSION, MAGIC};
+pub use codec::{codec_header, CodecError, FORMAT_VERSION, MAGIC};
 pub use facets::{FacetCount, Facets};
 pub use fields::Field;
 pub use index::{DocInfo, Index, IndexOptions};

@@ -149,7 +149,7 @@ proptest! {
     #[test]
     fn loader_survives_garbage(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = Index::from_bytes(&bytes);
-        let mut with_magic = codec_header_for(&bytes);
+        let mut with_magic = codec_header(&bytes);
         with_magic.extend_from_slice(&bytes);
         let _ = Index::from_bytes(&with_magic);
     }
@@ -164,7 +164,7 @@ proptest! {
         let _ = Index::from_bytes(&blob[..cut.index(blob.len())]);
         // Mutations behind a valid checksum reach the decoder itself.
         let payload = &m[24..];
-        let mut fixed = codec_header_for(payload);
+        let mut fixed = codec_header(payload);
         fixed.extend_from_slice(payload);
         if let Ok(ix) = Index::from_bytes(&fixed) {
             for q in CHECK_QUERIES {
@@ -173,15 +173,4 @@ proptest! {
             let _ = ix.to_bytes();
         }
     }
-}
-
-/// A valid header (magic, version, length, checksum) for an arbitrary payload.
-fn codec_header_for(payload: &[u8]) -> Vec<u8> {
-    let mut h = Vec::new();
-    h.extend_from_slice(&MAGIC);
-    h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    h.extend_from_slice(&0u16.to_le_bytes());
-    h.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    h.extend_from_slice(&codec::checksum(payload).to_le_bytes());
-    h
 }

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod render;
+pub mod search;
 pub mod serve;
 pub mod sync;
 pub mod version;
