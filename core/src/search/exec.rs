@@ -118,14 +118,15 @@ impl<'a> Exec<'a> {
         acc
     }
 
-    fn norms(&self, slot: u32) -> [f64; NF] {
-        rank::norms(&self.stats, &self.ix.docs[slot as usize].len)
+    #[inline]
+    fn score(&self, p: &Posting, idf: f64) -> f64 {
+        rank::score_len(p, &self.stats, &self.ix.docs[p.doc as usize].len, idf)
     }
 
     fn score_list(&self, list: &[Posting], weight: f64) -> Set {
         let idf = rank::idf(&self.stats, list.len());
         list.iter()
-            .map(|p| (p.doc, weight * rank::score(p, &self.norms(p.doc), idf)))
+            .map(|p| (p.doc, weight * self.score(p, idf)))
             .collect()
     }
 
@@ -193,13 +194,39 @@ impl<'a> Exec<'a> {
             1 => self.score_list(&self.ix.postings[exp[0].0 as usize], exp[0].1),
             _ => {
                 // A document's score for the term is its best expansion's.
-                let mut all: Set = Vec::new();
-                for (id, w) in &exp {
-                    all.extend(self.score_list(&self.ix.postings[*id as usize], *w));
+                let total: usize = exp
+                    .iter()
+                    .map(|e| self.ix.postings[e.0 as usize].len())
+                    .sum();
+                let n = self.ix.docs.len();
+                if total > n / 8 {
+                    // Dense: one slot per document, read back in slot order.
+                    let mut best = vec![-1.0f64; n];
+                    for (id, w) in &exp {
+                        let list = &self.ix.postings[*id as usize];
+                        let idf = rank::idf(&self.stats, list.len());
+                        for p in list {
+                            let s = w * self.score(p, idf);
+                            let b = &mut best[p.doc as usize];
+                            if s > *b {
+                                *b = s;
+                            }
+                        }
+                    }
+                    best.into_iter()
+                        .enumerate()
+                        .filter(|e| e.1 >= 0.0)
+                        .map(|(d, s)| (d as u32, s))
+                        .collect()
+                } else {
+                    let mut all: Set = Vec::with_capacity(total);
+                    for (id, w) in &exp {
+                        all.extend(self.score_list(&self.ix.postings[*id as usize], *w));
+                    }
+                    all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+                    all.dedup_by_key(|e| e.0);
+                    all
                 }
-                all.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-                all.dedup_by_key(|e| e.0);
-                all
             }
         }
     }
@@ -226,7 +253,7 @@ impl<'a> Exec<'a> {
             if k == 0 {
                 acc = list
                     .iter()
-                    .map(|p| (p.doc, rank::score(p, &self.norms(p.doc), idf), mask(p)))
+                    .map(|p| (p.doc, self.score(p, idf), mask(p)))
                     .collect();
                 continue;
             }
@@ -236,7 +263,7 @@ impl<'a> Exec<'a> {
                 j += list[j..].partition_point(|p| p.doc < doc);
                 if let Some(p) = list.get(j) {
                     if p.doc == doc && m & mask(p) != 0 {
-                        next.push((doc, s + rank::score(p, &self.norms(doc), idf), m & mask(p)));
+                        next.push((doc, s + self.score(p, idf), m & mask(p)));
                     }
                 }
             }

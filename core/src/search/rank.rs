@@ -56,6 +56,21 @@ pub fn norms(stats: &Stats, len: &[u32; NF]) -> [f64; NF] {
     out
 }
 
+/// Score of one posting from the document's field lengths (norms computed only for
+/// the fields the term occurs in — usually one).
+#[inline]
+pub fn score_len(p: &Posting, stats: &Stats, len: &[u32; NF], idf: f64) -> f64 {
+    let mut sum = 0.0;
+    for f in 0..NF {
+        if p.tf[f] != 0 {
+            let norm = 1.0 / (1.0 - B[f] + B[f] * f64::from(len[f]) / stats.avg_len[f]);
+            let tf = f64::from(p.tf[f]) * norm;
+            sum += BOOST[f] * tf * (K1 + 1.0) / (K1 + tf);
+        }
+    }
+    idf * sum
+}
+
 /// Score of one posting, given the document's norms and the term's idf.
 #[inline]
 pub fn score(p: &Posting, norms: &[f64; NF], idf: f64) -> f64 {
@@ -158,6 +173,8 @@ mod tests {
         };
         in_body.tf[3] = 1;
         assert!(score(&in_name, &n, 1.0) > score(&in_body, &n, 1.0));
+        let len = [2, 1, 10, 100, 5];
+        assert_eq!(score_len(&in_body, &s, &len, 1.3), score(&in_body, &n, 1.3));
     }
 
     #[test]
