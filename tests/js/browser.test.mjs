@@ -1,0 +1,77 @@
+// A real browser: headless Chromium (Debian's, driven by playwright-core) opens the example
+// picker (examples/browser, served with pkg/ from a loopback port by examples/browser/serve.mjs),
+// types queries and checks the hits, that console and page have no errors, and saves a
+// screenshot to test-artifacts/browser-picker.png.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { root } from "./lib/pkg.mjs";
+import { serve } from "../../examples/browser/serve.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const artifacts = join(root, "test-artifacts");
+
+test("example picker in headless Chromium: search as you type", { timeout: 120_000 }, async (t) => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (scripts/setup installs Debian chromium)`);
+  const { chromium } = await import("playwright-core");
+  const server = await serve();
+  t.after(() => server.close());
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+  });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  const problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+
+  await page.goto(server.url, { waitUntil: "load" });
+  await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+  const hitIds = () => page.$$eval("#results li", (lis) => lis.map((li) => li.dataset.id));
+  // Every document shows for the empty query.
+  assert.equal((await hitIds()).length, 14);
+
+  // Type character by character, as a user does; results follow each keystroke.
+  await page.fill("#q", "");
+  await page.locator("#q").pressSequentially("supp", { delay: 20 });
+  await page.waitForFunction(() => document.querySelectorAll("#results li").length > 0 && document.querySelector("#q").value === "supp");
+  let ids = await hitIds();
+  assert.ok(ids.includes("support-agent"), ids.join(","));
+  const marks = await page.$$eval("#results mark", (ms) => ms.map((m) => m.textContent.toLowerCase()));
+  assert.ok(marks.length > 0 && marks.every((m) => m.startsWith("supp")), marks.join(","));
+  assert.match(await page.textContent("#status"), /^\d+ results? · /);
+
+  // Type filter chip + a typo.
+  await page.click('#types button[data-type="prompt_template"]');
+  await page.fill("#q", "tiket");
+  await page.waitForFunction(() => [...document.querySelectorAll("#results li")].every((li) => li.querySelector(".badge.prompt_template")));
+  ids = await hitIds();
+  assert.ok(ids.length > 0, "typo query should find the ticket prompts");
+  assert.ok(ids.every((id) => id.length > 0));
+  const paths = await page.$$eval("#results .path", (ps) => ps.map((p) => p.textContent));
+  assert.ok(paths.some((p) => p.startsWith("prompts/support/")), paths.join(","));
+
+  // A half-typed query is not an error on the page.
+  await page.click('#types button[data-type=""]');
+  await page.fill("#q", 'support "first');
+  await page.waitForFunction(() => document.querySelector("#q").getAttribute("aria-invalid") === "true");
+  await page.fill("#q", "support agent");
+  await page.waitForFunction(() => document.querySelector("#q").getAttribute("aria-invalid") === null);
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await page.textContent("#detail h2"), await page.textContent("#results li[aria-selected=true] .title").then((s) => s.replace(/^\w+ /, "")));
+
+  await page.fill("#q", "supp");
+  await page.waitForFunction(() => document.querySelectorAll("#results mark").length > 0);
+  await mkdir(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, "browser-picker.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+});

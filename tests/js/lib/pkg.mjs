@@ -1,0 +1,48 @@
+// Shared by the tests over the built npm package (pkg/, from scripts/build-pkg): imports it
+// the way a Node ESM user does (`--target web` output, initialised with the .wasm bytes, since
+// Node's fetch does not read file: URLs), and reads the example library's files.
+import { readFile, readdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { join, relative, sep } from "node:path";
+
+export const root = fileURLToPath(new URL("../../../", import.meta.url));
+export const pkgDir = join(root, "pkg");
+export const libraryDir = join(root, "examples", "library");
+
+let loaded;
+/** The package module, initialised once per test file. */
+export async function loadPkg() {
+  if (!loaded) {
+    loaded = (async () => {
+      const mod = await import(join(pkgDir, "promptshelf.js"));
+      await mod.default({ module_or_path: await readFile(join(pkgDir, "promptshelf_bg.wasm")) });
+      return mod;
+    })();
+  }
+  return loaded;
+}
+
+/** Every file under `dir` as `{path, text}`, paths relative and `/`-separated, sorted. */
+export async function readLibrary(dir = libraryDir) {
+  const out = [];
+  async function walk(d) {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out.push({ path: relative(dir, p).split(sep).join("/"), text: await readFile(p, "utf8") });
+    }
+  }
+  await walk(dir);
+  out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return out;
+}
+
+/** Calls `fn`, returns what it threw (fails the test if it did not throw). */
+export function thrown(fn) {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected an exception, got none");
+}

@@ -1,0 +1,287 @@
+//! JS values ⇄ Rust values. Both directions go through JSON text: `JSON.stringify` /
+//! `JSON.parse` are native and fast in every engine, and serde_json is linked anyway, so
+//! this beats building objects one property at a time across the boundary and adds no
+//! code. Highlight offsets are converted here from UTF-8 bytes (the core's unit) to
+//! UTF-16 code units (JS string indices), so `text.slice(start, end)` works in JS.
+
+use crate::errors;
+use promptshelf_core::search::{Facets, Hit, SearchOptions, SearchResults};
+use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+
+/// Serializes `v` and hands it to `JSON.parse`.
+pub fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(v).map_err(|e| errors::type_error(&e.to_string()))?;
+    js_sys::JSON::parse(&text)
+}
+
+/// `JSON.stringify(v)`, or `None` for `undefined`/`null` (absent optional arguments).
+fn stringify(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    let s = js_sys::JSON::stringify(v)
+        .map_err(|_| errors::type_error(&format!("{what}: not serializable to JSON")))?;
+    Ok(s.as_string())
+}
+
+/// Search options as JS callers write them. Unknown keys are an error, so a typo such
+/// as `{limt: 5}` is reported rather than silently ignored.
+#[derive(Debug, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+struct JsSearchOptions {
+    limit: usize,
+    offset: usize,
+    prefix: bool,
+    snippets: bool,
+    facets: bool,
+    max_facet_values: usize,
+}
+
+impl Default for JsSearchOptions {
+    fn default() -> Self {
+        let d = SearchOptions::default();
+        JsSearchOptions {
+            limit: d.limit,
+            offset: d.offset,
+            prefix: d.prefix_last,
+            snippets: d.snippets,
+            facets: d.facets,
+            max_facet_values: d.max_facet_values,
+        }
+    }
+}
+
+pub fn search_options(v: &JsValue) -> Result<SearchOptions, JsValue> {
+    let o: JsSearchOptions = match stringify(v, "search options")? {
+        None => JsSearchOptions::default(),
+        Some(s) => serde_json::from_str(&s)
+            .map_err(|e| errors::type_error(&format!("search options: {e}")))?,
+    };
+    Ok(SearchOptions {
+        limit: o.limit,
+        offset: o.offset,
+        prefix_last: o.prefix,
+        snippets: o.snippets,
+        facets: o.facets,
+        max_facet_values: o.max_facet_values,
+    })
+}
+
+/// A document as JS callers pass it to `Shelf.fromDocuments` / `upsertDocument`: the
+/// read API's document JSON, or a hand-made object with only `id`, `type` and `name`.
+#[derive(Debug, Deserialize)]
+struct DocInput {
+    id: String,
+    #[serde(rename = "type")]
+    doc_type: DocType,
+    name: String,
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    hash: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    authors: Vec<String>,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    content: serde_json::Value,
+}
+
+impl DocInput {
+    fn into_document(self) -> Document {
+        let hash = match self.hash {
+            Some(h) => ContentHash(h),
+            None => ContentHash::of(self.body.as_bytes()),
+        };
+        Document {
+            id: DocumentId(self.id),
+            doc_type: self.doc_type,
+            name: self.name,
+            path: self.path,
+            hash,
+            description: self.description,
+            tags: self.tags,
+            authors: self.authors,
+            body: self.body,
+            content: self.content,
+        }
+    }
+}
+
+pub fn document(v: &JsValue) -> Result<Document, JsValue> {
+    let Some(s) = stringify(v, "document")? else {
+        return Err(errors::type_error("document: expected an object"));
+    };
+    let d: DocInput =
+        serde_json::from_str(&s).map_err(|e| errors::type_error(&format!("document: {e}")))?;
+    Ok(d.into_document())
+}
+
+/// An array of documents. On a bad element the error names its index.
+pub fn documents(v: &JsValue) -> Result<Vec<Document>, JsValue> {
+    if !js_sys::Array::is_array(v) {
+        return Err(errors::type_error("documents: expected an array"));
+    }
+    let Some(s) = stringify(v, "documents")? else {
+        return Err(errors::type_error("documents: expected an array"));
+    };
+    match serde_json::from_str::<Vec<DocInput>>(&s) {
+        Ok(docs) => Ok(docs.into_iter().map(DocInput::into_document).collect()),
+        Err(_) => {
+            // Slow path, errors only: find which element is wrong.
+            let arr = js_sys::Array::from(v);
+            for (i, item) in arr.iter().enumerate() {
+                if let Err(e) = document(&item) {
+                    let msg = e
+                        .dyn_ref::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                        .unwrap_or_default();
+                    return Err(errors::type_error(&format!("documents[{i}]: {msg}")));
+                }
+            }
+            Err(errors::type_error("documents: not an array of documents"))
+        }
+    }
+}
+
+/// One `{path, text}` entry of `Shelf.fromFiles`.
+#[derive(Debug, Deserialize)]
+pub struct FileInput {
+    pub path: String,
+    pub text: String,
+}
+
+pub fn files(v: &JsValue) -> Result<Vec<FileInput>, JsValue> {
+    if !js_sys::Array::is_array(v) {
+        return Err(errors::type_error(
+            "files: expected an array of {path, text}",
+        ));
+    }
+    let s = stringify(v, "files")?.unwrap_or_default();
+    serde_json::from_str(&s).map_err(|e| {
+        errors::type_error(&format!(
+            "files: expected an array of {{path: string, text: string}} ({e})"
+        ))
+    })
+}
+
+use wasm_bindgen::JsCast;
+
+/// A snippet for JS: highlight ranges in UTF-16 code units.
+#[derive(Serialize)]
+struct JsSnippet<'a> {
+    field: &'static str,
+    text: &'a str,
+    highlights: Vec<[usize; 2]>,
+}
+
+#[derive(Serialize)]
+struct JsHit<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    doc_type: DocType,
+    name: &'a str,
+    path: &'a str,
+    score: f64,
+    matched: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snippet: Option<JsSnippet<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsResults<'a> {
+    total: usize,
+    offset: usize,
+    limit: usize,
+    hits: Vec<JsHit<'a>>,
+    facets: &'a Facets,
+}
+
+/// Rewrites sorted, non-overlapping UTF-8 byte ranges of `text` as UTF-16 ranges, in one
+/// pass over the text. Offsets that are not on a char boundary (never produced by the
+/// core) are clamped to the next boundary rather than trusted.
+pub fn utf16_ranges(text: &str, ranges: &[[usize; 2]]) -> Vec<[usize; 2]> {
+    let mut out = Vec::with_capacity(ranges.len());
+    let mut byte = 0usize;
+    let mut unit = 0usize;
+    let mut chars = text.chars();
+    let mut advance_to = |target: usize, byte: &mut usize, unit: &mut usize| {
+        while *byte < target {
+            match chars.next() {
+                Some(c) => {
+                    *byte += c.len_utf8();
+                    *unit += c.len_utf16();
+                }
+                None => break,
+            }
+        }
+        *unit
+    };
+    for &[s, e] in ranges {
+        let (s, e) = (s.min(e), s.max(e));
+        let a = advance_to(s, &mut byte, &mut unit);
+        let b = advance_to(e, &mut byte, &mut unit);
+        out.push([a, b]);
+    }
+    out
+}
+
+fn js_hit(h: &Hit) -> JsHit<'_> {
+    JsHit {
+        id: h.id.as_str(),
+        doc_type: h.doc_type,
+        name: &h.name,
+        path: &h.path,
+        score: h.score,
+        matched: &h.matched,
+        snippet: h.snippet.as_ref().map(|s| JsSnippet {
+            field: s.field,
+            text: &s.text,
+            highlights: utf16_ranges(&s.text, &s.highlights),
+        }),
+    }
+}
+
+pub fn results(r: &SearchResults) -> Result<JsValue, JsValue> {
+    to_js(&JsResults {
+        total: r.total,
+        offset: r.offset,
+        limit: r.limit,
+        hits: r.hits.iter().map(js_hit).collect(),
+        facets: &r.facets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utf16_ranges;
+
+    #[test]
+    fn utf16_ranges_ascii_is_identity() {
+        assert_eq!(utf16_ranges("hello world", &[[6, 11]]), vec![[6, 11]]);
+    }
+
+    #[test]
+    fn utf16_ranges_count_code_units() {
+        // "é" is 2 bytes / 1 unit; "😀" is 4 bytes / 2 units.
+        let t = "é😀 café tea";
+        let s = t.find("café").unwrap();
+        let e = s + "café".len();
+        let s2 = t.find("tea").unwrap();
+        let got = utf16_ranges(t, &[[s, e], [s2, s2 + 3]]);
+        let js: Vec<u16> = t.encode_utf16().collect();
+        assert_eq!(String::from_utf16(&js[got[0][0]..got[0][1]]).unwrap(), "café");
+        assert_eq!(String::from_utf16(&js[got[1][0]..got[1][1]]).unwrap(), "tea");
+    }
+
+    #[test]
+    fn utf16_ranges_out_of_range_is_clamped() {
+        assert_eq!(utf16_ranges("ab", &[[1, 99]]), vec![[1, 2]]);
+    }
+}
