@@ -13,6 +13,7 @@ pub mod api;
 pub mod library;
 pub mod model;
 pub mod parse;
+#[cfg(feature = "render")]
 pub mod render;
 pub mod search;
 

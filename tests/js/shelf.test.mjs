@@ -152,9 +152,10 @@ test("incremental upsert/remove: answers match a fresh build of the final files"
   // Change one file: the old words go, the new ones come.
   const path = "personas/travel-planner.json";
   const old = files.find((f) => f.path === path);
-  const changed = JSON.stringify({ id: "travel-planner", name: "Travel Planner", tags: ["travel"], system_prompt: "Plan zeppelin itineraries." });
+  // No `id` in the file: the id comes from the path.
+  const changed = JSON.stringify({ name: "Travel Planner", tags: ["travel"], system_prompt: "Plan zeppelin itineraries." });
   const doc = shelf.upsert(path, changed);
-  assert.equal(doc.id, "travel-planner");
+  assert.equal(doc.id, "personas/travel-planner");
   assert.deepEqual(shelf.search("zeppelin").hits.map((h) => h.path), [path]);
 
   // A broken save: ParseError, recorded in errors, and the last good version stays.
@@ -169,14 +170,16 @@ test("incremental upsert/remove: answers match a fresh build of the final files"
   assert.equal(shelf.search("zeppelin").total, 0);
 
   // Same id at another path: rejected, the first stays.
-  const dup = thrown(() => shelf.upsert("personas/copy.json", old.text));
+  const sa = files.find((f) => f.path === "personas/customer-support-agent.json");
+  const dup = thrown(() => shelf.upsert("personas/copy.json", sa.text));
   assert.equal(dup.name, "ParseError");
   assert.match(dup.message, /duplicate id/);
-  assert.equal(shelf.get("travel-planner").path, path);
+  assert.equal(shelf.get("support-agent").path, sa.path);
+  assert.equal(shelf.has("personas/copy"), false);
 
   // The file at a path now holds another id: the old id goes.
   shelf.upsert(path, JSON.stringify({ id: "trip-planner", name: "Trip Planner", system_prompt: "Plan trips." }));
-  assert.equal(shelf.has("travel-planner"), false);
+  assert.equal(shelf.has("personas/travel-planner"), false);
   assert.equal(shelf.get("trip-planner").path, path);
   shelf.upsert(path, old.text);
   assert.equal(shelf.has("trip-planner"), false);
@@ -185,7 +188,6 @@ test("incremental upsert/remove: answers match a fresh build of the final files"
   assert.equal(shelf.remove("support-agent"), true);
   assert.equal(shelf.remove("support-agent"), false);
   assert.ok(!shelf.search("support").hits.some((h) => h.id === "support-agent"));
-  const sa = files.find((f) => f.path === "personas/customer-support-agent.json");
   shelf.upsert(sa.path, sa.text);
 
   // Same final files → same answers as a fresh build (and as a reloaded index).
@@ -213,7 +215,7 @@ test("fromFiles skips bad files and duplicate ids, listing them in errors", () =
   const extra = [
     ...files,
     { path: "personas/broken.json", text: "{ nope" },
-    { path: "personas/zz-dup.json", text: files.find((f) => f.path === "personas/socratic-tutor.json").text },
+    { path: "personas/zz-dup.json", text: files.find((f) => f.path === "personas/customer-support-agent.json").text },
   ];
   const shelf = ps.Shelf.fromFiles(extra);
   assert.equal(shelf.size, files.length);
@@ -264,14 +266,14 @@ test("corrupt or foreign index bytes → IndexFormatError, wrong types → TypeE
 test("invalid queries → QueryError with a UTF-16 position; random queries never trap", () => {
   const shelf = ps.Shelf.fromFiles(files);
   const cases = [
-    ['support "unterminated', 12],
+    ['support "unterminated', 8],
     ["(support", 0],
     ["support)", 7],
     ["tag:", 4],
     ["a - b", 2],
     ["OR support", 0],
     ["()", 0],
-    ["😀😀 (x", 6], // two astral characters = 4 UTF-16 units, then a space
+    ["😀😀 (x", 5], // two astral characters = 4 UTF-16 units, then a space
   ];
   for (const [q, pos] of cases) {
     const e = thrown(() => shelf.search(q));
@@ -342,7 +344,7 @@ test("setLogLevel: off by default, switchable at run time, bad level → TypeErr
     assert.deepEqual(lines, [], "logging must be off by default");
     ps.setLogLevel("debug");
     ps.Shelf.load(bytes).free();
-    assert.ok(lines.some((l) => l.includes("index loaded") && l.includes("documents=")), lines.join("\n"));
+    assert.ok(lines.some((l) => l.includes("index loaded") && l.includes("documents = 14")), lines.join("\n"));
     const n = lines.length;
     ps.setLogLevel("warn");
     ps.Shelf.load(bytes).free();
@@ -358,4 +360,41 @@ test("setLogLevel: off by default, switchable at run time, bad level → TypeErr
     ps.setLogLevel("off");
   }
   assert.ok(thrown(() => ps.setLogLevel("loud")) instanceof TypeError);
+});
+
+test("render: a prompt's chat messages, from the shelf or from text; RenderError otherwise", { skip: !ps.render && "pkg built without the `render` feature" }, () => {
+  const shelf = ps.Shelf.fromFiles(files);
+  const msgs = shelf.render("prompts/sql-helper", { question: "Top 5 customers?", dialect: "SQLite" });
+  assert.ok(Array.isArray(msgs) && msgs.length >= 1);
+  for (const m of msgs) {
+    assert.equal(typeof m.role, "string");
+    assert.equal(typeof m.content, "string");
+  }
+  const all = msgs.map((m) => m.content).join("\n");
+  assert.match(all, /read-only SQLite query/);
+  assert.match(all, /Top 5 customers\?/);
+  // Same as rendering the file's text directly.
+  const f = files.find((x) => x.path === "prompts/sql-helper.prompty");
+  assert.deepEqual(ps.render(f.path, f.text, { question: "Top 5 customers?", dialect: "SQLite" }), msgs);
+
+  let e = thrown(() => shelf.render("no-such-prompt"));
+  assert.equal(e.name, "RenderError");
+  assert.equal(e.code, "not_found");
+  e = thrown(() => shelf.render("support-agent"));
+  assert.equal(e.name, "RenderError");
+  assert.equal(e.code, "not_a_prompt");
+  const loaded = ps.Shelf.load(shelf.toBytes());
+  e = thrown(() => loaded.render("prompts/sql-helper"));
+  assert.equal(e.code, "no_template");
+  e = thrown(() => ps.render("prompts/x.prompty", "---\nname: X\n---\nuser:\n{{ name | nosuchfilter }}"));
+  assertNotTrap(e);
+  assert.equal(e.name, "RenderError");
+  assert.equal(typeof e.code, "string");
+  e = thrown(() => ps.render("prompts/x.prompty", "---\nname: X\n---\nuser:\nHi {{ who }}", {}, { strict: true }));
+  assert.equal(e.code, "undefined");
+  assert.equal(e.line, 5);
+  e = thrown(() => ps.render("prompts/x.prompty", "---\nname: X\n---\nuser:\nHi", {}, { strcit: true }));
+  assert.ok(e instanceof TypeError);
+  loaded.free();
+  shelf.free();
 });

@@ -17,7 +17,7 @@ pub fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
 }
 
 /// `JSON.stringify(v)`, or `None` for `undefined`/`null` (absent optional arguments).
-fn stringify(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
+pub fn stringify(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }

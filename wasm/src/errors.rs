@@ -7,6 +7,8 @@
 //!   query syntax.
 //! - `IndexFormatError`: `code` (`bad_magic`, `unsupported_version`, `truncated`,
 //!   `checksum_mismatch`, `corrupt`) — bytes that are not a loadable index.
+//! - `RenderError` (builds with the `render` feature): `code`, `line`, `column` — see
+//!   `render.rs`.
 //! - `TypeError`: an argument of the wrong shape (options, documents).
 
 use js_sys::{Error, Reflect, TypeError};
@@ -14,18 +16,18 @@ use promptshelf_core::search::{CodecError, QueryError};
 use promptshelf_core::ParseError;
 use wasm_bindgen::JsValue;
 
-fn set(target: &JsValue, key: &str, value: JsValue) {
+pub fn set(target: &JsValue, key: &str, value: JsValue) {
     // Setting a property on a fresh Error object cannot fail; ignore the Result anyway.
     let _ = Reflect::set(target, &JsValue::from_str(key), &value);
 }
 
-fn named(name: &str, message: &str) -> Error {
+pub fn named(name: &str, message: &str) -> Error {
     let e = Error::new(message);
     e.set_name(name);
     e
 }
 
-fn opt_u32(v: Option<u32>) -> JsValue {
+pub fn opt_u32(v: Option<u32>) -> JsValue {
     v.map_or(JsValue::NULL, |n| JsValue::from_f64(f64::from(n)))
 }
 
@@ -72,3 +74,4 @@ pub fn codec_error(e: &CodecError) -> JsValue {
 pub fn type_error(message: &str) -> JsValue {
     TypeError::new(message).into()
 }
+

@@ -11,13 +11,18 @@
 //! - [`shelf`]: the `Shelf` class (an index plus, when built from files or documents, the
 //!   documents themselves): load/build, search, get, upsert/remove, toBytes.
 //! - [`convert`]: JS values ⇄ Rust (options, documents, results with UTF-16 highlights).
-//! - [`errors`]: the JS `Error` objects (`ParseError`, `QueryError`, `IndexFormatError`).
+//! - [`errors`]: the JS `Error` objects (`ParseError`, `QueryError`, `IndexFormatError`,
+//!   `RenderError`).
 //! - [`log`]: `setLogLevel`, tracing to the console through `tracing-wasm`, off by default.
 //! - [`types`]: the TypeScript declarations of the plain-object shapes.
+//! - `render` (cargo feature `render`, off in the default npm build for size): Prompty
+//!   rendering, `render()` and `Shelf.render`.
 
 mod convert;
 mod errors;
 mod log;
+#[cfg(feature = "render")]
+mod render;
 mod shelf;
 mod types;
 
@@ -43,3 +48,4 @@ pub fn parse(path: &str, text: &str) -> Result<JsValue, JsValue> {
         .map_err(|e| errors::parse_error(&e))?;
     convert::to_js(&doc)
 }
+

@@ -19,13 +19,21 @@ use wasm_bindgen::prelude::*;
 /// that is only dropped is reclaimed later by the garbage collector's finalizer.
 #[wasm_bindgen]
 pub struct Shelf {
-    index: Index,
+    pub(crate) index: Index,
     /// Full documents, for shelves built from files/documents (empty after `load`).
-    docs: HashMap<DocumentId, Document>,
+    pub(crate) docs: HashMap<DocumentId, Document>,
     /// Path → id, built on first need (a loaded index has the paths, not this map).
     paths: Option<HashMap<String, DocumentId>>,
     /// Files that did not parse (from `fromFiles` and failed `upsert`s), by path.
     errors: BTreeMap<String, ParseError>,
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `options` argument of `search`, typed in TypeScript as `SearchOptions` (an
+    /// extern type, so wasm-bindgen declares it optional: `options?: SearchOptions | null`).
+    #[wasm_bindgen(typescript_type = "SearchOptions")]
+    pub type SearchOptionsArg;
 }
 
 /// What `get` returns for a document known only from index bytes.
@@ -197,9 +205,9 @@ impl Shelf {
     pub fn search(
         &self,
         query: &str,
-        #[wasm_bindgen(unchecked_param_type = "SearchOptions")] options: Option<JsValue>,
+        options: Option<SearchOptionsArg>,
     ) -> Result<JsValue, JsValue> {
-        let opts = convert::search_options(&options.unwrap_or(JsValue::UNDEFINED))?;
+        let opts = convert::search_options(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
         let r = self.index.search(query, &opts).map_err(|e| {
             tracing::debug!(query, error = %e, "bad query");
             errors::query_error(query, &e)
