@@ -9,6 +9,9 @@
 //! - [`library`]: which paths are documents, and duplicate-id resolution across a library.
 //! - [`render`]: a prompt document + inputs + host env → chat messages, like the Prompty runtime.
 
+// `api` serves `POST /v1/prompts/{id}/render`, so it needs `render`; both are default
+// features, left out only by the npm package's build (see core/Cargo.toml).
+#[cfg(feature = "api")]
 pub mod api;
 pub mod library;
 pub mod model;

@@ -4,7 +4,7 @@
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { join, normalize, extname, sep } from "node:path";
+import { join, resolve, extname, sep } from "node:path";
 import { buildIndex } from "./build-index.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -37,8 +37,9 @@ export async function serve({ port = 0, pkgDir = join(root, "pkg"), libraryDir }
       }
       if (path.endsWith("/")) path += "index.html";
       const [prefix, dir] = mounts.find(([p]) => path.startsWith(p));
-      const file = normalize(join(dir, path.slice(prefix.length)));
-      if (!file.startsWith(normalize(dir) + sep) && file !== normalize(dir)) {
+      const base = resolve(dir);
+      const file = resolve(base, "." + sep + path.slice(prefix.length));
+      if (!file.startsWith(base + sep)) {
         res.writeHead(403).end();
         return;
       }

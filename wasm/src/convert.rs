@@ -276,8 +276,14 @@ mod tests {
         let s2 = t.find("tea").unwrap();
         let got = utf16_ranges(t, &[[s, e], [s2, s2 + 3]]);
         let js: Vec<u16> = t.encode_utf16().collect();
-        assert_eq!(String::from_utf16(&js[got[0][0]..got[0][1]]).unwrap(), "café");
-        assert_eq!(String::from_utf16(&js[got[1][0]..got[1][1]]).unwrap(), "tea");
+        assert_eq!(
+            String::from_utf16(&js[got[0][0]..got[0][1]]).unwrap(),
+            "café"
+        );
+        assert_eq!(
+            String::from_utf16(&js[got[1][0]..got[1][1]]).unwrap(),
+            "tea"
+        );
     }
 
     #[test]

@@ -74,4 +74,3 @@ pub fn codec_error(e: &CodecError) -> JsValue {
 pub fn type_error(message: &str) -> JsValue {
     TypeError::new(message).into()
 }
-

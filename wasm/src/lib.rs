@@ -48,4 +48,3 @@ pub fn parse(path: &str, text: &str) -> Result<JsValue, JsValue> {
         .map_err(|e| errors::parse_error(&e))?;
     convert::to_js(&doc)
 }
-

@@ -53,7 +53,9 @@ pub fn set_log_level(
                 .set_max_level(Level::TRACE)
                 .set_console_config(tracing_wasm::ConsoleConfig::ReportWithoutConsoleColor)
                 .build();
-            let filter = tracing_subscriber_registry::filter::filter_fn(|meta| {
+            // A *dynamic* filter: tracing caches a plain filter's verdict per call site
+            // ("always"/"never"), which would freeze the level of the first call.
+            let filter = tracing_subscriber_registry::filter::dynamic_filter_fn(|meta, _| {
                 rank(meta.level()) <= LEVEL.load(Ordering::Relaxed)
             });
             let layer = tracing_wasm::WASMLayer::new(config).with_filter(filter);

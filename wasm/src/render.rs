@@ -39,17 +39,16 @@ fn args(
 ) -> Result<(serde_json::Value, EnvMap, RenderOptions), JsValue> {
     let inputs = match stringify(&inputs.map_or(JsValue::UNDEFINED, JsValue::from), "inputs")? {
         None => serde_json::Value::Object(Default::default()),
-        Some(s) => {
-            serde_json::from_str(&s).map_err(|e| type_error(&format!("inputs: {e}")))?
-        }
+        Some(s) => serde_json::from_str(&s).map_err(|e| type_error(&format!("inputs: {e}")))?,
     };
     let o: JsRenderOptions = match stringify(
         &options.map_or(JsValue::UNDEFINED, JsValue::from),
         "render options",
     )? {
         None => JsRenderOptions::default(),
-        Some(s) => serde_json::from_str(&s)
-            .map_err(|e| type_error(&format!("render options: {e}")))?,
+        Some(s) => {
+            serde_json::from_str(&s).map_err(|e| type_error(&format!("render options: {e}")))?
+        }
     };
     let opts = RenderOptions {
         strict_undefined: o.strict,
@@ -75,7 +74,13 @@ fn error_parts(
 
 /// A prompt that could not be rendered: a `RenderError` with the core's code.
 fn error(e: &RenderError) -> JsValue {
-    error_parts(e.code.as_str(), &e.to_string(), &e.message, e.line, e.column)
+    error_parts(
+        e.code.as_str(),
+        &e.to_string(),
+        &e.message,
+        e.line,
+        e.column,
+    )
 }
 
 /// Renders a Prompty file's text into chat messages without putting it on a shelf (an

@@ -155,7 +155,11 @@ impl Shelf {
         let t = log::now();
         let docs = convert::documents(&docs)?;
         let shelf = Shelf::from_docs(docs);
-        tracing::debug!(documents = shelf.index.len(), ms = log::since(t), "built from documents");
+        tracing::debug!(
+            documents = shelf.index.len(),
+            ms = log::since(t),
+            "built from documents"
+        );
         Ok(shelf)
     }
 
