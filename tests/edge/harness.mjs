@@ -1,0 +1,75 @@
+// Starts the edge worker in the real runtime (`wrangler dev` → workerd) on a free loopback port
+// for a test file, and always stops it (the whole process group: wrangler, esbuild, workerd).
+import { spawn } from "node:child_process";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/** A port the kernel just handed out on 127.0.0.1 (closed again, so wrangler can bind it). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Runs `scripts/dev-edge PORT` and resolves once `readyPath` answers, within `deadlineMs`.
+ * Returns { base, stop(), output() }.
+ */
+export async function startEdge({ readyPath = "/v1/health", deadlineMs = 90_000 } = {}) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const child = spawn("scripts/dev-edge", [String(port), "--inspector-port", String(inspector)], {
+    cwd: repoRoot,
+    detached: true, // own process group, so stop() reaches workerd too
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", NO_COLOR: "1" },
+  });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  let exited = null;
+  const exitedP = new Promise((r) => child.on("exit", (code, sig) => r((exited = { code, sig }))));
+  const killGroup = (sig) => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {}
+  };
+  // Never leave a workerd behind, even if the test process dies early.
+  const onExit = () => killGroup("SIGKILL");
+  process.on("exit", onExit);
+
+  const stop = async () => {
+    process.off("exit", onExit);
+    if (exited) return;
+    killGroup("SIGTERM");
+    const t = setTimeout(() => killGroup("SIGKILL"), 5_000);
+    await exitedP;
+    clearTimeout(t);
+    killGroup("SIGKILL"); // stragglers in the group
+  };
+
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    if (exited) throw new Error(`wrangler dev exited early (${JSON.stringify(exited)}):\n${log}`);
+    try {
+      const r = await fetch(base + readyPath, { signal: AbortSignal.timeout(2_000) });
+      await r.arrayBuffer();
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev not ready within ${deadlineMs} ms:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { base, stop, output: () => log };
+}
