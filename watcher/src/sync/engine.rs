@@ -130,9 +130,12 @@ impl Engine {
             .as_ref()
             .filter(|(g, _)| *g == generation)
             .map(|(_, b)| b.as_slice());
-        let docs = read::all_documents(self.store.conn())?;
-        let mut iter = docs.iter().filter_map(|d| d.document().ok());
-        if self.search.load(usable, &mut iter) {
+        if !usable.is_some_and(|b| self.search.load(b)) {
+            // Missing, unreadable, or trailing the documents (a crash before it was
+            // stored): rebuild from the documents and store it.
+            let docs = read::all_documents(self.store.conn())?;
+            self.search
+                .rebuild(docs.iter().filter_map(|d| d.document().ok()).collect());
             if let Some(bytes) = self.search.to_bytes() {
                 self.store
                     .write(|w| w.put_search_index(generation, &bytes))?;

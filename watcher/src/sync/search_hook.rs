@@ -5,9 +5,11 @@
 use promptshelf_core::Document;
 
 pub trait SearchHook: Send {
-    /// Starts from a stored blob when it is usable; otherwise from `all` (every
-    /// document in the database). Returns true when the index should be written back.
-    fn load(&mut self, stored: Option<&[u8]>, all: &mut dyn Iterator<Item = Document>) -> bool;
+    /// Starts from a stored blob; false when it is unusable (then [`SearchHook::rebuild`]
+    /// is called with every document, which costs far more, so it is avoided on restart).
+    fn load(&mut self, stored: &[u8]) -> bool;
+    /// Builds from every document in the database.
+    fn rebuild(&mut self, all: Vec<Document>);
     /// Applies one batch: ids whose documents are gone, and documents new or replaced.
     fn apply(&mut self, removed: &[String], upserted: &[Document]);
     /// The serialized index to store, or `None` when there is no index.
@@ -19,9 +21,10 @@ pub trait SearchHook: Send {
 pub struct NoSearch;
 
 impl SearchHook for NoSearch {
-    fn load(&mut self, _: Option<&[u8]>, _: &mut dyn Iterator<Item = Document>) -> bool {
-        false
+    fn load(&mut self, _: &[u8]) -> bool {
+        true
     }
+    fn rebuild(&mut self, _: Vec<Document>) {}
     fn apply(&mut self, _: &[String], _: &[Document]) {}
     fn to_bytes(&self) -> Option<Vec<u8>> {
         None
@@ -35,19 +38,21 @@ pub struct CoreSearch {
 }
 
 impl SearchHook for CoreSearch {
-    fn load(&mut self, stored: Option<&[u8]>, all: &mut dyn Iterator<Item = Document>) -> bool {
-        if let Some(bytes) = stored {
-            match promptshelf_core::search::Index::from_bytes(bytes) {
-                Ok(ix) => {
-                    self.index = ix;
-                    return false;
-                }
-                Err(e) => tracing::warn!(error = %e, "stored search index unusable; rebuilding it"),
+    fn load(&mut self, stored: &[u8]) -> bool {
+        match promptshelf_core::search::Index::from_bytes(stored) {
+            Ok(ix) => {
+                self.index = ix;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "stored search index unusable; rebuilding it");
+                false
             }
         }
-        let docs: Vec<Document> = all.collect();
-        self.index = promptshelf_core::search::Index::build(&docs);
-        true
+    }
+
+    fn rebuild(&mut self, all: Vec<Document>) {
+        self.index = promptshelf_core::search::Index::build(&all);
     }
 
     fn apply(&mut self, removed: &[String], upserted: &[Document]) {
