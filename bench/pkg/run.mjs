@@ -19,25 +19,33 @@ const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.round((sorted.length - 1) * p))];
 const round = (x, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
-function latencies(now, passes, queries, run) {
+function latencies(now, cpu, passes, queries, run) {
   for (const q of queries) run(q); // warm-up
   const lat = [];
+  const latCpu = [];
   for (let p = 0; p < passes; p++) {
     for (const q of queries) {
+      const c = cpu?.();
       const t = now();
       run(q);
       lat.push((now() - t) * 1000);
+      if (cpu) latCpu.push((cpu() - c) * 1000);
     }
   }
   lat.sort((a, b) => a - b);
-  return { p50_us: round(pct(lat, 0.5), 1), p99_us: round(pct(lat, 0.99), 1) };
+  latCpu.sort((a, b) => a - b);
+  const out = { p50_us: round(pct(lat, 0.5), 1), p99_us: round(pct(lat, 0.99), 1) };
+  if (cpu) Object.assign(out, { cpu_p50_us: round(pct(latCpu, 0.5), 1), cpu_p99_us: round(pct(latCpu, 0.99), 1) });
+  return out;
 }
 
 /**
  * @param ps the initialised promptshelf module; MiniSearch the class; docs the generated
- * documents (read API shape); queries `{kind, q, text, prefix, filter}`; now() in ms.
+ * documents (read API shape); queries `{kind, q, text, prefix, filter}`; now() wall clock in
+ * ms; cpu() process CPU time in ms where the runtime has one (Node: process.cpuUsage) — CPU
+ * figures do not count waiting for a core, so they hold on a busy machine.
  */
-export function runBench({ ps, MiniSearch, docs, queries, now, loads = 10, passes = 10 }) {
+export function runBench({ ps, MiniSearch, docs, queries, now, cpu, loads = 10, passes = 10 }) {
   const n = docs.length;
   // promptshelf: build once, serialize, then time loads.
   let t = now();
@@ -46,12 +54,15 @@ export function runBench({ ps, MiniSearch, docs, queries, now, loads = 10, passe
   const bytes = built.toBytes();
   built.free();
   const wasmLoads = [];
+  const wasmLoadsCpu = [];
   let shelf;
   for (let i = 0; i < loads; i++) {
     shelf?.free();
+    const c = cpu?.();
     t = now();
     shelf = ps.Shelf.load(bytes);
     wasmLoads.push(now() - t);
+    if (cpu) wasmLoadsCpu.push(cpu() - c);
   }
   if (shelf.size !== n) throw new Error(`wasm load: ${shelf.size} != ${n}`);
 
@@ -63,10 +74,13 @@ export function runBench({ ps, MiniSearch, docs, queries, now, loads = 10, passe
   const msBuildMs = now() - t;
   const json = JSON.stringify(mini);
   const msLoads = [];
+  const msLoadsCpu = [];
   for (let i = 0; i < loads; i++) {
+    const c = cpu?.();
     t = now();
     mini = MiniSearch.loadJSON(json, MINISEARCH_OPTIONS);
     msLoads.push(now() - t);
+    if (cpu) msLoadsCpu.push(cpu() - c);
   }
   if (mini.documentCount !== n) throw new Error("minisearch load mismatch");
 
@@ -86,16 +100,15 @@ export function runBench({ ps, MiniSearch, docs, queries, now, loads = 10, passe
     if (wasmRun(q).total > 0) wasmWithHits++;
     if (msRun(q).length > 0) msWithHits++;
   }
-  const wasmQ = latencies(now, passes, queries, wasmRun);
-  const msQ = latencies(now, passes, queries, msRun);
+  const wasmQ = latencies(now, cpu, passes, queries, wasmRun);
+  const msQ = latencies(now, cpu, passes, queries, msRun);
   shelf.free();
-  const wasmLoad = median(wasmLoads);
-  const msLoad = median(msLoads);
-  return {
-    docs: n,
-    queries: queries.length,
-    promptshelf: { index_bytes: bytes.length, build_ms: round(wasmBuildMs, 1), load_ms: round(wasmLoad), ...wasmQ, queries_with_hits: wasmWithHits },
-    minisearch: { index_bytes: json.length, build_ms: round(msBuildMs, 1), load_ms: round(msLoad), ...msQ, queries_with_hits: msWithHits },
-    ratio: { load: round(wasmLoad / msLoad), query_p50: round(wasmQ.p50_us / msQ.p50_us), query_p99: round(wasmQ.p99_us / msQ.p99_us) },
-  };
+  const loadFig = (wall, cpuMs) => ({ load_ms: round(median(wall)), ...(cpu ? { load_cpu_ms: round(median(cpuMs)) } : {}) });
+  const a = { index_bytes: bytes.length, build_ms: round(wasmBuildMs, 1), ...loadFig(wasmLoads, wasmLoadsCpu), ...wasmQ, queries_with_hits: wasmWithHits };
+  const b = { index_bytes: json.length, build_ms: round(msBuildMs, 1), ...loadFig(msLoads, msLoadsCpu), ...msQ, queries_with_hits: msWithHits };
+  const ratio = {};
+  for (const k of ["load_ms", "load_cpu_ms", "p50_us", "p99_us", "cpu_p50_us", "cpu_p99_us"]) {
+    if (k in a) ratio[k] = round(a[k] / b[k]);
+  }
+  return { docs: n, queries: queries.length, promptshelf: a, minisearch: b, ratio };
 }
