@@ -3,7 +3,7 @@
 //! shelf loaded from index bytes knows what the index stores about each document
 //! (id, type, name, path, description, tags), which is what a result list shows.
 
-use crate::{convert, errors, log};
+use crate::{convert, errors};
 use promptshelf_core::library::{duplicate_error, resolve_duplicates};
 use promptshelf_core::search::Index;
 use promptshelf_core::{parse_document, Document, DocumentId, ParseError, ParseOptions};
@@ -129,7 +129,7 @@ impl Shelf {
                 "Shelf.load: expected a Uint8Array or an ArrayBuffer",
             ));
         };
-        let t = log::now();
+        let t = crate::log::now();
         let index = Index::from_bytes(&data).map_err(|e| {
             tracing::warn!(bytes = data.len(), error = %e, "index load failed");
             errors::codec_error(&e)
@@ -138,7 +138,7 @@ impl Shelf {
             bytes = data.len(),
             documents = index.len(),
             terms = index.term_count(),
-            ms = log::since(t),
+            ms = crate::log::since(t),
             "index loaded"
         );
         Ok(Shelf::with_index(index))
@@ -152,12 +152,12 @@ impl Shelf {
     pub fn from_documents(
         #[wasm_bindgen(unchecked_param_type = "DocumentInput[]")] docs: JsValue,
     ) -> Result<Shelf, JsValue> {
-        let t = log::now();
+        let t = crate::log::now();
         let docs = convert::documents(&docs)?;
         let shelf = Shelf::from_docs(docs);
         tracing::debug!(
             documents = shelf.index.len(),
-            ms = log::since(t),
+            ms = crate::log::since(t),
             "built from documents"
         );
         Ok(shelf)
@@ -171,7 +171,7 @@ impl Shelf {
     pub fn from_files(
         #[wasm_bindgen(unchecked_param_type = "LibraryFile[]")] files: JsValue,
     ) -> Result<Shelf, JsValue> {
-        let t = log::now();
+        let t = crate::log::now();
         let files = convert::files(&files)?;
         let opts = ParseOptions::default();
         let mut docs = Vec::with_capacity(files.len());
@@ -193,7 +193,7 @@ impl Shelf {
             files = files.len(),
             documents = shelf.index.len(),
             errors = errs.len(),
-            ms = log::since(t),
+            ms = crate::log::since(t),
             "built from files"
         );
         shelf.errors = errs;
