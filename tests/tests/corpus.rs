@@ -22,26 +22,6 @@ const BROKEN_ON_PURPOSE: &[(&str, &str, &str)] = &[
 const PERSONAS: usize = 1529;
 const PROMPTY_FILES: usize = 316;
 
-/// `$PROMPTSHELF_CORPUS`, else the nearest `shared/corpus` beside the repo or one of its
-/// ancestors (`<repo>/../shared/corpus` in CI; worktrees sit one level deeper).
-fn corpus() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("PROMPTSHELF_CORPUS") {
-        return Some(PathBuf::from(dir));
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let found = repo
-        .ancestors()
-        .skip(1)
-        .map(|a| a.join("shared/corpus"))
-        .find(|d| d.is_dir());
-    if found.is_none() {
-        eprintln!(
-            "\n!!! SKIPPED: corpus not found (expected <repo>/../shared/corpus or $PROMPTSHELF_CORPUS) !!!\n"
-        );
-    }
-    found
-}
-
 fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read corpus dir") {
         let path = entry.expect("dir entry").path();
@@ -55,7 +35,9 @@ fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_persona_parses() {
-    let Some(root) = corpus() else { return };
+    let Some(root) = promptshelf_tests::corpus() else {
+        return;
+    };
     let mut paths = Vec::new();
     files(&root.join("personas-awesome/personas"), "json", &mut paths);
     assert_eq!(paths.len(), PERSONAS, "persona count");
@@ -83,7 +65,9 @@ fn every_persona_parses() {
 
 #[test]
 fn every_prompty_parses_except_the_broken_ones() {
-    let Some(root) = corpus() else { return };
+    let Some(root) = promptshelf_tests::corpus() else {
+        return;
+    };
     let base = root.join("prompty");
     let mut paths = Vec::new();
     files(&base, "prompty", &mut paths);

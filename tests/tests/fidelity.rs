@@ -31,14 +31,9 @@ fn repo_root() -> PathBuf {
 }
 
 fn corpus_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("PROMPTSHELF_CORPUS") {
-        return Some(PathBuf::from(dir)).filter(|d| d.is_dir());
-    }
-    // <repo>/../shared in CI; one level further up from a git worktree under wt/<name>.
-    ["../shared/corpus/prompty", "../../shared/corpus/prompty"]
-        .iter()
-        .map(|p| repo_root().join(p))
-        .find(|d| d.is_dir())
+    promptshelf_tests::corpus()
+        .map(|c| c.join("prompty"))
+        .filter(|d| d.is_dir())
 }
 
 fn load_dump(which: &str) -> Value {

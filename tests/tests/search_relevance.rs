@@ -11,22 +11,6 @@ use promptshelf_core::search::{Index, SearchOptions};
 use promptshelf_core::{parse_document, Document, ParseOptions};
 use std::path::{Path, PathBuf};
 
-fn corpus() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("PROMPTSHELF_CORPUS") {
-        return Some(PathBuf::from(dir));
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let found = repo
-        .ancestors()
-        .skip(1)
-        .map(|a| a.join("shared/corpus"))
-        .find(|d| d.is_dir());
-    if found.is_none() {
-        eprintln!("\n!!! SKIPPED: corpus not found (expected <repo>/../shared/corpus or $PROMPTSHELF_CORPUS) !!!\n");
-    }
-    found
-}
-
 fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read corpus dir") {
         let path = entry.expect("dir entry").path();
@@ -109,7 +93,9 @@ const CASES: &[(&str, &str)] = &[
 
 #[test]
 fn expected_documents_rank_in_top_3() {
-    let Some(root) = corpus() else { return };
+    let Some(root) = promptshelf_tests::corpus() else {
+        return;
+    };
     let docs = library(&root);
     assert!(
         docs.len() > 1500,
