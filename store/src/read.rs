@@ -16,7 +16,9 @@ pub const META_LIBRARY_ROOT: &str = "library_root";
 const DOC_COLUMNS: &str = "id, type, name, document, file_path, file_modified, \
      COALESCE(created_at, ''), COALESCE(updated_at, ''), content_hash, file_size, stale";
 
-fn doc_from_row(r: &Row<'_>) -> rusqlite::Result<StoredDocument> {
+/// One `documents` row in the column order of `DOC_COLUMNS` (the reader's `COLUMNS`
+/// lists the same columns, table-qualified).
+pub(crate) fn doc_from_row(r: &Row<'_>) -> rusqlite::Result<StoredDocument> {
     Ok(StoredDocument {
         id: r.get(0)?,
         doc_type: r.get(1)?,

@@ -235,21 +235,7 @@ impl api::Store for Reader<'_> {
         );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(&args), |r| {
-                Ok(crate::StoredDocument {
-                    id: r.get(0)?,
-                    doc_type: r.get(1)?,
-                    name: r.get(2)?,
-                    json: r.get(3)?,
-                    file_path: r.get(4)?,
-                    file_modified: r.get(5)?,
-                    created_at: r.get(6)?,
-                    updated_at: r.get(7)?,
-                    content_hash: r.get(8)?,
-                    file_size: r.get::<_, i64>(9)?.max(0) as u64,
-                    stale: r.get::<_, i64>(10)? != 0,
-                })
-            })
+            .query_map(rusqlite::params_from_iter(&args), crate::read::doc_from_row)
             .map_err(err)?;
         let mut items = Vec::new();
         for row in rows {
