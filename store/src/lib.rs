@@ -6,6 +6,7 @@
 //! - [`write`]: the writes of one batch, through [`Store::write`] (one transaction).
 //! - [`records`]: the row types.
 //! - [`reader`]: the read API's `Store` over this schema (reader pool, index cache).
+//! - [`snapshot`]: compact, host-independent snapshots for shipping (the edge).
 //!
 //! Only `rusqlite` is used, so the crate builds for `wasm32-unknown-unknown`, where the
 //! edge opens a snapshot from bytes with [`Store::from_connection`].
@@ -14,6 +15,8 @@ pub mod read;
 pub mod reader;
 pub mod records;
 pub mod schema;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod snapshot;
 pub mod write;
 
 pub use records::{ErrorKind, FileRecord, ListQuery, StoredDocument, SyncErrorRecord};
@@ -36,6 +39,8 @@ pub enum Error {
     TooNew { found: u32, supported: u32 },
     #[error("database integrity check failed: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl Error {

@@ -12,6 +12,9 @@ pub const META_GENERATION: &str = "generation";
 pub const META_LAST_SYNC: &str = "last_sync_at";
 /// Meta key of the library root the database was built from.
 pub const META_LIBRARY_ROOT: &str = "library_root";
+/// Meta key of a snapshot's identity (a content hash, see `crate::snapshot`). Present
+/// only in snapshots; the first write to the database removes it.
+pub const META_SNAPSHOT_ID: &str = "snapshot_id";
 
 const DOC_COLUMNS: &str = "id, type, name, document, file_path, file_modified, \
      COALESCE(created_at, ''), COALESCE(updated_at, ''), content_hash, file_size, stale";
@@ -132,6 +135,17 @@ pub fn generation(conn: &Connection) -> Result<u64, Error> {
     Ok(meta(conn, META_GENERATION)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0))
+}
+
+/// The content generation the read API reports (and derives its ETag from): a
+/// snapshot's content hash when the database is one, else the generation counter.
+/// A counter alone would collide across rebuilds (each restarts at 1); the hash
+/// does not, and stays the same for an unchanged library.
+pub fn content_generation(conn: &Connection) -> Result<String, Error> {
+    match meta(conn, META_SNAPSHOT_ID)? {
+        Some(id) => Ok(id),
+        None => Ok(generation(conn)?.to_string()),
+    }
 }
 
 /// The serialized search index and the generation it was built at, if one is stored.

@@ -180,9 +180,7 @@ const COLUMNS: &str = "d.id, d.type, d.name, d.document, d.file_path, d.file_mod
 
 impl api::Store for Reader<'_> {
     fn generation(&self) -> Result<String, StoreError> {
-        read::generation(self.conn)
-            .map(|g| g.to_string())
-            .map_err(err)
+        read::content_generation(self.conn).map_err(err)
     }
 
     fn health(&self) -> Result<HealthInfo, StoreError> {

@@ -140,6 +140,10 @@ impl Writer<'_> {
             .unwrap_or(0);
         let next = current + 1;
         self.set_meta(META_GENERATION, &next.to_string())?;
+        // A written database is no longer the snapshot it may have been opened from.
+        self.tx
+            .prepare_cached("DELETE FROM sync_meta WHERE key = ?1")?
+            .execute([crate::read::META_SNAPSHOT_ID])?;
         Ok(next)
     }
 

@@ -23,6 +23,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Sync a library into a compact, immutable SQLite snapshot for shipping (the edge
+    /// worker); refuses when files are broken unless --allow-errors.
+    Build(cmd::build::BuildArgs),
     /// Parse a library folder and report every file that is not a valid document
     /// (`path:line:column: message`); exit 1 if any. For pre-commit hooks and CI.
     Check(cmd::check::CheckArgs),
@@ -43,6 +46,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Build(a) => cmd::build::run(a),
         Command::Check(args) => cmd::check::run(args),
         Command::Render(a) => cmd::render::run(a),
         Command::Search(a) => cmd::search::run(a),

@@ -1,5 +1,6 @@
 //! One module per subcommand; each exposes `run(args) -> ExitCode`.
 
+pub mod build;
 pub mod check;
 pub mod render;
 pub mod search;

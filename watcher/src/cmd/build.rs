@@ -1,0 +1,196 @@
+//! `promptshelf build DIR --out FILE [--allow-errors]`: one sync of the library into a
+//! throwaway database, then a compact, immutable snapshot of it for shipping (the edge
+//! worker serves it; `promptshelf serve --db FILE` too). See `docs/edge.md`.
+//!
+//! A library with broken files is refused (every error listed as `path:line:column:
+//! message`, exit 1, nothing written) unless `--allow-errors`: a deploy should not
+//! silently ship without the documents someone just broke.
+
+use crate::config::{Config, SyncArgs};
+use clap::Args;
+use promptshelf_store::{read, snapshot, Store};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The library folder (holds personas/*.json and prompts/*.prompty).
+    pub dir: PathBuf,
+    /// Where to write the snapshot (replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Write the snapshot even if some files fail to parse (they are left out and
+    /// counted as sync errors in /v1/health).
+    #[arg(long)]
+    pub allow_errors: bool,
+    /// A promptshelf.toml to read settings from [default: DIR/promptshelf.toml if present].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Files larger than this many bytes are sync errors instead of documents.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_bytes: Option<usize>,
+}
+
+pub fn run(args: BuildArgs) -> ExitCode {
+    match build(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("promptshelf build: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build(args: &BuildArgs) -> Result<ExitCode, String> {
+    let work = tempfile::tempdir().map_err(|e| format!("cannot create a work folder: {e}"))?;
+    let sync_args = SyncArgs {
+        dir: args.dir.clone(),
+        db: Some(work.path().join("build.db")),
+        config: args.config.clone(),
+        log_format: None,
+        no_progress: false,
+        max_file_bytes: args.max_file_bytes,
+    };
+    let cfg = Config::for_sync(&sync_args).map_err(|e| e.to_string())?;
+    // Errors only: broken files are listed below, once, with the summary.
+    if std::env::var_os("PROMPTSHELF_LOG").is_none() && std::env::var_os("RUST_LOG").is_none() {
+        std::env::set_var("PROMPTSHELF_LOG", "error");
+    }
+    crate::logging::init(cfg.log_format);
+    crate::sync::run_once(&cfg).map_err(|e| e.to_string())?;
+
+    let store = Store::open(&cfg.db).map_err(|e| e.to_string())?;
+    let errors = read::sync_errors(store.conn()).map_err(|e| e.to_string())?;
+    for e in &errors {
+        eprintln!(
+            "{}:{}:{}: {}",
+            e.path,
+            e.line.unwrap_or(0),
+            e.column.unwrap_or(0),
+            e.message
+        );
+    }
+    if !errors.is_empty() && !args.allow_errors {
+        eprintln!(
+            "promptshelf build: {} file(s) failed to parse; no snapshot written \
+             (fix them, or pass --allow-errors to ship without them)",
+            errors.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let info = snapshot::write_snapshot(store.conn(), &args.out)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    eprintln!(
+        "promptshelf build: {} documents ({} personas, {} prompt templates), {} sync errors, \
+         snapshot {} ({} bytes) -> {}",
+        info.documents,
+        info.personas,
+        info.prompt_templates,
+        info.sync_errors,
+        info.id,
+        info.bytes,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn library(dir: &Path, bad: bool) {
+        std::fs::create_dir_all(dir.join("personas")).unwrap();
+        std::fs::write(
+            dir.join("personas/helper.json"),
+            r#"{"id": "helper", "name": "Helper", "description": "Helps", "tags": ["support"]}"#,
+        )
+        .unwrap();
+        if bad {
+            std::fs::write(
+                dir.join("personas/broken.json"),
+                "{\n  \"id\": \"x\",\n  oops\n}",
+            )
+            .unwrap();
+        }
+    }
+
+    fn args(dir: &Path, out: &Path, allow_errors: bool) -> BuildArgs {
+        BuildArgs {
+            dir: dir.to_owned(),
+            out: out.to_owned(),
+            allow_errors,
+            config: None,
+            max_file_bytes: None,
+        }
+    }
+
+    fn snapshot_id(db: &Path) -> String {
+        let store = Store::open_read_only(db).unwrap();
+        read::content_generation(store.conn()).unwrap()
+    }
+
+    #[test]
+    fn refuses_broken_files_unless_allowed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        library(&lib, true);
+        let out = tmp.path().join("out/snap.db");
+        assert_eq!(build(&args(&lib, &out, false)).unwrap(), ExitCode::FAILURE);
+        assert!(
+            !out.exists(),
+            "nothing is written when the build is refused"
+        );
+
+        assert_eq!(build(&args(&lib, &out, true)).unwrap(), ExitCode::SUCCESS);
+        let store = Store::open_read_only(&out).unwrap();
+        assert_eq!(read::count_documents(store.conn(), None).unwrap(), 1);
+        assert_eq!(read::count_sync_errors(store.conn()).unwrap(), 1);
+        assert!(read::all_files(store.conn()).unwrap().is_empty());
+        assert_eq!(
+            read::meta(store.conn(), read::META_LIBRARY_ROOT).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn unchanged_library_keeps_its_id_and_a_change_gets_a_new_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        library(&lib, false);
+        let out = tmp.path().join("snap.db");
+        assert_eq!(build(&args(&lib, &out, false)).unwrap(), ExitCode::SUCCESS);
+        let first = snapshot_id(&out);
+        assert_eq!(build(&args(&lib, &out, false)).unwrap(), ExitCode::SUCCESS);
+        assert_eq!(snapshot_id(&out), first);
+
+        // Same mtime, different content (a counter-based generation would say "1" both times).
+        let p = lib.join("personas/helper.json");
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        std::fs::write(
+            &p,
+            r#"{"id": "helper", "name": "Helper", "description": "Helps!", "tags": ["support"]}"#,
+        )
+        .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        assert_eq!(build(&args(&lib, &out, false)).unwrap(), ExitCode::SUCCESS);
+        assert_ne!(snapshot_id(&out), first);
+    }
+
+    #[test]
+    fn a_missing_library_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("snap.db");
+        assert!(build(&args(&tmp.path().join("nope"), &out, false)).is_err());
+        assert!(!out.exists());
+    }
+}
