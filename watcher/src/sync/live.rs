@@ -43,7 +43,15 @@ struct Pending {
     last: Instant,
     due: Instant,
     attempts: u32,
+    /// A folder walked again because it recently appeared (see [`FOLDER_RECHECK`]).
+    recheck: bool,
 }
+
+/// notify's inotify backend watches a folder that appears (created, moved in, renamed)
+/// only after it has delivered that batch of events, so a file written into it in that
+/// moment makes no event at all. Such a folder is therefore walked once more, this long
+/// after it appeared — or sooner, when a barrier asks, which keeps barriers sound.
+const FOLDER_RECHECK: Duration = Duration::from_millis(250);
 
 struct BarrierWait {
     cookie: PathBuf,
@@ -232,12 +240,14 @@ impl Live {
                     e.last = now;
                     e.due = (now + debounce).min(e.first + max_wait);
                     e.attempts = 0;
+                    e.recheck = false;
                 })
                 .or_insert(Pending {
                     first: now,
                     last: now,
                     due: now + debounce,
                     attempts: 0,
+                    recheck: false,
                 });
         }
     }
@@ -377,12 +387,23 @@ impl Live {
 
     /// Applies every pending path now, debounce or not (barriers, shutdown).
     fn flush_all(&mut self) -> Result<(), promptshelf_store::Error> {
-        // Unreadable paths are requeued by `process`; bound the loop.
+        // Unreadable paths are requeued by `process`; bound the loop. Folder rechecks
+        // scheduled by this very flush stay pending: they exist to look again later.
+        let started = Instant::now();
         for _ in 0..MAX_ATTEMPTS + 1 {
-            if self.pending.is_empty() {
+            let keys: Vec<PathBuf> = self
+                .pending
+                .iter()
+                .filter(|(_, p)| !(p.recheck && p.first >= started))
+                .map(|(k, _)| k.clone())
+                .collect();
+            if keys.is_empty() {
                 break;
             }
-            let items: Vec<_> = self.pending.drain().collect();
+            let items = keys
+                .into_iter()
+                .filter_map(|k| self.pending.remove(&k).map(|p| (k, p)))
+                .collect();
             self.process(items)?;
         }
         Ok(())
@@ -395,8 +416,11 @@ impl Live {
         let mut to_read: Vec<String> = Vec::new();
         let mut origin: HashMap<String, (PathBuf, Pending)> = HashMap::new();
         let mut last_event: Option<Instant> = None;
+        let mut rechecks: Vec<PathBuf> = Vec::new();
         for (abs, p) in items {
-            last_event = last_event.max(Some(p.last));
+            if !p.recheck {
+                last_event = last_event.max(Some(p.last));
+            }
             let Some(rel) = lib.relative(&abs) else {
                 if abs == lib.root() {
                     self.rescan = true;
@@ -430,6 +454,9 @@ impl Live {
                     if hidden || lib.is_own(&abs) {
                         continue;
                     }
+                    if !p.recheck {
+                        rechecks.push(abs.clone());
+                    }
                     let found = walk(&lib, &abs);
                     let prefix = format!("{rel}/");
                     let present: std::collections::HashSet<&str> =
@@ -457,6 +484,16 @@ impl Live {
                     }
                 }
             }
+        }
+        let now = Instant::now();
+        for abs in rechecks {
+            self.pending.entry(abs).or_insert(Pending {
+                first: now,
+                last: now,
+                due: now + FOLDER_RECHECK,
+                attempts: 0,
+                recheck: true,
+            });
         }
         to_read.sort();
         to_read.dedup();
