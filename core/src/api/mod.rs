@@ -27,8 +27,8 @@ pub use engine::load_index;
 pub use error::ApiError;
 pub use openapi::OPENAPI_JSON;
 pub use store::{
-    Counts, FieldFilter, HealthInfo, ListPage, ListQuery, SearchProblem, SearchRequest, Searcher,
-    Store, StoreError, StoredDocument,
+    Counts, FieldFilter, HealthInfo, ListPage, ListQuery, RawDocument, RawListPage, SearchProblem,
+    SearchRequest, Searcher, Store, StoreError, StoredDocument,
 };
 
 /// One HTTP request as the host received it. `path` and `query` are raw (still

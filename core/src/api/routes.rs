@@ -6,7 +6,7 @@ use super::cursor;
 use super::error::ApiError;
 use super::http::{if_none_match_matches, parse_query, parse_uint, percent_decode};
 use super::openapi::OPENAPI_JSON;
-use super::store::{FieldFilter, ListQuery, SearchRequest, Store, StoredDocument};
+use super::store::{FieldFilter, ListQuery, SearchRequest, Store};
 use super::{ApiConfig, Request, Response};
 use crate::model::DocType;
 use serde::Serialize;
@@ -473,8 +473,8 @@ fn openapi(
 }
 
 fn get(store: &dyn Store, id: &str, want: Option<DocType>) -> Result<Vec<u8>, ApiError> {
-    match store.get(id)? {
-        Some(doc) if want.is_none_or(|t| t == doc.document.doc_type) => to_json(&doc),
+    match store.get_raw(id)? {
+        Some(doc) if want.is_none_or(|t| t == doc.doc_type) => Ok(doc.json),
         _ => Err(ApiError::not_found(format!(
             "no {} with id `{}`",
             match want {
@@ -487,34 +487,39 @@ fn get(store: &dyn Store, id: &str, want: Option<DocType>) -> Result<Vec<u8>, Ap
     }
 }
 
+/// A list page: `{"data":[...],"total":N,"limit":N,"offset":N,"next_cursor":...}`,
+/// written around the documents' ready-made JSON (byte for byte what serializing a
+/// struct with those fields in that order gives).
 fn list(store: &dyn Store, mut q: ListQuery) -> Result<Vec<u8>, ApiError> {
-    #[derive(Serialize)]
-    struct Page<'a> {
-        data: &'a [StoredDocument],
-        total: u64,
-        limit: u64,
-        offset: u64,
-        next_cursor: Option<String>,
-    }
     let limit = q.limit;
     q.limit = limit + 1; // one extra tells whether a next page exists
-    let mut page = store.list(&q)?;
+    let mut page = store.list_raw(&q)?;
     let more = page.items.len() as u64 > limit;
     page.items.truncate(limit as usize);
     let next_cursor = if more {
-        page.items
-            .last()
-            .map(|d| cursor::encode(d.document.id.as_str()))
+        page.items.last().map(|d| cursor::encode(&d.id))
     } else {
         None
     };
-    to_json(&Page {
-        data: &page.items,
-        total: page.total,
-        limit,
-        offset: q.offset,
-        next_cursor,
-    })
+    let docs_len: usize = page.items.iter().map(|d| d.json.len() + 1).sum();
+    let mut out = Vec::with_capacity(docs_len + 128);
+    out.extend_from_slice(b"{\"data\":[");
+    for (i, d) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&d.json);
+    }
+    out.extend_from_slice(
+        format!(
+            "],\"total\":{},\"limit\":{limit},\"offset\":{},\"next_cursor\":",
+            page.total, q.offset
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&to_json(&next_cursor)?);
+    out.push(b'}');
+    Ok(out)
 }
 
 fn search(store: &dyn Store, req: &SearchRequest) -> Result<Vec<u8>, ApiError> {

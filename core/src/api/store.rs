@@ -37,6 +37,78 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// One document already serialized as the API answers it: exactly the bytes of
+/// `serde_json::to_vec(&StoredDocument)`. A store that keeps each document as JSON
+/// builds it with [`RawDocument::splice`] instead of parsing that JSON into a
+/// [`Document`] and serializing it again, which is most of the cost of a read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawDocument {
+    pub id: String,
+    pub doc_type: DocType,
+    /// The document's API JSON (one object).
+    pub json: Vec<u8>,
+}
+
+impl RawDocument {
+    /// Serializes a parsed document (what stores without stored JSON use).
+    pub fn from_stored(doc: &StoredDocument) -> Result<RawDocument, StoreError> {
+        let json = serde_json::to_vec(doc).map_err(|e| {
+            StoreError::new(format!("document `{}` does not serialize: {e}", doc.document.id))
+        })?;
+        Ok(RawDocument {
+            id: doc.document.id.0.clone(),
+            doc_type: doc.document.doc_type,
+            json,
+        })
+    }
+
+    /// Builds the API JSON from `document_json`, the compact `serde_json` text of a
+    /// [`Document`] as stored, by appending `modified` and `stale` inside its closing
+    /// brace: the same bytes [`StoredDocument`]'s `Serialize` gives (its document
+    /// fields are flattened first, then `modified`, then `stale` when true), without
+    /// building the document. The text is checked to be one JSON object (a syntax
+    /// scan, no allocation), so a damaged row is a store error, never a broken body.
+    pub fn splice(
+        id: &str,
+        doc_type: DocType,
+        document_json: &str,
+        modified: Option<&str>,
+        stale: bool,
+    ) -> Result<RawDocument, StoreError> {
+        let bytes = document_json.as_bytes();
+        let is_object = bytes.first() == Some(&b'{')
+            && bytes.last() == Some(&b'}')
+            && serde_json::from_str::<serde::de::IgnoredAny>(document_json).is_ok();
+        if !is_object {
+            return Err(StoreError::new(format!(
+                "document `{id}` has unreadable JSON"
+            )));
+        }
+        let inner = &bytes[..bytes.len() - 1];
+        let mut json = Vec::with_capacity(bytes.len() + 64);
+        json.extend_from_slice(inner);
+        // `{}` has no member before ours, so no comma.
+        let mut sep: &[u8] = if inner.len() > 1 { b"," } else { b"" };
+        if let Some(m) = modified {
+            json.extend_from_slice(sep);
+            json.extend_from_slice(b"\"modified\":");
+            serde_json::to_writer(&mut json, m)
+                .map_err(|e| StoreError::new(format!("document `{id}`: {e}")))?;
+            sep = b",";
+        }
+        if stale {
+            json.extend_from_slice(sep);
+            json.extend_from_slice(b"\"stale\":true");
+        }
+        json.push(b'}');
+        Ok(RawDocument {
+            id: id.to_owned(),
+            doc_type,
+            json,
+        })
+    }
+}
+
 /// A filter on one JSON field of a document's `content`: the value at `path` (object
 /// keys) equals `value`. Strings compare as text; numbers, booleans and `null` by their
 /// JSON text; arrays match when any scalar element does; objects never match.
@@ -83,6 +155,13 @@ pub struct ListQuery {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListPage {
     pub items: Vec<StoredDocument>,
+    pub total: u64,
+}
+
+/// A page of [`RawDocument`]s plus the number matching the filters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RawListPage {
+    pub items: Vec<RawDocument>,
     pub total: u64,
 }
 
@@ -140,6 +219,27 @@ pub trait Store {
     fn health(&self) -> Result<HealthInfo, StoreError>;
     fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError>;
     fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
+    /// [`Store::get`], already serialized. The read routes call this one; stores that
+    /// keep the document JSON override it to return it verbatim (see
+    /// [`RawDocument::splice`]). The bytes must equal serializing what `get` returns.
+    fn get_raw(&self, id: &str) -> Result<Option<RawDocument>, StoreError> {
+        self.get(id)?
+            .as_ref()
+            .map(RawDocument::from_stored)
+            .transpose()
+    }
+    /// [`Store::list`], already serialized; same contract as [`Store::get_raw`].
+    fn list_raw(&self, query: &ListQuery) -> Result<RawListPage, StoreError> {
+        let page = self.list(query)?;
+        Ok(RawListPage {
+            items: page
+                .items
+                .iter()
+                .map(RawDocument::from_stored)
+                .collect::<Result<_, _>>()?,
+            total: page.total,
+        })
+    }
     /// The serialized search index, if the database holds one.
     fn index_bytes(&self) -> Result<Option<Vec<u8>>, StoreError>;
     /// The loaded search index, if the database holds one (implementations cache it per

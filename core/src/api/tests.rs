@@ -690,3 +690,141 @@ fn openapi_lists_every_route() {
         assert!(r.status == 200 || r.status == 404, "{p}: {}", r.status);
     }
 }
+
+/// A store that answers reads the way the SQLite store does: each document kept as its
+/// `serde_json` text and spliced into responses verbatim.
+struct Spliced(MemoryStore);
+
+impl Store for Spliced {
+    fn generation(&self) -> Result<String, StoreError> {
+        self.0.generation()
+    }
+    fn health(&self) -> Result<HealthInfo, StoreError> {
+        self.0.health()
+    }
+    fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError> {
+        self.0.get(id)
+    }
+    fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+        self.0.list(q)
+    }
+    fn get_raw(&self, id: &str) -> Result<Option<RawDocument>, StoreError> {
+        self.0.get(id)?.as_ref().map(splice).transpose()
+    }
+    fn list_raw(&self, q: &ListQuery) -> Result<RawListPage, StoreError> {
+        let page = self.0.list(q)?;
+        Ok(RawListPage {
+            items: page.items.iter().map(splice).collect::<Result<_, _>>()?,
+            total: page.total,
+        })
+    }
+    fn index_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.index_bytes()
+    }
+    fn searcher(&self) -> Result<Option<Arc<dyn Searcher + Send + Sync>>, StoreError> {
+        self.0.searcher()
+    }
+}
+
+fn splice(d: &StoredDocument) -> Result<RawDocument, StoreError> {
+    let text = serde_json::to_string(&d.document).unwrap();
+    RawDocument::splice(
+        d.document.id.as_str(),
+        d.document.doc_type,
+        &text,
+        d.modified.as_deref(),
+        d.stale,
+    )
+}
+
+/// What the list routes answered before documents were spliced in as raw JSON: the
+/// contract the hand-written envelope must reproduce byte for byte.
+fn serde_list_body(r: &Response) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Page {
+        data: Vec<Value>,
+        total: Value,
+        limit: Value,
+        offset: Value,
+        next_cursor: Value,
+    }
+    let v = r.json().unwrap();
+    serde_json::to_vec(&Page {
+        data: v["data"].as_array().unwrap().clone(),
+        total: v["total"].clone(),
+        limit: v["limit"].clone(),
+        offset: v["offset"].clone(),
+        next_cursor: v["next_cursor"].clone(),
+    })
+    .unwrap()
+}
+
+/// Splicing stored JSON gives exactly the bytes of serializing the parsed document, for
+/// every route and every document shape (stale, with and without `modified`, escapes).
+#[test]
+fn spliced_documents_are_byte_identical() {
+    let mut mem = store();
+    let mut odd = doc(
+        "odd\"id/é",
+        DocType::Persona,
+        "Quote \" backslash \\ tab \t é 😀 \u{1}",
+        &["x\"y"],
+        json!({"z": 1, "a": [1.5, -0.0, 1e300, null, {"k": "v"}], "m": {}}),
+    );
+    odd.description = None;
+    mem.insert(odd, Some("2024-02-03T04:05:06Z \" \\"));
+    mem.docs.get_mut("bob").unwrap().stale = true;
+    mem.docs.get_mut("alice").unwrap().stale = true;
+    let spliced = Spliced(mem.clone());
+    let cfg = ApiConfig::default();
+    let mut targets: Vec<String> = vec![
+        "/v1/documents".into(),
+        "/v1/documents?limit=1".into(),
+        "/v1/documents?limit=3&offset=2".into(),
+        "/v1/personas?limit=2".into(),
+        "/v1/prompts".into(),
+        "/v1/documents?tag=nope".into(),
+        "/v1/personas/chat%2Fbasic".into(),
+    ];
+    targets.extend(
+        mem.docs
+            .keys()
+            .map(|id| format!("/v1/documents/{}", id.replace('/', "%2F").replace('"', "%22"))),
+    );
+    for t in &targets {
+        let a = handle(&Request::get(t), &mem, &cfg);
+        let b = handle(&Request::get(t), &spliced, &cfg);
+        assert_eq!(a.status, b.status, "{t}");
+        assert_eq!(
+            String::from_utf8_lossy(&a.body),
+            String::from_utf8_lossy(&b.body),
+            "{t}"
+        );
+        assert_eq!(a.headers, b.headers, "{t}");
+        let is_list = t.split('?').next().unwrap().matches('/').count() == 2;
+        if a.status == 200 && is_list {
+            assert_eq!(a.body, serde_list_body(&a), "{t}");
+        } else if a.status == 200 {
+            let d = mem.docs.values().find(|d| a.json().unwrap()["id"] == d.document.id.0);
+            assert_eq!(a.body, serde_json::to_vec(d.unwrap()).unwrap(), "{t}");
+        }
+    }
+    // Every document was fetched (the odd id included), and cursors still walk.
+    assert!(handle(&Request::get("/v1/documents/odd%22id%2F%C3%A9"), &spliced, &cfg).status == 200);
+    let r = handle(&Request::get("/v1/documents?limit=1"), &spliced, &cfg);
+    assert!(r.json().unwrap()["next_cursor"].is_string());
+}
+
+#[test]
+fn splice_rejects_what_is_not_one_object() {
+    for bad in ["", "[]", "{", "{\"a\":}", "{\"a\":1} {", " {}", "{} ", "null", "{\"a\":\"\\q\"}"] {
+        assert!(
+            RawDocument::splice("x", DocType::Persona, bad, None, false).is_err(),
+            "{bad:?}"
+        );
+    }
+    let empty = RawDocument::splice("x", DocType::Persona, "{}", Some("t"), true).unwrap();
+    assert_eq!(empty.json, br#"{"modified":"t","stale":true}"#);
+    let plain = RawDocument::splice("x", DocType::Persona, r#"{"a":1}"#, None, false).unwrap();
+    assert_eq!(plain.json, br#"{"a":1}"#);
+}
