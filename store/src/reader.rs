@@ -13,9 +13,10 @@
 
 use crate::read;
 use promptshelf_core::api::{
-    self, Counts, HealthInfo, ListPage, ListQuery, Searcher, StoreError, StoredDocument,
+    self, Counts, HealthInfo, ListPage, ListQuery, RawDocument, RawListPage, Searcher, StoreError,
+    StoredDocument,
 };
-use promptshelf_core::Document;
+use promptshelf_core::{DocType, Document};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -105,6 +106,18 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// How many documents match the filters of `q` (cursor and paging aside).
+    fn count(&self, q: &ListQuery) -> Result<u64, StoreError> {
+        let (where_all, args) = filter_sql(q, false);
+        let sql = format!("SELECT COUNT(*) FROM documents d{where_all}");
+        let total: i64 = self
+            .conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_row(rusqlite::params_from_iter(&args), |r| r.get(0)))
+            .map_err(err)?;
+        Ok(total.max(0) as u64)
+    }
+
     fn counts(&self) -> Result<Counts, StoreError> {
         let mut stmt = self
             .conn
@@ -175,6 +188,44 @@ fn filter_sql(q: &ListQuery, with_cursor: bool) -> (String, Vec<SqlValue>) {
     (sql, args)
 }
 
+/// The columns [`raw_from_row`] reads: what an API answer needs, nothing else.
+const RAW_COLUMNS: &str = "d.id, d.type, d.document, d.file_modified, d.stale";
+
+/// One row of [`RAW_COLUMNS`] as the API's JSON: the stored document JSON is spliced in
+/// verbatim (borrowed from SQLite's row buffer, copied once into the answer), never
+/// parsed into a `Document` and serialized again.
+fn raw_from_row(r: &rusqlite::Row<'_>) -> Result<RawDocument, StoreError> {
+    let text =
+        |i: usize| -> Result<&str, StoreError> { r.get_ref(i).map_err(err)?.as_str().map_err(err) };
+    let id = text(0)?;
+    let doc_type = match text(1)? {
+        "persona" => DocType::Persona,
+        "prompt_template" => DocType::PromptTemplate,
+        other => return Err(err(format!("document `{id}` has unknown type `{other}`"))),
+    };
+    let modified = Some(text(3)?).filter(|m| !m.is_empty());
+    let stale = r.get::<_, i64>(4).map_err(err)? != 0;
+    RawDocument::splice(id, doc_type, text(2)?, modified, stale)
+}
+
+/// SQL and parameters for one page of `q` (filters, cursor, limit, offset) selecting
+/// `columns`, ordered by id.
+fn page_sql(q: &ListQuery, columns: &str) -> (String, Vec<SqlValue>) {
+    let (where_page, mut args) = filter_sql(q, true);
+    args.push(SqlValue::Integer(
+        i64::try_from(q.limit).unwrap_or(i64::MAX),
+    ));
+    let lim = args.len();
+    args.push(SqlValue::Integer(
+        i64::try_from(q.offset).unwrap_or(i64::MAX),
+    ));
+    let off = args.len();
+    let sql = format!(
+        "SELECT {columns} FROM documents d{where_page} ORDER BY d.id LIMIT ?{lim} OFFSET ?{off}"
+    );
+    (sql, args)
+}
+
 const COLUMNS: &str = "d.id, d.type, d.name, d.document, d.file_path, d.file_modified, \
      COALESCE(d.created_at, ''), COALESCE(d.updated_at, ''), d.content_hash, d.file_size, d.stale";
 
@@ -210,27 +261,19 @@ impl api::Store for Reader<'_> {
             .transpose()
     }
 
-    fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
-        let (where_all, args_all) = filter_sql(q, false);
-        let count_sql = format!("SELECT COUNT(*) FROM documents d{where_all}");
-        let total: i64 = self
-            .conn
-            .prepare_cached(&count_sql)
-            .and_then(|mut s| s.query_row(rusqlite::params_from_iter(&args_all), |r| r.get(0)))
-            .map_err(err)?;
+    fn get_raw(&self, id: &str) -> Result<Option<RawDocument>, StoreError> {
+        let sql = format!("SELECT {RAW_COLUMNS} FROM documents d WHERE d.id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
+        let mut rows = stmt.query([id]).map_err(err)?;
+        match rows.next().map_err(err)? {
+            Some(row) => raw_from_row(row).map(Some),
+            None => Ok(None),
+        }
+    }
 
-        let (where_page, mut args) = filter_sql(q, true);
-        args.push(SqlValue::Integer(
-            i64::try_from(q.limit).unwrap_or(i64::MAX),
-        ));
-        let lim = args.len();
-        args.push(SqlValue::Integer(
-            i64::try_from(q.offset).unwrap_or(i64::MAX),
-        ));
-        let off = args.len();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM documents d{where_page} ORDER BY d.id LIMIT ?{lim} OFFSET ?{off}"
-        );
+    fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+        let total = self.count(q)?;
+        let (sql, args) = page_sql(q, COLUMNS);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(&args), crate::read::doc_from_row)
@@ -239,10 +282,19 @@ impl api::Store for Reader<'_> {
         for row in rows {
             items.push(Self::to_api(row.map_err(err)?)?);
         }
-        Ok(ListPage {
-            items,
-            total: total.max(0) as u64,
-        })
+        Ok(ListPage { items, total })
+    }
+
+    fn list_raw(&self, q: &ListQuery) -> Result<RawListPage, StoreError> {
+        let total = self.count(q)?;
+        let (sql, args) = page_sql(q, RAW_COLUMNS);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&args)).map_err(err)?;
+        let mut items = Vec::new();
+        while let Some(row) = rows.next().map_err(err)? {
+            items.push(raw_from_row(row)?);
+        }
+        Ok(RawListPage { items, total })
     }
 
     fn index_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
@@ -324,22 +376,28 @@ impl ReaderPool {
         }
     }
 
-    /// Runs `f` with a [`Reader`] inside one read transaction.
+    /// Runs `f` with a [`Reader`] inside one read transaction. `BEGIN`/`ROLLBACK` are
+    /// cached statements (a read-only transaction has nothing to commit; ending it just
+    /// releases the snapshot), so a request pays no SQL parsing for them. A connection
+    /// whose transaction does not end cleanly (or whose `f` panicked) is dropped, not
+    /// pooled.
     pub fn with_reader<R>(&self, f: impl FnOnce(&Reader<'_>) -> R) -> Result<R, StoreError> {
         let conn = self.take().map_err(err)?;
-        let out = {
-            let tx = conn.unchecked_transaction().map_err(err)?;
-            let out = f(&Reader::new(&tx, &self.index));
-            drop(tx); // read-only: rollback just ends the snapshot
-            out
-        };
-        self.put(conn);
+        run_cached(&conn, "BEGIN").map_err(err)?;
+        let out = f(&Reader::new(&conn, &self.index));
+        if run_cached(&conn, "ROLLBACK").is_ok() {
+            self.put(conn);
+        }
         Ok(out)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 #[cfg(test)]

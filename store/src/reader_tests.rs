@@ -50,6 +50,14 @@ fn docs() -> Vec<Document> {
             json!({"model": {"api": "completion"}, "tags": ["x"]}),
         ),
         doc("Zed", DocType::Persona, &["SUPPORT"], json!({"level": "3"})),
+        // Escapes, non-ASCII, floats and key order: spliced verbatim, they must still
+        // be the bytes serializing the document gives.
+        doc(
+            "odd \"é\"/😀",
+            DocType::Persona,
+            &["q\"uote", "tab\t"],
+            json!({"z": 1e300, "a": [-0.0, 0.1, 12345678901234567890u64, -7], "\u{1}": "\\", "m": {}}),
+        ),
     ];
     for i in 0..23 {
         v.push(doc(
@@ -104,6 +112,10 @@ const TARGETS: &[&str] = &[
     "/v1/prompts",
     "/v1/documents/alice",
     "/v1/documents/chat%2Fbasic",
+    "/v1/documents/bob",
+    "/v1/documents/odd%20%22%C3%A9%22%2F%F0%9F%98%80",
+    "/v1/documents?limit=500",
+    "/v1/documents?cursor=b2Rk",
     "/v1/personas/complete",
     "/v1/documents/nobody",
     "/v1/index",
@@ -114,6 +126,7 @@ const TARGETS: &[&str] = &[
 fn agrees_with_the_reference_store() {
     let mut db = Db::open_in_memory().unwrap();
     fill(&mut db, &docs());
+    db.write(|w| w.set_document_stale("bob", true)).unwrap();
     // No engine: the reference store has no searcher either (search is tested with the
     // real engine in the server tests).
     let cache = IndexCache::new(None);
@@ -123,6 +136,13 @@ fn agrees_with_the_reference_store() {
     for d in docs() {
         let got = reader.get(d.id.as_str()).unwrap().unwrap();
         assert_eq!(got.document, d);
+        assert_eq!(got.stale, d.id.as_str() == "bob");
+        // The raw answer is the stored JSON spliced, byte-identical to serializing.
+        let raw = reader.get_raw(d.id.as_str()).unwrap().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&raw.json),
+            serde_json::to_string(&got).unwrap()
+        );
         assert!(got
             .modified
             .as_deref()
@@ -160,11 +180,11 @@ fn agrees_with_the_reference_store() {
             None => break,
         }
     }
-    assert_eq!(seen, 28);
+    assert_eq!(seen, 29);
     let h = handle(&Request::get("/v1/health"), &reader, &cfg)
         .json()
         .unwrap();
-    assert_eq!(h["counts"]["documents"], 28);
+    assert_eq!(h["counts"]["documents"], 29);
     assert_eq!(h["counts"]["prompt_templates"], 2);
     assert_eq!(h["schema_version"], crate::SCHEMA_VERSION);
     assert_eq!(h["search_index"], true);
@@ -193,7 +213,7 @@ fn pool_reads_one_snapshot_per_request_while_a_writer_commits() {
             (g, n)
         })
         .unwrap();
-    assert_eq!(n1, 28);
+    assert_eq!(n1, 29);
     let (g2, n2) = pool
         .with_reader(|r| {
             (
@@ -202,7 +222,7 @@ fn pool_reads_one_snapshot_per_request_while_a_writer_commits() {
             )
         })
         .unwrap();
-    assert_eq!(n2, 26);
+    assert_eq!(n2, 27);
     assert_ne!(g1, g2);
 }
 

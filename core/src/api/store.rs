@@ -53,7 +53,10 @@ impl RawDocument {
     /// Serializes a parsed document (what stores without stored JSON use).
     pub fn from_stored(doc: &StoredDocument) -> Result<RawDocument, StoreError> {
         let json = serde_json::to_vec(doc).map_err(|e| {
-            StoreError::new(format!("document `{}` does not serialize: {e}", doc.document.id))
+            StoreError::new(format!(
+                "document `{}` does not serialize: {e}",
+                doc.document.id
+            ))
         })?;
         Ok(RawDocument {
             id: doc.document.id.0.clone(),

@@ -786,11 +786,12 @@ fn spliced_documents_are_byte_identical() {
         "/v1/documents?tag=nope".into(),
         "/v1/personas/chat%2Fbasic".into(),
     ];
-    targets.extend(
-        mem.docs
-            .keys()
-            .map(|id| format!("/v1/documents/{}", id.replace('/', "%2F").replace('"', "%22"))),
-    );
+    targets.extend(mem.docs.keys().map(|id| {
+        format!(
+            "/v1/documents/{}",
+            id.replace('/', "%2F").replace('"', "%22")
+        )
+    }));
     for t in &targets {
         let a = handle(&Request::get(t), &mem, &cfg);
         let b = handle(&Request::get(t), &spliced, &cfg);
@@ -805,19 +806,40 @@ fn spliced_documents_are_byte_identical() {
         if a.status == 200 && is_list {
             assert_eq!(a.body, serde_list_body(&a), "{t}");
         } else if a.status == 200 {
-            let d = mem.docs.values().find(|d| a.json().unwrap()["id"] == d.document.id.0);
+            let d = mem
+                .docs
+                .values()
+                .find(|d| a.json().unwrap()["id"] == d.document.id.0);
             assert_eq!(a.body, serde_json::to_vec(d.unwrap()).unwrap(), "{t}");
         }
     }
     // Every document was fetched (the odd id included), and cursors still walk.
-    assert!(handle(&Request::get("/v1/documents/odd%22id%2F%C3%A9"), &spliced, &cfg).status == 200);
+    assert!(
+        handle(
+            &Request::get("/v1/documents/odd%22id%2F%C3%A9"),
+            &spliced,
+            &cfg
+        )
+        .status
+            == 200
+    );
     let r = handle(&Request::get("/v1/documents?limit=1"), &spliced, &cfg);
     assert!(r.json().unwrap()["next_cursor"].is_string());
 }
 
 #[test]
 fn splice_rejects_what_is_not_one_object() {
-    for bad in ["", "[]", "{", "{\"a\":}", "{\"a\":1} {", " {}", "{} ", "null", "{\"a\":\"\\q\"}"] {
+    for bad in [
+        "",
+        "[]",
+        "{",
+        "{\"a\":}",
+        "{\"a\":1} {",
+        " {}",
+        "{} ",
+        "null",
+        "{\"a\":\"\\q\"}",
+    ] {
         assert!(
             RawDocument::splice("x", DocType::Persona, bad, None, false).is_err(),
             "{bad:?}"

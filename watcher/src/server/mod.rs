@@ -15,6 +15,8 @@
 //! - [`events`]: the recent-events log the dashboard shows.
 //! - [`metrics`]: HTTP request counters and latency histogram.
 //! - [`dashboard`]: `GET /`, one embedded HTML page.
+//! - [`wire_errors`]: JSON bodies for the errors hyper answers before any handler
+//!   (request targets over 64 KiB, oversized headers, malformed HTTP).
 
 pub mod admin;
 pub mod api;
@@ -25,6 +27,7 @@ pub mod source;
 mod sync_source;
 #[cfg(test)]
 mod tests;
+pub mod wire_errors;
 
 pub use source::{AdminSource, DbSource};
 
@@ -130,7 +133,11 @@ impl Server {
     ) -> Result<(), ServerError> {
         let events = tokio::spawn(events::follow(self.state.clone()));
         let app = router(self.state.clone());
-        let r = axum::serve(self.listener, app)
+        let listener = wire_errors::Listener {
+            inner: self.listener,
+            allow_any_origin: self.state.cfg.api.cors == promptshelf_core::api::Cors::AllowAll,
+        };
+        let r = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         events.abort();

@@ -350,21 +350,68 @@ async fn bad_input_on_the_wire() {
         });
         assert!(v["error"]["code"].is_string(), "{shown}: {v}");
     }
-    // 100 KB targets: the HTTP layer (hyper/http cap URIs at 64 KiB) answers a bodiless
-    // 414 before any handler runs; still a 4xx, never a 5xx.
-    let huge = format!("/v1/search?q={}", "x".repeat(100 * 1024));
-    assert_eq!(get(a, &huge).await.status, 414);
     // A body on a read route beyond the limit.
     let r = send(a, "GET", "/v1/health", &[("Content-Length", "10000000")]).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.json()["error"]["code"], "payload_too_large");
-    // Raw non-ASCII bytes in the request line: rejected by the HTTP parser, never a 5xx.
-    let r = raw(
-        a,
-        b"GET /v1/documents/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .await;
-    assert!((400..500).contains(&r.status), "{}", r.status);
+    // What the HTTP layer (hyper) rejects before any handler runs still answers the
+    // API's JSON error (see `wire_errors`): targets over 64 KiB, too many headers,
+    // bytes that are not HTTP. (A header section over hyper's ~400 KB buffer gets the
+    // same 431 head, rewritten the same way; it is not sent here because hyper closes
+    // before reading all of it, and the unread bytes make the kernel reset the
+    // connection, which a test cannot rely on.)
+    let huge = format!("/v1/search?q={}", "x".repeat(100 * 1024));
+    let many_headers: String = (0..120).map(|i| format!("X-H{i}: 1\r\n")).collect();
+    let wire: Vec<(Vec<u8>, u16, &str)> = vec![
+        (
+            format!("GET {huge} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes(),
+            414,
+            "uri_too_long",
+        ),
+        (
+            format!("GET /v1/health HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n").into_bytes(),
+            431,
+            "headers_too_large",
+        ),
+        (
+            b"GET /v1/documents/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            400,
+            "bad_request",
+        ),
+        (b"GARBAGE\r\n\r\n".to_vec(), 400, "bad_request"),
+    ];
+    for (request, status, code) in wire {
+        let r = raw(a, &request).await;
+        let shown = String::from_utf8_lossy(&request[..request.len().min(40)]).into_owned();
+        assert_eq!(r.status, status, "{shown}");
+        assert_eq!(r.json()["error"]["code"], code, "{shown}");
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{shown}"
+        );
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{shown}");
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("*"),
+            "{shown}"
+        );
+        assert_eq!(
+            r.header("content-length"),
+            Some(r.body.len().to_string().as_str()),
+            "{shown}"
+        );
+    }
+    // Pipelined on one connection: a good request, then an oversized one; the first
+    // is answered normally, the second with the JSON 414.
+    let mut two = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    two.extend_from_slice(format!("GET {huge} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    let r = raw(a, &two).await;
+    assert_eq!(r.status, 200);
+    let rest = String::from_utf8_lossy(&r.body).into_owned();
+    let second = &rest[rest.find("HTTP/1.1 ").expect("a second response")..];
+    assert!(second.starts_with("HTTP/1.1 414 "), "{second}");
+    assert!(second.ends_with(r#"{"error":{"code":"uri_too_long","message":"the request target is longer than 65534 bytes (the read API accepts targets up to 8 KiB)"}}"#), "{second}");
     srv.stop().await;
 }
 
