@@ -1,21 +1,92 @@
-//! The Workers fetch handler: adapts `worker::Request` to [`crate::route`].
+//! The Workers fetch handler: a thin adapter between `worker::Request`/`Response` and
+//! [`crate::answer`]. The snapshot is fetched from the static-assets binding on an
+//! isolate's first request, opened once and kept for every later request.
 
-use worker::{event, Context, Env, Headers, Request, Response, Result};
+use crate::{answer, api_config, Snapshot, ASSETS_BINDING, SNAPSHOT_ASSET};
+use promptshelf_core::api;
+use std::cell::RefCell;
+use std::rc::Rc;
+use worker::{event, Context, Env, Headers, Request, Response, ResponseBody, Result};
+
+thread_local! {
+    /// This isolate's open snapshot. Only a successful open is kept: a failed one (a
+    /// missing asset, say) is retried on the next request.
+    static SNAPSHOT: RefCell<Option<Rc<Snapshot>>> = const { RefCell::new(None) };
+}
+
+async fn snapshot(env: &Env) -> std::result::Result<Rc<Snapshot>, String> {
+    if let Some(s) = SNAPSHOT.with(|s| s.borrow().clone()) {
+        return Ok(s);
+    }
+    let assets = env.assets(ASSETS_BINDING).map_err(|e| {
+        format!("the `{ASSETS_BINDING}` assets binding is missing ({e}); see wrangler.toml")
+    })?;
+    let mut resp = assets
+        .fetch(format!("https://assets.invalid{SNAPSHOT_ASSET}"), None)
+        .await
+        .map_err(|e| format!("fetching the snapshot asset failed: {e}"))?;
+    if resp.status_code() != 200 {
+        return Err(format!(
+            "the snapshot asset {SNAPSHOT_ASSET} is missing (status {}); build it with scripts/build-edge",
+            resp.status_code()
+        ));
+    }
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| format!("reading the snapshot asset failed: {e}"))?;
+    let snap = Rc::new(Snapshot::from_vec(bytes).map_err(|e| e.to_string())?);
+    SNAPSHOT.with(|s| *s.borrow_mut() = Some(snap.clone()));
+    Ok(snap)
+}
 
 #[event(fetch)]
-async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let cfg = api_config();
+    let url = req.url()?;
     let method = req.method().to_string();
-    let path = req.path();
-    let answer = crate::route(&method, &path);
-    let headers = Headers::new();
-    headers.set("content-type", "application/json; charset=utf-8")?;
-    headers.set("access-control-allow-origin", "*")?;
-    let body = if method == "HEAD" {
-        String::new()
-    } else {
-        answer.body
+    let headers: Vec<(String, String)> = req.headers().entries().collect();
+    let announced: u64 = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    // Like the local server: only POST reads a body, at most the limit; a longer one is a
+    // 413 from the core (`body_len` says how long).
+    let max = cfg.max_body_bytes;
+    let mut body = Vec::new();
+    let mut body_len = announced;
+    if method == "POST" && announced <= max as u64 {
+        body = req.bytes().await.unwrap_or_default();
+        if body.len() > max {
+            body.clear();
+            body_len = max as u64 + 1;
+        }
+    }
+    let request = api::Request {
+        method,
+        path: url.path().to_owned(),
+        query: url.query().unwrap_or("").to_owned(),
+        headers,
+        body_len,
     };
-    Ok(Response::ok(body)?
-        .with_status(answer.status)
+    let snap = snapshot(&env).await;
+    let resp = answer(snap.as_deref().map_err(String::as_str), &request, &body);
+    to_worker(resp)
+}
+
+/// A core response as a Workers response (the runtime drops the body of HEAD answers).
+fn to_worker(r: api::Response) -> Result<Response> {
+    let headers = Headers::new();
+    for (k, v) in &r.headers {
+        headers.append(k, v)?;
+    }
+    let body = if r.body.is_empty() {
+        ResponseBody::Empty
+    } else {
+        ResponseBody::Body(r.body)
+    };
+    Ok(Response::from_body(body)?
+        .with_status(r.status)
         .with_headers(headers))
 }

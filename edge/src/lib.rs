@@ -1,82 +1,70 @@
-//! promptshelf's read API as a Cloudflare Worker.
+//! promptshelf's read API as a Cloudflare Worker, served from a SQLite snapshot
+//! (`promptshelf build`) shipped with the worker.
 //!
 //! The crate splits in two so that almost everything is testable without a Workers runtime:
-//! - [`route`]: method + path → status and JSON body. Pure, host-independent, unit-tested natively.
-//! - `entry` (wasm32 only): the `worker` crate's fetch handler, a thin adapter from
-//!   `worker::Request` to [`route`] and back.
-//!
-//! Served today: `GET /v1/health`. The full read API v1 comes from the core's pure
-//! handler once it lands (issue 7).
+//! - [`Snapshot`] and [`answer`]: open a snapshot from bytes (rusqlite; on wasm32 its
+//!   SQLite is `sqlite-wasm-rs`) and answer a request through the core's pure handler
+//!   (`promptshelf_core::api::handle_with_body`) over the store crate's `Reader`, the same
+//!   code path as the local server, so both give byte-identical bodies. Host-independent,
+//!   unit-tested natively.
+//! - `entry` (wasm32 only): the `worker` crate's fetch handler. It fetches the snapshot
+//!   from the static-assets binding once per isolate, keeps it open, and converts
+//!   `worker::Request`/`Response` to and from the core's types. Nothing else.
 
 #[cfg(target_arch = "wasm32")]
 mod entry;
-
-/// A response the edge sends: HTTP status and a JSON body (errors included).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EdgeResponse {
-    pub status: u16,
-    pub body: String,
-}
-
-impl EdgeResponse {
-    fn json(status: u16, value: &serde_json::Value) -> Self {
-        Self {
-            status,
-            body: value.to_string(),
-        }
-    }
-
-    fn error(status: u16, code: &str, message: &str) -> Self {
-        Self::json(
-            status,
-            &serde_json::json!({ "error": { "code": code, "message": message } }),
-        )
-    }
-}
-
-/// Answers one request. `method` is the HTTP method as sent (upper case), `path` the URL path
-/// without the query string.
-pub fn route(method: &str, path: &str) -> EdgeResponse {
-    match (method, path) {
-        ("GET" | "HEAD", "/v1/health") => EdgeResponse::json(
-            200,
-            &serde_json::json!({
-                "status": "ok",
-                "host": "edge",
-                "version": env!("CARGO_PKG_VERSION"),
-            }),
-        ),
-        (_, "/v1/health") => EdgeResponse::error(
-            405,
-            "method_not_allowed",
-            "only GET and HEAD are allowed on this route",
-        ),
-        _ => EdgeResponse::error(404, "not_found", "no such route"),
-    }
-}
-
+mod snapshot;
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    #[test]
-    fn health_is_json_ok() {
-        let r = route("GET", "/v1/health");
-        assert_eq!(r.status, 200);
-        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-        assert_eq!(v["status"], "ok");
+pub use snapshot::{Snapshot, SnapshotError};
+
+use promptshelf_core::api::{self, ApiConfig, ApiError, Request, Response};
+
+/// Where `scripts/build-edge` puts the snapshot inside the assets directory
+/// (`edge/build/assets/`), and the path the worker fetches from its `ASSETS` binding.
+/// With `run_worker_first = true` every public request reaches the worker, so the file is
+/// never served directly.
+pub const SNAPSHOT_ASSET: &str = "/promptshelf/snapshot.db";
+
+/// The name of the static-assets binding in `wrangler.toml`.
+pub const ASSETS_BINDING: &str = "ASSETS";
+
+/// `Cache-Control` of successful data responses at the edge. A deployed snapshot never
+/// changes, and every response carries an ETag derived from its content hash, so:
+/// browsers reuse a response for a minute, then revalidate (a cheap 304); shared caches
+/// (a CDN in front, Cloudflare's cache) keep it five minutes and may serve it stale for a
+/// day while they revalidate in the background, or while the worker errors. A new
+/// deploy is therefore visible everywhere within about five minutes.
+pub const CACHE_CONTROL: &str =
+    "public, max-age=60, s-maxage=300, stale-while-revalidate=86400, stale-if-error=86400";
+
+/// The read API's settings at the edge: the local server's limits (so bodies agree byte for
+/// byte), with a CDN-friendly `Cache-Control`.
+pub fn api_config() -> ApiConfig {
+    ApiConfig {
+        cache_control: CACHE_CONTROL.to_owned(),
+        ..ApiConfig::default()
     }
+}
 
-    #[test]
-    fn unknown_route_is_json_404() {
-        let r = route("GET", "/nope");
-        assert_eq!(r.status, 404);
-        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-        assert_eq!(v["error"]["code"], "not_found");
-    }
-
-    #[test]
-    fn wrong_method_is_405() {
-        assert_eq!(route("POST", "/v1/health").status, 405);
+/// Answers one request from the snapshot, or — when there is none (missing, corrupt) — a
+/// `503` JSON error saying why, on every route.
+pub fn answer(snapshot: Result<&Snapshot, &str>, req: &Request, body: &[u8]) -> Response {
+    let cfg = api_config();
+    match snapshot {
+        Ok(s) => s.answer(req, body, &cfg),
+        Err(why) => {
+            let mut resp = api::error_response(&ApiError::new(
+                503,
+                "snapshot_unavailable",
+                format!("the worker has no usable library snapshot: {why}"),
+            ));
+            // The read API's CORS policy at the edge is allow-all (see `api_config`): a
+            // browser client can read this error too.
+            resp.headers
+                .push(("access-control-allow-origin", "*".to_owned()));
+            resp
+        }
     }
 }

@@ -20,13 +20,14 @@ export function freePort() {
 }
 
 /**
- * Runs `scripts/dev-edge PORT` and resolves once `readyPath` answers, within `deadlineMs`.
+ * Runs `scripts/dev-edge PORT [args]` and resolves once `readyPath` answers `readyStatus`,
+ * within `deadlineMs`. `args` go to `wrangler dev` (e.g. `--config FILE`).
  * Returns { base, stop(), output() }.
  */
-export async function startEdge({ readyPath = "/v1/health", deadlineMs = 90_000 } = {}) {
+export async function startEdge({ readyPath = "/v1/health", deadlineMs = 90_000, readyStatus = 200, args = [] } = {}) {
   const port = await freePort();
   const inspector = await freePort();
-  const child = spawn("scripts/dev-edge", [String(port), "--inspector-port", String(inspector)], {
+  const child = spawn("scripts/dev-edge", [String(port), "--inspector-port", String(inspector), ...args], {
     cwd: repoRoot,
     detached: true, // own process group, so stop() reaches workerd too
     stdio: ["ignore", "pipe", "pipe"],
@@ -63,7 +64,7 @@ export async function startEdge({ readyPath = "/v1/health", deadlineMs = 90_000 
     try {
       const r = await fetch(base + readyPath, { signal: AbortSignal.timeout(2_000) });
       await r.arrayBuffer();
-      if (r.ok) break;
+      if (r.status === readyStatus) break;
     } catch {}
     if (Date.now() > deadline) {
       await stop();

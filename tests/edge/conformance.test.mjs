@@ -1,0 +1,260 @@
+// Read-API conformance: the same requests sent to the local server (`promptshelf serve` on the
+// snapshot) and to the edge worker (workerd via `wrangler dev`, serving the same snapshot from its
+// assets) must get the same status, byte-identical bodies and the same headers, except the
+// documented host-specific ones (docs/edge.md): Cache-Control of data routes (the edge's is
+// CDN-friendly) and transport headers (Date, Content-Length, Content-Encoding: workerd gzips for clients that accept it, ...).
+//
+// Needs scripts/build-edge (the worker + edge/build/assets/promptshelf/snapshot.db) and the
+// debug binary (cargo build -p promptshelf-watcher) or PROMPTSHELF_BIN.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { access, copyFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startEdge, repoRoot } from "./harness.mjs";
+
+const bin = process.env.PROMPTSHELF_BIN || join(repoRoot, "target/debug/promptshelf");
+const snapshot = join(repoRoot, "edge/build/assets/promptshelf/snapshot.db");
+
+/** Cache-Control of successful data routes on each host (edge/src/lib.rs, core ApiConfig). */
+const LOCAL_DATA_CACHE = "public, max-age=0, must-revalidate";
+const EDGE_DATA_CACHE = "public, max-age=60, s-maxage=300, stale-while-revalidate=86400, stale-if-error=86400";
+/** Transport headers each HTTP stack sets its own way; never part of the API contract. */
+const TRANSPORT = new Set(["date", "content-length", "content-encoding", "connection", "keep-alive", "transfer-encoding", "server"]);
+
+let edge, local, dir;
+
+async function startLocal(db) {
+  const child = spawn(bin, ["serve", "--db", db, "--listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, NO_COLOR: "1", RUST_LOG: "info" },
+  });
+  let log = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d) => (log += d));
+  const end = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error("promptshelf serve exited:\n" + log);
+    const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\//);
+    if (m) {
+      const base = `http://${m[1]}`;
+      try {
+        if ((await fetch(base + "/v1/health")).ok) return { base, child, log: () => log };
+      } catch {}
+    }
+    if (Date.now() > end) {
+      child.kill("SIGKILL");
+      throw new Error("promptshelf serve not ready within 30 s:\n" + log);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+before(async () => {
+  await access(bin).catch(() => assert.fail(`no promptshelf binary at ${bin}; run cargo build -p promptshelf-watcher`));
+  await access(snapshot).catch(() => assert.fail(`no snapshot at ${snapshot}; run scripts/build-edge`));
+  dir = await mkdtemp(join(tmpdir(), "promptshelf-conformance-"));
+  const db = join(dir, "snapshot.db");
+  await copyFile(snapshot, db);
+  [local, edge] = await Promise.all([startLocal(db), startEdge()]);
+});
+
+after(async () => {
+  await edge?.stop();
+  if (local) {
+    local.child.kill("SIGTERM");
+    await new Promise((r) => (local.child.exitCode !== null ? r() : local.child.on("exit", r)));
+  }
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function send(base, c) {
+  const r = await fetch(base + c.target, {
+    method: c.method || "GET",
+    headers: c.headers || {},
+    body: c.body,
+    redirect: "manual",
+    signal: AbortSignal.timeout(20_000),
+  });
+  const body = Buffer.from(await r.arrayBuffer());
+  const headers = {};
+  for (const [k, v] of r.headers) if (!TRANSPORT.has(k) && !k.startsWith("cf-")) headers[k] = v;
+  return { status: r.status, headers, body };
+}
+
+/** Sends `c` to both hosts and asserts they agree. Returns the local answer. */
+async function same(c) {
+  const [a, b] = await Promise.all([send(local.base, c), send(edge.base, c)]);
+  const what = `${c.method || "GET"} ${c.target.length > 120 ? c.target.slice(0, 120) + "…" : c.target}`;
+  assert.equal(b.status, a.status, `${what}: status local ${a.status}, edge ${b.status}\nlocal: ${a.body}\nedge: ${b.body}`);
+  assert.ok(a.body.equals(b.body), `${what}: bodies differ\nlocal: ${a.body.toString().slice(0, 400)}\nedge:  ${b.body.toString().slice(0, 400)}`);
+  const ha = { ...a.headers };
+  const hb = { ...b.headers };
+  if (ha["cache-control"] === LOCAL_DATA_CACHE) {
+    assert.equal(hb["cache-control"], EDGE_DATA_CACHE, `${what}: edge Cache-Control`);
+    delete ha["cache-control"];
+    delete hb["cache-control"];
+  }
+  assert.deepEqual(hb, ha, `${what}: headers differ`);
+  if (c.status) assert.equal(a.status, c.status, `${what}: expected status ${c.status}, got ${a.status}: ${a.body}`);
+  if (a.status >= 400 && c.method !== "HEAD") {
+    const err = JSON.parse(a.body.toString());
+    assert.equal(typeof err.error?.code, "string", `${what}: error JSON`);
+  }
+  return a;
+}
+
+const json = (r) => JSON.parse(r.body.toString());
+
+test("local server and edge worker agree on every case", { timeout: 180_000 }, async (t) => {
+  // Discover ids, a cursor and the ETag from the data itself.
+  const all = json(await same({ target: "/v1/documents?limit=500", status: 200 }));
+  assert.ok(all.data.length > 5, "the example library has documents");
+  const ids = all.data.map((d) => d.id);
+  const persona = all.data.find((d) => d.type === "persona").id;
+  const prompt = all.data.find((d) => d.type === "prompt_template").id;
+  const page = json(await same({ target: "/v1/documents?limit=3", status: 200 }));
+  assert.ok(page.next_cursor, "a first page of 3 has a next cursor");
+  const etag = (await send(local.base, { target: "/v1/documents" })).headers.etag;
+  assert.match(etag, /^"1-[0-9a-f]{32}"$/, "the ETag is the snapshot's content hash");
+  const enc = encodeURIComponent;
+  const render = (id, body, status) => ({
+    target: `/v1/prompts/${enc(id)}/render`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    status,
+  });
+
+  const cases = [
+    // Every route.
+    { target: "/v1/health", status: 200 },
+    { target: "/v1/openapi.json", status: 200 },
+    { target: "/v1/documents", status: 200 },
+    { target: "/v1/documents?limit=3&offset=2", status: 200 },
+    { target: `/v1/documents?limit=3&cursor=${enc(page.next_cursor)}`, status: 200 },
+    { target: "/v1/documents?type=persona", status: 200 },
+    { target: "/v1/documents?type=prompt_template&limit=2", status: 200 },
+    { target: "/v1/documents?tag=support", status: 200 },
+    { target: "/v1/documents?tag=SUPPORT&type=persona", status: 200 },
+    { target: "/v1/documents?field.model.api=chat", status: 200 },
+    { target: "/v1/documents?field.model.api=nothing", status: 200 },
+    ...ids.map((id) => ({ target: `/v1/documents/${enc(id)}`, status: 200 })),
+    { target: "/v1/personas", status: 200 },
+    { target: "/v1/personas?limit=2&offset=1", status: 200 },
+    { target: `/v1/personas/${enc(persona)}`, status: 200 },
+    { target: `/v1/personas/${enc(prompt)}`, status: 404 },
+    { target: "/v1/prompts", status: 200 },
+    { target: `/v1/prompts/${enc(prompt)}`, status: 200 },
+    { target: `/v1/prompts/${enc(persona)}`, status: 404 },
+    { target: "/v1/index", status: 200 },
+    // Search: words, prefix, typo, phrase, negation, OR, filters, facets, snippets, paging.
+    ...[
+      "support",
+      "supp",
+      "refnd",
+      '"customer support"',
+      "support -billing",
+      "support OR invoice",
+      "(sql OR invoice) -support",
+      "type:persona",
+      "tag:support",
+      "model.api:chat",
+      'author:"nobody at all"',
+      "zzzzqqq",
+      "é",
+    ].map((q) => ({ target: `/v1/search?q=${enc(q)}`, status: 200 })),
+    { target: "/v1/search?q=support&limit=2&offset=1", status: 200 },
+    { target: "/v1/search?q=a&limit=100&offset=10000", status: 200 },
+    // Revalidation.
+    { target: "/v1/documents", headers: { "If-None-Match": etag }, status: 304 },
+    { target: "/v1/search?q=support", headers: { "If-None-Match": `W/${etag}` }, status: 304 },
+    { target: `/v1/documents/${enc(ids[0])}`, headers: { "If-None-Match": `"x", ${etag}` }, status: 304 },
+    { target: "/v1/index", headers: { "If-None-Match": "*" }, status: 304 },
+    { target: "/v1/documents", headers: { "If-None-Match": '"1-0"' }, status: 200 },
+    // CORS.
+    { target: "/v1/documents?limit=1", headers: { Origin: "https://app.example.com" }, status: 200 },
+    {
+      target: "/v1/search?q=x",
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example.com", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "if-none-match" },
+    },
+    { target: "/v1/documents", method: "OPTIONS" },
+    { target: `/v1/prompts/${enc(prompt)}/render`, method: "OPTIONS", headers: { Origin: "https://a.example", "Access-Control-Request-Method": "POST" } },
+    // HEAD.
+    { target: "/v1/documents", method: "HEAD", status: 200 },
+    { target: "/v1/nope", method: "HEAD", status: 404 },
+    // Bad input: every class is a JSON 4xx.
+    { target: "/v1/nope", status: 404 },
+    { target: "/nope", status: 404 },
+    { target: "/v1/documents/nobody", status: 404 },
+    { target: "/v1/documents/%zz", status: 400 },
+    { target: "/v1/documents/%C3", status: 400 },
+    { target: `/v1/documents/${"x".repeat(600)}`, status: 400 },
+    { target: "/v1/documents?limit=0", status: 400 },
+    { target: "/v1/documents?limit=501", status: 400 },
+    { target: "/v1/documents?limit=abc", status: 400 },
+    { target: "/v1/documents?limit=-1", status: 400 },
+    { target: "/v1/documents?limit=1&limit=2", status: 400 },
+    { target: "/v1/documents?offset=1e3", status: 400 },
+    { target: "/v1/documents?offset=99999999999999999999999", status: 400 },
+    { target: "/v1/documents?type=bogus", status: 400 },
+    { target: "/v1/documents?cursor=garbage!", status: 400 },
+    { target: `/v1/documents?cursor=${enc(page.next_cursor)}&offset=1`, status: 400 },
+    { target: "/v1/documents?bogus=1", status: 400 },
+    { target: "/v1/documents?q=%FF", status: 400 },
+    { target: `/v1/documents?${Array.from({ length: 20 }, (_, i) => `tag=t${i}`).join("&")}`, status: 400 },
+    { target: "/v1/documents?field.=x", status: 400 },
+    { target: "/v1/documents/x?limit=1", status: 400 },
+    { target: "/v1/search", status: 400 },
+    { target: "/v1/search?q=", status: 200 },
+    { target: "/v1/search?q=(", status: 400 },
+    { target: "/v1/search?q=%22unclosed", status: 400 },
+    { target: `/v1/search?q=${"a".repeat(1001)}`, status: 400 },
+    { target: "/v1/search?q=x&limit=0", status: 400 },
+    { target: "/v1/search?q=x&limit=101", status: 400 },
+    { target: "/v1/search?q=x&offset=10001", status: 400 },
+    { target: "/v1/health?x=1", status: 400 },
+    { target: "/v1/index?x=1", status: 400 },
+    // Huge request: a target over 8 KiB is a 414 on both hosts.
+    { target: `/v1/search?q=${"b".repeat(9000)}`, status: 414 },
+    // Methods.
+    { target: "/v1/documents", method: "POST", status: 405 },
+    { target: "/v1/documents", method: "PUT", body: "{}", status: 405 },
+    { target: "/v1/documents/x", method: "DELETE", status: 405 },
+    { target: "/v1/health", method: "PATCH", body: "x", status: 405 },
+    // Rendering (POST /v1/prompts/{id}/render).
+    render(prompt, "{}", 200),
+    render(prompt, JSON.stringify({ inputs: { question: "Where is my order?", context: "<b>x</b>", n: 3, list: [1, 2] } }), 200),
+    render(prompt, "", 200),
+    render(prompt, "not json", 400),
+    render(prompt, '{"inputs": 3}', 400),
+    render(prompt, '{"other": {}}', 400),
+    render(prompt, JSON.stringify({ inputs: { big: "x".repeat(20_000) } }), 413),
+    { target: `/v1/prompts/${enc(prompt)}/render`, method: "POST", headers: { "content-type": "text/plain" }, body: "{}", status: 415 },
+    { target: `/v1/prompts/${enc(prompt)}/render`, method: "POST", body: "{}", status: 415 },
+    { target: `/v1/prompts/${enc(prompt)}/render`, method: "GET", status: 405 },
+    render(persona, "{}", 404),
+    render("nobody", "{}", 404),
+  ];
+  // Every prompt renders with its sample inputs, identically.
+  for (const d of all.data.filter((d) => d.type === "prompt_template")) {
+    cases.push(render(d.id, "{}"));
+  }
+
+  for (const c of cases) {
+    await t.test(`${c.method || "GET"} ${c.target.slice(0, 100)}`, () => same(c));
+  }
+  console.log(`conformance: ${cases.length + 2} cases, identical on both hosts`);
+});
+
+test("the edge has no admin, metrics or dashboard routes", async () => {
+  for (const target of ["/", "/admin/status", "/admin/errors", "/metrics", "/healthz", "/readyz"]) {
+    const r = await send(edge.base, { target });
+    assert.equal(r.status, 404, `${target} on the edge`);
+    assert.equal(JSON.parse(r.body.toString()).error.code, "not_found");
+  }
+  const r = await send(edge.base, { target: "/admin/reload", method: "POST" });
+  assert.equal(r.status, 404);
+});
