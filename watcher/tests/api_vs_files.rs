@@ -20,20 +20,21 @@ use promptshelf_store::reader::{IndexCache, ReaderPool};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Every persona file under `root/personas`, sorted, with its library-relative path.
-fn persona_files(root: &Path) -> Vec<(PathBuf, String)> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every file under `root/folder` ending in `.ext`, sorted, with its library-relative
+/// path.
+fn library_files(root: &Path, folder: &str, ext: &str) -> Vec<(PathBuf, String)> {
+    fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "json") {
+                walk(&p, ext, out);
+            } else if p.extension().is_some_and(|x| x == ext) {
                 out.push(p);
             }
         }
     }
     let mut files = Vec::new();
-    walk(&root.join("personas"), &mut files);
+    walk(&root.join(folder), ext, &mut files);
     files.sort();
     files
         .into_iter()
@@ -48,7 +49,7 @@ fn persona_files(root: &Path) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-/// "List personas", file-based: read every persona file, parse it, answer the list.
+/// "List", file-based: read every file of the kind, parse it, answer the list.
 /// The directory walk is left out (given for free), as in `files_get_persona`.
 fn files_list_full(files: &[(PathBuf, String)]) -> Vec<u8> {
     let opts = ParseOptions::default();
@@ -67,8 +68,8 @@ fn files_list_json(files: &[(PathBuf, String)]) -> Vec<u8> {
     serde_json::to_vec(&docs).unwrap()
 }
 
-/// "Get one persona", file-based: the most favourable case for files, the caller
-/// already knows the file name.
+/// "Get one", file-based: the most favourable case for files, the caller already knows
+/// the file name.
 fn files_get_full((p, rel): &(PathBuf, String)) -> Vec<u8> {
     let d = parse_document(rel, &std::fs::read(p).unwrap(), &ParseOptions::default()).unwrap();
     serde_json::to_vec(&d).unwrap()
@@ -79,11 +80,11 @@ fn files_get_json((p, _): &(PathBuf, String)) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap()
 }
 
-/// "List personas" through the API: every page of `/v1/personas?limit=500`, following
+/// "List" through the API: every page of `/v1/{route}?limit=500`, following
 /// `next_cursor` (read from the end of the body, where the envelope puts it, so the
 /// benchmark does not add a parse of every page to the API's side).
-fn api_list(pool: &ReaderPool, cfg: &ApiConfig) -> usize {
-    let mut target = "/v1/personas?limit=500".to_owned();
+fn api_list(pool: &ReaderPool, cfg: &ApiConfig, route: &str) -> usize {
+    let mut target = format!("/v1/{route}?limit=500");
     let mut n = 0;
     loop {
         let r = pool
@@ -94,7 +95,7 @@ fn api_list(pool: &ReaderPool, cfg: &ApiConfig) -> usize {
         let body = std::str::from_utf8(&r.body).unwrap();
         let tail = &body[body.rfind("\"next_cursor\":").unwrap() + 14..];
         match tail.strip_prefix('"') {
-            Some(c) => target = format!("/v1/personas?limit=500&cursor={}", &c[..c.len() - 2]),
+            Some(c) => target = format!("/v1/{route}?limit=500&cursor={}", &c[..c.len() - 2]),
             None => return n,
         }
     }
@@ -126,7 +127,7 @@ fn ms(d: Duration) -> String {
 fn api_vs_files() {
     let libs = std::env::var("BENCH_LIBS").expect("BENCH_LIBS: synced library folders");
     let cfg = ApiConfig::default();
-    println!("| documents (personas) | operation | files: read+parse (promptshelf parser) | files: read+JSON only | API | API speed-up vs full / vs JSON only |");
+    println!("| documents | operation | files: read+parse (promptshelf parser) | files: read+JSON only | API | API speed-up vs parse / vs JSON only |");
     println!("|---:|---|---:|---:|---:|---:|");
     for lib in libs.split_whitespace() {
         let root = Path::new(lib);
@@ -139,47 +140,55 @@ fn api_vs_files() {
         let total = pool
             .with_reader(|r| promptshelf_store::read::count_documents(r.conn(), None).unwrap())
             .unwrap();
-        let files = persona_files(root);
-        let one = &files[files.len() / 2];
-        let id = parse_document(
-            &one.1,
-            &std::fs::read(&one.0).unwrap(),
-            &ParseOptions::default(),
-        )
-        .unwrap()
-        .id
-        .0;
-        let target = format!("/v1/personas/{}", id.replace('/', "%2F"));
-        let api_get = || {
-            pool.with_reader(|rd| handle(&Request::get(&target), rd, &cfg))
-                .unwrap()
-        };
-        assert_eq!(api_get().status, 200, "{target}");
-        let list_iters = (20_000 / files.len().max(1)).clamp(1, 20) as u32;
-        let rows = [
-            (
-                "list all personas",
-                time(7, list_iters, || files_list_full(&files)),
-                time(7, list_iters, || files_list_json(&files)),
-                time(7, list_iters, || api_list(&pool, &cfg)),
-            ),
-            (
-                "get one persona",
-                time(7, 2000, || files_get_full(one)),
-                time(7, 2000, || files_get_json(one)),
-                time(7, 2000, api_get),
-            ),
-        ];
-        for (op, full, json, api) in rows {
-            println!(
-                "| {total} ({}) | {op} | {} | {} | {} | {:.1}× / {:.1}× |",
-                files.len(),
-                ms(full),
-                ms(json),
-                ms(api),
-                full.as_secs_f64() / api.as_secs_f64(),
-                json.as_secs_f64() / api.as_secs_f64(),
-            );
+        // Personas are JSON (a JSON-only service is possible); prompt templates are
+        // Prompty (YAML front matter), which no file-based service answers without a parser.
+        for (kind, folder, ext, route) in [
+            ("personas", "personas", "json", "personas"),
+            ("prompt templates", "prompts", "prompty", "prompts"),
+        ] {
+            let files = library_files(root, folder, ext);
+            let one = &files[files.len() / 2];
+            let id = parse_document(
+                &one.1,
+                &std::fs::read(&one.0).unwrap(),
+                &ParseOptions::default(),
+            )
+            .unwrap()
+            .id
+            .0;
+            let target = format!("/v1/{route}/{}", id.replace('/', "%2F"));
+            let api_get = || {
+                pool.with_reader(|rd| handle(&Request::get(&target), rd, &cfg))
+                    .unwrap()
+            };
+            assert_eq!(api_get().status, 200, "{target}");
+            let json_only = ext == "json";
+            let list_iters = (20_000 / files.len().max(1)).clamp(1, 20) as u32;
+            let rows = [
+                (
+                    format!("list all {kind} ({})", files.len()),
+                    time(7, list_iters, || files_list_full(&files)),
+                    json_only.then(|| time(7, list_iters, || files_list_json(&files))),
+                    time(7, list_iters, || api_list(&pool, &cfg, route)),
+                ),
+                (
+                    format!("get one {}", kind.trim_end_matches('s')),
+                    time(7, 2000, || files_get_full(one)),
+                    json_only.then(|| time(7, 2000, || files_get_json(one))),
+                    time(7, 2000, api_get),
+                ),
+            ];
+            for (op, full, json, api) in rows {
+                let ratio = |d: Duration| format!("{:.1}×", d.as_secs_f64() / api.as_secs_f64());
+                println!(
+                    "| {total} | {op} | {} | {} | {} | {} / {} |",
+                    ms(full),
+                    json.map_or("–".into(), ms),
+                    ms(api),
+                    ratio(full),
+                    json.map_or("–".into(), ratio),
+                );
+            }
         }
     }
 }
