@@ -10,6 +10,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 pub const META_GENERATION: &str = "generation";
 /// Meta key of the last completed sync (ISO-8601 UTC).
 pub const META_LAST_SYNC: &str = "last_sync_at";
+/// Meta key set to `1` by a clean close, removed on open (see `Store::open`).
+pub const META_CLEAN_CLOSE: &str = "clean_close";
 /// Meta key of the library root the database was built from.
 pub const META_LIBRARY_ROOT: &str = "library_root";
 /// Meta key of a snapshot's identity (a content hash, see `crate::snapshot`). Present

@@ -225,3 +225,40 @@ fn snapshot_is_a_standalone_database() {
         1
     );
 }
+
+/// The full integrity check is skipped only after a clean close, and only while the
+/// file is as long as its header says; opening clears the mark.
+#[test]
+fn clean_close_mark_skips_the_check_until_the_file_is_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shelf.db");
+    let clean = |s: &Store| read::meta(s.conn(), read::META_CLEAN_CLOSE).unwrap();
+    let mut store = Store::open(&path).unwrap();
+    store
+        .write(|w| {
+            for i in 0..200 {
+                let id = format!("p{i}");
+                w.upsert_document(&doc(&id, &format!("personas/{id}.json"), "P"), 0, 1)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(!store.closed_cleanly(&path).unwrap());
+    store.close_clean().unwrap();
+    assert_eq!(clean(&store).as_deref(), Some("1"));
+    assert!(store.closed_cleanly(&path).unwrap());
+    drop(store);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(clean(&store), None, "opening removes the mark");
+    assert!(!store.closed_cleanly(&path).unwrap());
+    let mut store = store;
+    store.close_clean().unwrap();
+    drop(store);
+
+    // Truncated after a clean close: the size check sends it to quick_check.
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = Store::open(&path).err().expect("must fail");
+    assert!(err.is_corruption(), "{err}");
+}

@@ -4,7 +4,12 @@
 //! Terms live in one string arena (few allocations, cheap to load). Ids are stable
 //! for the life of an in-memory index; the codec writes terms in sorted order, so a
 //! loaded index has `sorted[i] == i` and needs no sorting.
+//!
+//! Incremental updates look terms up by hash (built on the first update, so loading
+//! stays cheap) and collect new terms aside; [`Dictionary::finish`] merges them into
+//! the sorted order once per batch instead of one O(terms) insert per new term.
 
+use super::hash::FxHashMap;
 use std::ops::Range;
 
 #[derive(Debug, Clone, Default)]
@@ -12,8 +17,12 @@ pub struct Dictionary {
     arena: String,
     /// Byte range of each term id in `arena`.
     spans: Vec<(u32, u32)>,
-    /// Term ids ordered by their text (byte order).
+    /// Term ids ordered by their text (byte order), except those in `unsorted`.
     sorted: Vec<u32>,
+    /// Ids added since the last [`Dictionary::finish`], not yet in `sorted`.
+    unsorted: Vec<u32>,
+    /// Term text → id, for updates; `None` until the first [`Dictionary::get_or_insert`].
+    lookup: Option<FxHashMap<Box<str>, u32>>,
 }
 
 impl Dictionary {
@@ -24,6 +33,7 @@ impl Dictionary {
             arena,
             spans,
             sorted,
+            ..Dictionary::default()
         }
     }
 
@@ -70,17 +80,51 @@ impl Dictionary {
         self.search(term).ok().map(|p| self.sorted[p])
     }
 
-    /// The id of `term`, adding it when new (O(terms) for the sorted insert; used
-    /// by incremental updates only).
+    /// The id of `term`, adding it when new (incremental updates). A new term is not
+    /// in the sorted order until [`Dictionary::finish`]; queries must not run before.
     pub fn get_or_insert(&mut self, term: &str) -> (u32, bool) {
-        match self.search(term) {
-            Ok(p) => (self.sorted[p], false),
-            Err(p) => {
-                let id = self.push_arena(term);
-                self.sorted.insert(p, id);
-                (id, true)
+        if self.lookup.is_none() {
+            let mut m = FxHashMap::default();
+            m.reserve(self.spans.len());
+            for id in 0..self.spans.len() as u32 {
+                m.insert(Box::from(self.text(id)), id);
+            }
+            self.lookup = Some(m);
+        }
+        if let Some(&id) = self.lookup.as_ref().and_then(|m| m.get(term)) {
+            return (id, false);
+        }
+        let id = self.push_arena(term);
+        if let Some(m) = self.lookup.as_mut() {
+            m.insert(Box::from(term), id);
+        }
+        self.unsorted.push(id);
+        (id, true)
+    }
+
+    /// Puts the terms added since the last call into the sorted order: one merge,
+    /// O(terms + new · log new).
+    pub fn finish(&mut self) {
+        if self.unsorted.is_empty() {
+            return;
+        }
+        let mut new = std::mem::take(&mut self.unsorted);
+        new.sort_unstable_by(|&a, &b| self.text(a).cmp(self.text(b)));
+        let old = std::mem::take(&mut self.sorted);
+        let mut merged = Vec::with_capacity(old.len() + new.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() && j < new.len() {
+            if self.text(old[i]) <= self.text(new[j]) {
+                merged.push(old[i]);
+                i += 1;
+            } else {
+                merged.push(new[j]);
+                j += 1;
             }
         }
+        merged.extend_from_slice(&old[i..]);
+        merged.extend_from_slice(&new[j..]);
+        self.sorted = merged;
     }
 
     /// Sorted positions of the terms that start with `prefix` (including `prefix`).
@@ -128,12 +172,20 @@ mod tests {
         let (id, new) = d.get_or_insert("alp");
         assert!(new);
         assert_eq!(d.text(id), "alp");
+        assert_eq!(d.get_or_insert("alp"), (id, false));
+        assert_eq!(d.get_or_insert("beta"), (0, false));
+        let (zed, _) = d.get_or_insert("zed");
+        let (aa, _) = d.get_or_insert("aa");
+        d.finish();
+        assert_eq!(d.get("zed"), Some(zed));
+        assert_eq!(d.get("aa"), Some(aa));
+        assert_eq!(d.at(0), aa);
         let r = d.prefix_range("alp");
         let terms: Vec<&str> = r.map(|p| d.text(d.at(p))).collect();
         assert_eq!(terms, ["alp", "alpha", "alpine"]);
         assert!(d.prefix_range("zz").is_empty());
-        assert_eq!(d.skip_prefix(0, "alp"), 3);
-        assert_eq!(d.skip_prefix(1, "alph"), 2);
-        assert_eq!(d.skip_prefix(3, "beta"), 4);
+        assert_eq!(d.skip_prefix(1, "alp"), 4);
+        assert_eq!(d.skip_prefix(2, "alph"), 3);
+        assert_eq!(d.skip_prefix(4, "beta"), 5);
     }
 }

@@ -130,6 +130,39 @@ pub struct Index {
     pub(crate) opts: IndexOptions,
     /// Typo-tolerance candidates, derived from the dictionary on first use.
     pub(crate) grams: std::sync::OnceLock<super::fuzzy::GramIndex>,
+    /// What each slot contributed (terms, filter keys), so removing or replacing a
+    /// document costs in proportion to that document, not to the index. Not part of
+    /// the blob: derived from the postings on the first removal after a load.
+    pub(crate) reverse: Option<Reverse>,
+}
+
+/// Per-slot inverse of the postings and filters (see [`Index::reverse`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Reverse {
+    /// Term ids of each slot, ascending.
+    terms: Vec<Vec<u32>>,
+    /// Filter keys of each slot.
+    filters: Vec<Vec<String>>,
+}
+
+impl Reverse {
+    fn set(&mut self, slot: u32, terms: Vec<u32>, filters: Vec<String>) {
+        let s = slot as usize;
+        if s >= self.terms.len() {
+            self.terms.resize_with(s + 1, Vec::new);
+            self.filters.resize_with(s + 1, Vec::new);
+        }
+        self.terms[s] = terms;
+        self.filters[s] = filters;
+    }
+
+    fn take(&mut self, slot: u32) -> (Vec<u32>, Vec<String>) {
+        let s = slot as usize;
+        match (self.terms.get_mut(s), self.filters.get_mut(s)) {
+            (Some(t), Some(f)) => (std::mem::take(t), std::mem::take(f)),
+            _ => Default::default(),
+        }
+    }
 }
 
 /// Separator between path and value in filter keys (cannot occur in a folded path).
@@ -213,6 +246,17 @@ fn analyze(
     }
 }
 
+/// Inserts a posting into a list sorted by slot (appending is the common case).
+fn insert_posting(list: &mut Vec<Posting>, p: Posting) {
+    match list.last() {
+        Some(last) if last.doc >= p.doc => match list.binary_search_by_key(&p.doc, |q| q.doc) {
+            Ok(i) => list[i] = p,
+            Err(i) => list.insert(i, p),
+        },
+        _ => list.push(p),
+    }
+}
+
 fn insert_sorted(list: &mut Vec<u32>, doc: u32) {
     if let Err(p) = list.binary_search(&doc) {
         list.insert(p, doc);
@@ -280,11 +324,14 @@ impl Index {
         ix
     }
 
-    /// Everything but postings: filters, tags, stats, the document entry.
-    fn attach(&mut self, doc: &Document, a: &Analyzed, slot: u32) {
+    /// Everything but postings: filters, tags, stats, the document entry. Returns
+    /// the document's filter keys.
+    fn attach(&mut self, doc: &Document, a: &Analyzed, slot: u32) -> Vec<String> {
+        let mut keys = Vec::with_capacity(a.filters.len());
         for (path, value) in &a.filters {
             let key = format!("{path}{KEY_SEP}{value}");
-            insert_sorted(self.filters.entry(key).or_default(), slot);
+            insert_sorted(self.filters.entry(key.clone()).or_default(), slot);
+            keys.push(key);
         }
         let mut tag_ids: Vec<u32> = a
             .tags
@@ -324,39 +371,12 @@ impl Index {
             self.docs[slot as usize] = e;
         }
         self.by_id.insert(doc.id.clone(), slot);
+        keys
     }
 
     /// Adds one document, replacing the one with the same id if any.
     pub fn add(&mut self, doc: &Document) {
-        self.remove(&doc.id);
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => self.docs.len() as u32,
-        };
-        let mut counter = Counter::default();
-        let dict = &mut self.dict;
-        let mut new_terms = false;
-        let a = analyze(doc, &mut counter, |t| {
-            let (id, new) = dict.get_or_insert(t);
-            new_terms |= new;
-            id
-        });
-        if new_terms {
-            self.grams = std::sync::OnceLock::new();
-        }
-        self.postings.resize_with(self.dict.len(), Vec::new);
-        for (id, tf) in counter.take() {
-            let list = &mut self.postings[id as usize];
-            let p = Posting { doc: slot, tf };
-            match list.last() {
-                Some(last) if last.doc > slot => {
-                    let at = list.partition_point(|q| q.doc < slot);
-                    list.insert(at, p);
-                }
-                _ => list.push(p),
-            }
-        }
-        self.attach(doc, &a, slot);
+        self.update(&[], std::slice::from_ref(doc));
     }
 
     /// Replaces the document with `doc.id` (or adds it). Same as [`Index::add`];
@@ -365,29 +385,195 @@ impl Index {
         self.add(doc);
     }
 
-    /// Removes a document; returns whether it was there. Costs one binary search per
-    /// dictionary term (about a millisecond at 100,000 terms), no rebuild.
+    /// Removes a document; returns whether it was there. Costs in proportion to the
+    /// document (its terms and filter values), plus, once after a load, one pass over
+    /// the postings to learn what each document contributed.
     pub fn remove(&mut self, id: &DocumentId) -> bool {
-        let Some(slot) = self.by_id.remove(id) else {
+        let Some(&slot) = self.by_id.get(id) else {
             return false;
         };
-        for list in &mut self.postings {
-            if let Ok(p) = list.binary_search_by_key(&slot, |q| q.doc) {
-                list.remove(p);
-            }
-        }
-        self.filters.retain(|_, docs| {
-            if let Ok(p) = docs.binary_search(&slot) {
-                docs.remove(p);
-            }
-            !docs.is_empty()
-        });
+        self.ensure_reverse();
+        self.detach(slot);
+        self.by_id.remove(id);
         let e = std::mem::take(&mut self.docs[slot as usize]);
         for (f, l) in e.len.iter().enumerate() {
             self.total_len[f] -= u64::from(*l);
         }
         self.free.push(slot);
         true
+    }
+
+    /// Applies one batch of changes: removes `removed`, then adds or replaces each of
+    /// `upserted` (a later document with the same id wins). Equivalent to calling
+    /// [`Index::remove`] and [`Index::add`] one by one, but the dictionary's sorted
+    /// order and the typo-tolerance candidates are brought up to date once per batch.
+    pub fn update(&mut self, removed: &[DocumentId], upserted: &[Document]) {
+        for id in removed {
+            self.remove(id);
+        }
+        let mut counter = Counter::default();
+        let mut new_terms = false;
+        for doc in upserted {
+            new_terms |= self.upsert(doc, &mut counter);
+        }
+        if new_terms {
+            self.dict.finish();
+            self.grams = std::sync::OnceLock::new();
+        }
+    }
+
+    /// Builds the per-slot inverse from the postings if it is not there yet, so
+    /// removals stop costing a pass over the whole index. Call it ahead of time
+    /// (e.g. on an idle thread) to keep that one pass off the first edit.
+    pub fn track_documents(&mut self) {
+        self.ensure_reverse();
+    }
+
+    fn ensure_reverse(&mut self) {
+        if self.reverse.is_some() {
+            return;
+        }
+        let n = self.docs.len();
+        let mut rev = Reverse {
+            terms: vec![Vec::new(); n],
+            filters: vec![Vec::new(); n],
+        };
+        for (t, list) in self.postings.iter().enumerate() {
+            for p in list {
+                if let Some(v) = rev.terms.get_mut(p.doc as usize) {
+                    v.push(t as u32);
+                }
+            }
+        }
+        for (key, docs) in &self.filters {
+            for &s in docs {
+                if let Some(v) = rev.filters.get_mut(s as usize) {
+                    v.push(key.clone());
+                }
+            }
+        }
+        self.reverse = Some(rev);
+    }
+
+    /// Takes `slot` out of every posting list and filter it is in.
+    fn detach(&mut self, slot: u32) {
+        let Some(rev) = self.reverse.as_mut() else {
+            return;
+        };
+        let (terms, keys) = rev.take(slot);
+        for t in terms {
+            if let Some(list) = self.postings.get_mut(t as usize) {
+                if let Ok(p) = list.binary_search_by_key(&slot, |q| q.doc) {
+                    list.remove(p);
+                }
+            }
+        }
+        for key in keys {
+            if let Some(docs) = self.filters.get_mut(&key) {
+                if let Ok(p) = docs.binary_search(&slot) {
+                    docs.remove(p);
+                }
+                if docs.is_empty() {
+                    self.filters.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Adds or replaces one document; true when it brought new terms (the caller
+    /// then calls `dict.finish()` before any query). A replaced document keeps its
+    /// slot, and its postings are rewritten in place: a term it keeps changes only
+    /// its frequencies, so an edit moves no posting list but those of terms that
+    /// appeared or vanished.
+    fn upsert(&mut self, doc: &Document, counter: &mut Counter) -> bool {
+        let existing = self.by_id.get(&doc.id).copied();
+        if existing.is_some() {
+            self.ensure_reverse();
+        }
+        let dict = &mut self.dict;
+        let mut new_terms = false;
+        let a = analyze(doc, counter, |t| {
+            let (id, new) = dict.get_or_insert(t);
+            new_terms |= new;
+            id
+        });
+        let mut counted = counter.take();
+        counted.sort_unstable_by_key(|(id, _)| *id);
+        self.postings.resize_with(self.dict.len(), Vec::new);
+        let slot = match existing {
+            Some(slot) => {
+                let (old_terms, old_keys) = self
+                    .reverse
+                    .as_mut()
+                    .map(|r| r.take(slot))
+                    .unwrap_or_default();
+                self.rewrite_postings(slot, &old_terms, &counted);
+                for key in old_keys {
+                    if let Some(docs) = self.filters.get_mut(&key) {
+                        if let Ok(p) = docs.binary_search(&slot) {
+                            docs.remove(p);
+                        }
+                        if docs.is_empty() {
+                            self.filters.remove(&key);
+                        }
+                    }
+                }
+                let old = std::mem::take(&mut self.docs[slot as usize]);
+                for (f, l) in old.len.iter().enumerate() {
+                    self.total_len[f] -= u64::from(*l);
+                }
+                slot
+            }
+            None => {
+                let slot = match self.free.pop() {
+                    Some(s) => s,
+                    None => self.docs.len() as u32,
+                };
+                for &(id, tf) in &counted {
+                    insert_posting(&mut self.postings[id as usize], Posting { doc: slot, tf });
+                }
+                slot
+            }
+        };
+        let keys = self.attach(doc, &a, slot);
+        if let Some(rev) = self.reverse.as_mut() {
+            rev.set(slot, counted.iter().map(|(id, _)| *id).collect(), keys);
+        }
+        new_terms
+    }
+
+    /// Turns `slot`'s postings for `old` terms into postings for `new` ones (both
+    /// ascending by term id): frequencies overwritten where the term stays.
+    fn rewrite_postings(&mut self, slot: u32, old: &[u32], new: &[(u32, [u8; NF])]) {
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() || j < new.len() {
+            let o = old.get(i).copied();
+            let n = new.get(j).copied();
+            match (o, n) {
+                (Some(ot), Some((nt, tf))) if ot == nt => {
+                    let list = &mut self.postings[nt as usize];
+                    match list.binary_search_by_key(&slot, |q| q.doc) {
+                        Ok(p) => list[p].tf = tf,
+                        Err(p) => list.insert(p, Posting { doc: slot, tf }),
+                    }
+                    i += 1;
+                    j += 1;
+                }
+                (Some(ot), n) if n.is_none_or(|(nt, _)| ot < nt) => {
+                    if let Some(list) = self.postings.get_mut(ot as usize) {
+                        if let Ok(p) = list.binary_search_by_key(&slot, |q| q.doc) {
+                            list.remove(p);
+                        }
+                    }
+                    i += 1;
+                }
+                (_, Some((nt, tf))) => {
+                    insert_posting(&mut self.postings[nt as usize], Posting { doc: slot, tf });
+                    j += 1;
+                }
+                (_, None) => break,
+            }
+        }
     }
 
     /// Number of documents.

@@ -73,6 +73,10 @@ pub struct Engine {
     shared: Arc<Shared>,
     /// The in-memory search index has changes the stored blob lacks.
     index_dirty: bool,
+    /// Whether `search` holds the index yet. Loading it costs more than a restart on an
+    /// unchanged library does otherwise, so it waits for the first batch that changes
+    /// something (or [`Engine::ensure_index`]).
+    index_loaded: bool,
 }
 
 impl Engine {
@@ -93,6 +97,7 @@ impl Engine {
             opts,
             shared,
             index_dirty: false,
+            index_loaded: false,
         };
         e.reload_state()?;
         e.ensure_store_id()?;
@@ -113,6 +118,7 @@ impl Engine {
     /// transaction so memory never disagrees with what was committed).
     fn reload_state(&mut self) -> Result<(), promptshelf_store::Error> {
         self.index_dirty = false;
+        self.index_loaded = false;
         self.files.clear();
         self.claims.clear();
         for f in read::all_files(self.store.conn())? {
@@ -124,6 +130,16 @@ impl Engine {
             }
             self.files.insert(f.path.clone(), f);
         }
+        Ok(())
+    }
+
+    /// Loads the search index if it is not in memory yet: the stored blob when it
+    /// reflects the current documents, else a rebuild from them (which is stored).
+    pub fn ensure_index(&mut self) -> Result<(), promptshelf_store::Error> {
+        if self.index_loaded {
+            return Ok(());
+        }
+        let t = Instant::now();
         let stored = read::search_index(self.store.conn())?;
         let generation = read::generation(self.store.conn())?;
         let usable = stored
@@ -141,6 +157,9 @@ impl Engine {
                     .write(|w| w.put_search_index(generation, &bytes))?;
             }
         }
+        self.search.prepare_updates();
+        self.index_loaded = true;
+        tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "search index loaded");
         Ok(())
     }
 
@@ -201,23 +220,40 @@ impl Engine {
             let r = self.apply(obs)?;
             report.removed += r.removed;
         }
-        for chunk in to_read.chunks(CHUNK) {
-            if cancel.load(Ordering::Relaxed) {
-                break;
+        // Reading and parsing the next chunk (on other threads) overlaps applying
+        // this one: the chunks are disjoint, so the records a chunk is compared with
+        // are settled before it is read.
+        let chunks: Vec<Vec<String>> = to_read
+            .chunks(CHUNK)
+            .map(|c| c.iter().map(|f| f.rel.clone()).collect())
+            .collect();
+        std::thread::scope(|scope| -> Result<(), promptshelf_store::Error> {
+            let mut next = chunks
+                .first()
+                .map(|rels| self.spawn_observe(scope, rels.clone()));
+            for i in 0..chunks.len() {
+                let Some(handle) = next.take() else { break };
+                let t = Instant::now();
+                let obs = handle.join().unwrap_or_default();
+                tracing::debug!(
+                    files = obs.len(),
+                    waited_ms = t.elapsed().as_secs_f64() * 1e3,
+                    "read and parsed"
+                );
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                next = chunks
+                    .get(i + 1)
+                    .map(|rels| self.spawn_observe(scope, rels.clone()));
+                let n = obs.len();
+                let r = self.apply(obs)?;
+                report.upserted += r.upserted;
+                report.removed += r.removed;
+                progress.advance(n as u64);
             }
-            let rels: Vec<String> = chunk.iter().map(|f| f.rel.clone()).collect();
-            let t = Instant::now();
-            let obs = self.observe_many(&rels, true);
-            tracing::debug!(
-                files = rels.len(),
-                ms = t.elapsed().as_secs_f64() * 1e3,
-                "read and parsed"
-            );
-            let r = self.apply(obs)?;
-            report.upserted += r.upserted;
-            report.removed += r.removed;
-            progress.advance(chunk.len() as u64);
-        }
+            Ok(())
+        })?;
         self.flush_index()?;
         progress.finish();
         report.millis = started.elapsed().as_millis() as u64;
@@ -245,10 +281,45 @@ impl Engine {
         }
     }
 
+    /// Observes `rels` (with retries) on a new thread of `scope`, from copies of what
+    /// that needs, so the engine can apply another batch meanwhile.
+    fn spawn_observe<'s>(
+        &self,
+        scope: &'s std::thread::Scope<'s, '_>,
+        rels: Vec<String>,
+    ) -> std::thread::ScopedJoinHandle<'s, Vec<(String, Observed)>> {
+        let prev: HashMap<String, FileRecord> = rels
+            .iter()
+            .filter_map(|r| self.files.get(r).map(|f| (r.clone(), f.clone())))
+            .collect();
+        let (lib, opts, shared) = (self.lib.clone(), self.opts.clone(), self.shared.clone());
+        scope.spawn(move || observe_all(&lib, &prev, &opts, &shared, &rels, true))
+    }
+
     /// Observes paths, in parallel when there are many. With `retry`, unreadable files
     /// are retried a few times inline (used by reconciles, which have no retry queue).
     pub fn observe_many(&self, rels: &[String], retry: bool) -> Vec<(String, Observed)> {
-        let (lib, files, opts, shared) = (&self.lib, &self.files, &self.opts, &self.shared);
+        observe_all(
+            &self.lib,
+            &self.files,
+            &self.opts,
+            &self.shared,
+            rels,
+            retry,
+        )
+    }
+}
+
+/// See [`Engine::observe_many`]; `files` holds the previous record of (at least) each path.
+fn observe_all(
+    lib: &Library,
+    files: &HashMap<String, FileRecord>,
+    opts: &ParseOptions,
+    shared: &Shared,
+    rels: &[String],
+    retry: bool,
+) -> Vec<(String, Observed)> {
+    {
         let one = |rel: &String| -> (String, Observed) {
             let mut attempt = 0;
             loop {
@@ -280,7 +351,9 @@ impl Engine {
                 .collect()
         })
     }
+}
 
+impl Engine {
     /// Applies observations in one transaction. On failure the transaction is rolled
     /// back and the in-memory picture reloaded from the database.
     pub fn apply(
@@ -290,6 +363,7 @@ impl Engine {
         let mut attempt = 0;
         let obs = obs;
         loop {
+            self.ensure_index()?;
             match self.try_apply(&obs) {
                 Ok(r) => return Ok(r),
                 Err(e) => {
@@ -320,6 +394,7 @@ impl Engine {
             opts,
             shared,
             index_dirty,
+            ..
         } = self;
         let mut report = BatchReport {
             observed: obs.len(),
@@ -542,7 +617,7 @@ impl Engine {
     /// Folds the WAL into the database file (shutdown).
     pub fn checkpoint(&mut self) -> Result<(), promptshelf_store::Error> {
         self.flush_index()?;
-        self.store.checkpoint()
+        self.store.close_clean()
     }
 }
 

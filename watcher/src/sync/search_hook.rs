@@ -14,6 +14,8 @@ pub trait SearchHook: Send {
     fn apply(&mut self, removed: &[String], upserted: &[Document]);
     /// The serialized index to store, or `None` when there is no index.
     fn to_bytes(&self) -> Option<Vec<u8>>;
+    /// Gets ready for updates (work an index may otherwise do on the first one).
+    fn prepare_updates(&mut self) {}
 }
 
 /// No index: nothing is stored.
@@ -56,12 +58,15 @@ impl SearchHook for CoreSearch {
     }
 
     fn apply(&mut self, removed: &[String], upserted: &[Document]) {
-        for id in removed {
-            self.index.remove(&promptshelf_core::DocumentId(id.clone()));
-        }
-        for d in upserted {
-            self.index.replace(d);
-        }
+        let removed: Vec<promptshelf_core::DocumentId> = removed
+            .iter()
+            .map(|id| promptshelf_core::DocumentId(id.clone()))
+            .collect();
+        self.index.update(&removed, upserted);
+    }
+
+    fn prepare_updates(&mut self) {
+        self.index.track_documents();
     }
 
     fn to_bytes(&self) -> Option<Vec<u8>> {
