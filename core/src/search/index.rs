@@ -206,7 +206,19 @@ impl Counter {
     }
 }
 
+/// A document tokenized for the index, computed without the index (so a host can
+/// prepare many documents on other threads) and added with [`Index::update_prepared`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    /// The id of the document this was prepared from.
+    id: DocumentId,
+    /// Distinct terms with their per-field frequencies, in first-seen order.
+    terms: Vec<(Box<str>, [u8; NF])>,
+    analyzed: Analyzed,
+}
+
 /// One document's non-posting data, ready to attach.
+#[derive(Debug, Clone, PartialEq)]
 struct Analyzed {
     len: [u32; NF],
     filters: Vec<(String, String)>,
@@ -254,6 +266,30 @@ fn insert_posting(list: &mut Vec<Posting>, p: Posting) {
             Err(i) => list.insert(i, p),
         },
         _ => list.push(p),
+    }
+}
+
+/// Tokenizes a document into distinct terms (see [`Prepared`]).
+fn prepare(doc: &Document) -> Prepared {
+    let mut seen: FxHashMap<Box<str>, u32> = FxHashMap::default();
+    let mut terms: Vec<(Box<str>, [u8; NF])> = Vec::new();
+    let mut counter = Counter::default();
+    let analyzed = analyze(doc, &mut counter, |t| match seen.get(t) {
+        Some(&i) => i,
+        None => {
+            let i = terms.len() as u32;
+            seen.insert(Box::from(t), i);
+            terms.push((Box::from(t), [0; NF]));
+            i
+        }
+    });
+    for (i, tf) in counter.take() {
+        terms[i as usize].1 = tf;
+    }
+    Prepared {
+        id: doc.id.clone(),
+        terms,
+        analyzed,
     }
 }
 
@@ -414,8 +450,58 @@ impl Index {
         let mut counter = Counter::default();
         let mut new_terms = false;
         for doc in upserted {
-            new_terms |= self.upsert(doc, &mut counter);
+            let dict = &mut self.dict;
+            let a = analyze(doc, &mut counter, |t| {
+                let (id, new) = dict.get_or_insert(t);
+                new_terms |= new;
+                id
+            });
+            let counted = counter.take();
+            self.upsert(doc, counted, &a);
         }
+        self.finish_batch(new_terms);
+    }
+
+    /// Tokenizes `doc` for [`Index::update_prepared`]. Needs no index: run it where
+    /// the work is cheapest (e.g. on the threads that parse the files).
+    pub fn prepare(doc: &Document) -> Prepared {
+        prepare(doc)
+    }
+
+    /// [`Index::update`] with documents already tokenized by [`Index::prepare`]; the
+    /// same result. A `Prepared` that does not belong to its document (another id) is
+    /// ignored and the document tokenized here instead.
+    pub fn update_prepared(&mut self, removed: &[DocumentId], upserted: &[(&Document, &Prepared)]) {
+        for id in removed {
+            self.remove(id);
+        }
+        let mut new_terms = false;
+        for &(doc, p) in upserted {
+            if p.id != doc.id {
+                new_terms |= self.upsert_prepared(doc, &prepare(doc));
+            } else {
+                new_terms |= self.upsert_prepared(doc, p);
+            }
+        }
+        self.finish_batch(new_terms);
+    }
+
+    fn upsert_prepared(&mut self, doc: &Document, p: &Prepared) -> bool {
+        let mut new_terms = false;
+        let counted: Vec<(u32, [u8; NF])> = p
+            .terms
+            .iter()
+            .map(|(t, tf)| {
+                let (id, new) = self.dict.get_or_insert(t);
+                new_terms |= new;
+                (id, *tf)
+            })
+            .collect();
+        self.upsert(doc, counted, &p.analyzed);
+        new_terms
+    }
+
+    fn finish_batch(&mut self, new_terms: bool) {
         if new_terms {
             self.dict.finish();
             self.grams = std::sync::OnceLock::new();
@@ -480,24 +566,16 @@ impl Index {
         }
     }
 
-    /// Adds or replaces one document; true when it brought new terms (the caller
-    /// then calls `dict.finish()` before any query). A replaced document keeps its
+    /// Adds or replaces one document from its counted terms (ids from `self.dict`;
+    /// the caller finishes the batch before any query). A replaced document keeps its
     /// slot, and its postings are rewritten in place: a term it keeps changes only
     /// its frequencies, so an edit moves no posting list but those of terms that
     /// appeared or vanished.
-    fn upsert(&mut self, doc: &Document, counter: &mut Counter) -> bool {
+    fn upsert(&mut self, doc: &Document, mut counted: Vec<(u32, [u8; NF])>, a: &Analyzed) {
         let existing = self.by_id.get(&doc.id).copied();
         if existing.is_some() {
             self.ensure_reverse();
         }
-        let dict = &mut self.dict;
-        let mut new_terms = false;
-        let a = analyze(doc, counter, |t| {
-            let (id, new) = dict.get_or_insert(t);
-            new_terms |= new;
-            id
-        });
-        let mut counted = counter.take();
         counted.sort_unstable_by_key(|(id, _)| *id);
         self.postings.resize_with(self.dict.len(), Vec::new);
         let slot = match existing {
@@ -535,11 +613,10 @@ impl Index {
                 slot
             }
         };
-        let keys = self.attach(doc, &a, slot);
+        let keys = self.attach(doc, a, slot);
         if let Some(rev) = self.reverse.as_mut() {
             rev.set(slot, counted.iter().map(|(id, _)| *id).collect(), keys);
         }
-        new_terms
     }
 
     /// Turns `slot`'s postings for `old` terms into postings for `new` ones (both

@@ -33,7 +33,7 @@ pub mod tokenize;
 pub use codec::{codec_header, CodecError, FORMAT_VERSION, MAGIC};
 pub use facets::{FacetCount, Facets};
 pub use fields::Field;
-pub use index::{DocInfo, Index, IndexOptions};
+pub use index::{DocInfo, Index, IndexOptions, Prepared};
 pub use query::{Query, QueryError};
 pub use snippet::Snippet;
 

@@ -159,7 +159,7 @@ proptest! {
             truth.insert(d.id.0.clone(), d.clone());
         }
         let mut inc = Index::from_bytes(&Index::build(&first).to_bytes()).unwrap();
-        for batch in batches {
+        for (k, batch) in batches.into_iter().enumerate() {
             let mut removed = Vec::new();
             let mut upserted = Vec::new();
             for op in batch {
@@ -180,7 +180,14 @@ proptest! {
                     }
                 }
             }
-            inc.update(&removed, &upserted);
+            if k % 2 == 0 {
+                inc.update(&removed, &upserted);
+            } else {
+                // Tokenized ahead (as the watcher does on its parsing threads).
+                let prepared: Vec<Prepared> = upserted.iter().map(Index::prepare).collect();
+                let pairs: Vec<(&Document, &Prepared)> = upserted.iter().zip(&prepared).collect();
+                inc.update_prepared(&removed, &pairs);
+            }
         }
         let docs: Vec<Document> = truth.into_values().collect();
         let fresh = Index::build(&docs);

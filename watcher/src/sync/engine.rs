@@ -10,11 +10,13 @@
 //! - documents, file records, errors, the content generation and the search index all
 //!   change in the same transaction.
 
+use super::checkpointer::Checkpointer;
 use super::handle::Shared;
 use super::library::Library;
 use super::observe::{observe, Observed};
-use super::search_hook::SearchHook;
+use super::search_hook::{SearchHook, Upsert};
 use super::walk::{walk, Found, Stat};
+use promptshelf_core::search::Prepared;
 use promptshelf_core::{Document, ParseOptions};
 use promptshelf_store::{read, ErrorKind, FileRecord, Store, SyncErrorRecord, Writer};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -24,8 +26,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Observations applied per transaction during a reconcile: big enough to amortise
-/// commits, small enough to bound memory on 100k-file libraries.
-const CHUNK: usize = 4096;
+/// commits (no fsync per commit in WAL mode), small enough that applying starts soon
+/// after reading does (the first chunk is read before anything overlaps) and to bound
+/// memory on 100k-file libraries.
+const CHUNK: usize = 1024;
 
 /// What one applied batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -77,6 +81,12 @@ pub struct Engine {
     /// unchanged library does otherwise, so it waits for the first batch that changes
     /// something (or [`Engine::ensure_index`]).
     index_loaded: bool,
+    /// Whether `documents` may hold rows of paths without a file record (a database
+    /// written by another tool, e.g. the seed's); checked once, on the first batch.
+    /// Without such rows, a path with no record owns no documents.
+    orphan_rows: Option<bool>,
+    /// Checkpoints the WAL in the background (see [`super::checkpointer`]).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Engine {
@@ -98,7 +108,13 @@ impl Engine {
             shared,
             index_dirty: false,
             index_loaded: false,
+            orphan_rows: None,
+            checkpointer: None,
         };
+        e.store
+            .conn()
+            .pragma_update(None, "wal_autocheckpoint", 0)?;
+        e.checkpointer = Some(Checkpointer::start(e.lib.db(), Duration::from_secs(1)));
         e.reload_state()?;
         e.ensure_store_id()?;
         e.publish()?;
@@ -364,6 +380,15 @@ impl Engine {
         let obs = obs;
         loop {
             self.ensure_index()?;
+            if self.orphan_rows.is_none() {
+                let orphans: bool = self.store.conn().query_row(
+                    "SELECT EXISTS (SELECT 1 FROM documents d \
+                     WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.path = d.file_path))",
+                    [],
+                    |r| r.get(0),
+                )?;
+                self.orphan_rows = Some(orphans);
+            }
             match self.try_apply(&obs) {
                 Ok(r) => return Ok(r),
                 Err(e) => {
@@ -394,8 +419,10 @@ impl Engine {
             opts,
             shared,
             index_dirty,
+            orphan_rows,
             ..
         } = self;
+        let orphan_rows = orphan_rows.unwrap_or(true);
         let mut report = BatchReport {
             observed: obs.len(),
             ..Default::default()
@@ -405,11 +432,16 @@ impl Engine {
         let result = store.write(|w| {
             let mut affected: BTreeSet<String> = BTreeSet::new();
             let mut fresh: HashMap<&str, &Document> = HashMap::new();
+            let mut tokens: HashMap<&str, Arc<Prepared>> = HashMap::new();
             for (rel, o) in obs {
-                for id in ids_owned_by(w, rel)? {
-                    affected.insert(id);
-                }
                 let old = files.get(rel.as_str()).cloned();
+                // A path without a record has no documents (they change together),
+                // unless another tool wrote rows.
+                if old.is_some() || orphan_rows {
+                    for id in ids_owned_by(w, rel)? {
+                        affected.insert(id);
+                    }
+                }
                 if let Some(id) = old.as_ref().and_then(|f| f.doc_id.clone()) {
                     unclaim(claims, &id, rel);
                     affected.insert(id);
@@ -439,6 +471,7 @@ impl Engine {
                         hash,
                         racy,
                         result,
+                        prepared,
                     } => {
                         meaningful = true;
                         let doc_id = result.as_ref().as_ref().ok().map(|d| d.id.0.clone());
@@ -457,6 +490,9 @@ impl Engine {
                                 claims.entry(doc.id.0.clone()).or_default().insert(rel.clone());
                                 affected.insert(doc.id.0.clone());
                                 fresh.insert(rel.as_str(), doc);
+                                if let Some(p) = prepared {
+                                    tokens.insert(rel.as_str(), p.clone());
+                                }
                                 w.clear_error(rel)?;
                             }
                             Err(pe) => {
@@ -507,10 +543,13 @@ impl Engine {
             }
 
             let mut removed_ids: Vec<String> = Vec::new();
-            let mut upserted: Vec<Document> = Vec::new();
+            let mut upserted: Vec<Upsert> = Vec::new();
             for id in &affected {
                 match resolve(w, lib, files, claims, opts, &fresh, id)? {
-                    Resolved::Upserted(doc) => upserted.push(*doc),
+                    Resolved::Upserted(doc) => {
+                        let p = tokens.get(doc.path.as_str()).cloned();
+                        upserted.push((*doc, p));
+                    }
                     Resolved::Removed => removed_ids.push(id.clone()),
                     Resolved::Stale => report.stale += 1,
                     Resolved::Unchanged => {}
@@ -617,6 +656,7 @@ impl Engine {
     /// Folds the WAL into the database file (shutdown).
     pub fn checkpoint(&mut self) -> Result<(), promptshelf_store::Error> {
         self.flush_index()?;
+        self.checkpointer = None;
         self.store.close_clean()
     }
 }

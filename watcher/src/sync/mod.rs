@@ -7,8 +7,10 @@
 //! - [`handle`]: [`SyncHandle`], the in-process API for the admin routes.
 //! - [`open`]: opening the database, moving a damaged one aside.
 //! - [`search_hook`]: where the search index plugs in.
+//! - [`checkpointer`]: folding the WAL into the database file off the sync thread.
 //! - [`progress`]: the progress bar of long reconciles.
 
+pub mod checkpointer;
 pub mod engine;
 pub mod handle;
 pub mod library;

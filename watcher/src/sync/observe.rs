@@ -4,9 +4,11 @@
 
 use super::library::Library;
 use super::walk::Stat;
+use promptshelf_core::search::{Index, Prepared};
 use promptshelf_core::{parse_document, ContentHash, Document, ParseError, ParseOptions};
 use promptshelf_store::FileRecord;
 use std::io;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A file whose mtime is this close to the moment it was read could be rewritten
@@ -39,6 +41,9 @@ pub enum Observed {
         hash: ContentHash,
         racy: bool,
         result: Box<Result<Document, ParseError>>,
+        /// The document tokenized for the search index, done here because observing
+        /// runs on many threads and applying on one.
+        prepared: Option<Arc<Prepared>>,
     },
     /// Could not read it (busy, permission, changed while reading): retry later.
     Unreadable { stat: Option<Stat>, error: String },
@@ -81,6 +86,7 @@ pub fn observe(
                     before.size, opts.max_bytes
                 ),
             })),
+            prepared: None,
         };
     }
     let bytes = match std::fs::read(&abs) {
@@ -107,11 +113,13 @@ pub fn observe(
         }
     }
     let result = parse_document(rel, &bytes, opts);
+    let prepared = result.as_ref().ok().map(|d| Arc::new(Index::prepare(d)));
     Observed::Parsed {
         stat: after,
         hash,
         racy,
         result: Box::new(result),
+        prepared,
     }
 }
 

@@ -2,7 +2,13 @@
 //! each batch's removals and upserts to it, and stores its bytes in the same
 //! transaction as the documents, so the blob never disagrees with the table.
 
+use promptshelf_core::search::Prepared;
 use promptshelf_core::Document;
+use std::sync::Arc;
+
+/// A document new or replaced in a batch, with its tokens when they were prepared
+/// ahead (on the parsing threads).
+pub type Upsert = (Document, Option<Arc<Prepared>>);
 
 pub trait SearchHook: Send {
     /// Starts from a stored blob; false when it is unusable (then [`SearchHook::rebuild`]
@@ -11,7 +17,7 @@ pub trait SearchHook: Send {
     /// Builds from every document in the database.
     fn rebuild(&mut self, all: Vec<Document>);
     /// Applies one batch: ids whose documents are gone, and documents new or replaced.
-    fn apply(&mut self, removed: &[String], upserted: &[Document]);
+    fn apply(&mut self, removed: &[String], upserted: &[Upsert]);
     /// The serialized index to store, or `None` when there is no index.
     fn to_bytes(&self) -> Option<Vec<u8>>;
     /// Gets ready for updates (work an index may otherwise do on the first one).
@@ -27,7 +33,7 @@ impl SearchHook for NoSearch {
         true
     }
     fn rebuild(&mut self, _: Vec<Document>) {}
-    fn apply(&mut self, _: &[String], _: &[Document]) {}
+    fn apply(&mut self, _: &[String], _: &[Upsert]) {}
     fn to_bytes(&self) -> Option<Vec<u8>> {
         None
     }
@@ -57,12 +63,25 @@ impl SearchHook for CoreSearch {
         self.index = promptshelf_core::search::Index::build(&all);
     }
 
-    fn apply(&mut self, removed: &[String], upserted: &[Document]) {
+    fn apply(&mut self, removed: &[String], upserted: &[Upsert]) {
         let removed: Vec<promptshelf_core::DocumentId> = removed
             .iter()
             .map(|id| promptshelf_core::DocumentId(id.clone()))
             .collect();
-        self.index.update(&removed, upserted);
+        let fresh: Vec<Prepared>;
+        let pairs: Vec<(&Document, &Prepared)> = if upserted.iter().all(|(_, p)| p.is_some()) {
+            upserted
+                .iter()
+                .filter_map(|(d, p)| p.as_deref().map(|p| (d, p)))
+                .collect()
+        } else {
+            fresh = upserted
+                .iter()
+                .map(|(d, _)| promptshelf_core::search::Index::prepare(d))
+                .collect();
+            upserted.iter().map(|(d, _)| d).zip(&fresh).collect()
+        };
+        self.index.update_prepared(&removed, &pairs);
     }
 
     fn prepare_updates(&mut self) {
