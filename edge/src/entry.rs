@@ -2,11 +2,11 @@
 //! [`crate::answer`]. The snapshot is fetched from the static-assets binding on an
 //! isolate's first request, opened once and kept for every later request.
 
-use crate::{answer, api_config, Snapshot, ASSETS_BINDING, SNAPSHOT_ASSET};
+use crate::{answer, api_config, snapshot_part_asset, Snapshot, ASSETS_BINDING, SNAPSHOT_ASSET};
 use promptshelf_core::api;
 use std::cell::RefCell;
 use std::rc::Rc;
-use worker::{event, Context, Env, Headers, Request, Response, ResponseBody, Result};
+use worker::{event, Context, Env, Fetcher, Headers, Request, Response, ResponseBody, Result};
 
 thread_local! {
     /// This isolate's open snapshot. Only a successful open is kept: a failed one (a
@@ -21,23 +21,44 @@ async fn snapshot(env: &Env) -> std::result::Result<Rc<Snapshot>, String> {
     let assets = env.assets(ASSETS_BINDING).map_err(|e| {
         format!("the `{ASSETS_BINDING}` assets binding is missing ({e}); see wrangler.toml")
     })?;
-    let mut resp = assets
-        .fetch(format!("https://assets.invalid{SNAPSHOT_ASSET}"), None)
-        .await
-        .map_err(|e| format!("fetching the snapshot asset failed: {e}"))?;
-    if resp.status_code() != 200 {
-        return Err(format!(
-            "the snapshot asset {SNAPSHOT_ASSET} is missing (status {}); build it with scripts/build-edge",
-            resp.status_code()
-        ));
-    }
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| format!("reading the snapshot asset failed: {e}"))?;
+    let bytes = match fetch_asset(&assets, SNAPSHOT_ASSET).await? {
+        Some(b) => b,
+        None => {
+            // A big snapshot ships in pieces (see `snapshot_part_asset`).
+            let mut all = Vec::new();
+            let mut i = 0;
+            while let Some(piece) = fetch_asset(&assets, &snapshot_part_asset(i)).await? {
+                all.extend_from_slice(&piece);
+                i += 1;
+            }
+            if i == 0 {
+                return Err(format!(
+                    "the snapshot asset {SNAPSHOT_ASSET} is missing; build it with scripts/build-edge"
+                ));
+            }
+            all
+        }
+    };
     let snap = Rc::new(Snapshot::from_vec(bytes).map_err(|e| e.to_string())?);
     SNAPSHOT.with(|s| *s.borrow_mut() = Some(snap.clone()));
     Ok(snap)
+}
+
+/// One asset's bytes; `None` when it does not exist.
+async fn fetch_asset(assets: &Fetcher, path: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+    let mut resp = assets
+        .fetch(format!("https://assets.invalid{path}"), None)
+        .await
+        .map_err(|e| format!("fetching the asset {path} failed: {e}"))?;
+    match resp.status_code() {
+        200 => resp
+            .bytes()
+            .await
+            .map(Some)
+            .map_err(|e| format!("reading the asset {path} failed: {e}")),
+        404 => Ok(None),
+        s => Err(format!("fetching the asset {path} answered status {s}")),
+    }
 }
 
 #[event(fetch)]

@@ -27,6 +27,14 @@ use promptshelf_core::api::{self, ApiConfig, ApiError, Request, Response};
 /// never served directly.
 pub const SNAPSHOT_ASSET: &str = "/promptshelf/snapshot.db";
 
+/// The name of the i-th piece of a snapshot too big for one asset (Workers' static assets
+/// are at most 25 MiB per file): `scripts/build-edge` splits such a snapshot into 20 MiB
+/// pieces (`split -d -a 3`), and the worker, finding no [`SNAPSHOT_ASSET`], concatenates
+/// the pieces it finds from 0 up.
+pub fn snapshot_part_asset(i: usize) -> String {
+    format!("{SNAPSHOT_ASSET}.part-{i:03}")
+}
+
 /// The name of the static-assets binding in `wrangler.toml`.
 pub const ASSETS_BINDING: &str = "ASSETS";
 

@@ -53,6 +53,22 @@ impl Snapshot {
                  (build it with `promptshelf build`, which writes rollback-journal mode)",
             ));
         }
+        // The header records the database size (page size × page count, both big-endian);
+        // a snapshot cut short in transit (or a missing piece) is refused here.
+        let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
+            1 => 65_536,
+            n => u64::from(n),
+        };
+        let pages = u64::from(u32::from_be_bytes([
+            bytes[28], bytes[29], bytes[30], bytes[31],
+        ]));
+        if pages != 0 && page_size * pages != bytes.len() as u64 {
+            return Err(SnapshotError(format!(
+                "the snapshot is {} bytes but its header says {} (truncated, or a piece is missing)",
+                bytes.len(),
+                page_size * pages
+            )));
+        }
         let sql = |e: promptshelf_store::rusqlite::Error| {
             SnapshotError(format!("the snapshot cannot be opened: {e}"))
         };
