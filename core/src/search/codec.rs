@@ -25,10 +25,15 @@
 //!           5 × docs × v field lengths, field by field
 //!           v tags,  s × tags
 //!           v terms, f × terms                   (sorted)
-//!           per term: v count | v doc delta × count | u8 code × count | extras
-//!                     code 1..=31: body only with that tf; 0: body only, tf in extras;
-//!                     0x21..=0x3F: field mask (bits 0..4), one tf per set field in extras
-//!           v filters, per filter: f key | v count | v doc delta × count   (sorted keys)
+//!           v count × terms                      (postings per term, all ≥ 1)
+//!           v bytes, Rice-coded document gaps     (per term, parameter from its count;
+//!                                                  see `rice`)
+//!           u8 code × postings  1..=31: body only with that tf; 0: body only, tf in
+//!                               extras; 0x21..=0x3F: field mask (bits 0..4), one tf
+//!                               per set field in extras
+//!           v bytes, extras: v tf ...
+//!           v filters, per filter: f key | v count   (sorted keys)
+//!           v bytes, Rice-coded document gaps of each filter in turn
 //! ```
 //!
 //! Document numbers are compacted on write (removed documents leave no gaps).
@@ -36,6 +41,7 @@
 use super::dict::Dictionary;
 use super::fields::{Field, NF};
 use super::index::{DocEntry, Index, IndexOptions, Posting, KEY_SEP};
+use super::rice;
 use crate::model::{DocType, DocumentId};
 use crate::parse::derived_id;
 use std::collections::{BTreeMap, HashMap};
@@ -43,7 +49,7 @@ use std::collections::{BTreeMap, HashMap};
 /// First four bytes of every serialized index.
 pub const MAGIC: [u8; 4] = *b"PSIX";
 /// Current format version; a blob with another version is rejected (hosts rebuild).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 const HEADER: usize = 4 + 2 + 2 + 8 + 8;
 const BODY: usize = Field::Body as usize;
 const F_PROMPT: u8 = 1;
@@ -212,17 +218,24 @@ impl Index {
             put_f(&mut p, prev, t.as_bytes());
             prev = t.as_bytes();
         }
+        // Postings as four streams (like data together): counts, Rice-coded document
+        // gaps, one code byte per posting, then the term frequencies the codes defer.
+        let n = docs.len();
+        for (id, _) in &terms {
+            put_v(&mut p, self.postings[*id as usize].len() as u64);
+        }
+        let mut gaps = rice::BitWriter::new();
+        let mut codes: Vec<u8> = Vec::new();
         let mut extras: Vec<u8> = Vec::new();
         for (id, _) in &terms {
             let list = &self.postings[*id as usize];
-            put_v(&mut p, list.len() as u64);
-            let mut last = 0u32;
-            for (k, q) in list.iter().enumerate() {
+            let k = rice::parameter(n, list.len());
+            let mut next = 0u32;
+            for q in list {
                 let d = remap[q.doc as usize];
-                put_v(&mut p, u64::from(if k == 0 { d } else { d - last }));
-                last = d;
+                gaps.rice(u64::from(d - next), k);
+                next = d + 1;
             }
-            extras.clear();
             for q in list {
                 let mask =
                     q.tf.iter()
@@ -231,33 +244,43 @@ impl Index {
                 if mask == 1 << BODY {
                     let tf = q.tf[BODY];
                     if tf < 32 {
-                        p.push(tf);
+                        codes.push(tf);
                     } else {
-                        p.push(0);
+                        codes.push(0);
                         put_v(&mut extras, u64::from(tf));
                     }
                 } else {
-                    p.push(0x20 | mask);
+                    codes.push(0x20 | mask);
                     for &tf in q.tf.iter().filter(|&&tf| tf > 0) {
                         put_v(&mut extras, u64::from(tf));
                     }
                 }
             }
-            p.extend_from_slice(&extras);
         }
+        let gaps = gaps.finish();
+        put_v(&mut p, gaps.len() as u64);
+        p.extend_from_slice(&gaps);
+        p.extend_from_slice(&codes);
+        put_v(&mut p, extras.len() as u64);
+        p.extend_from_slice(&extras);
         put_v(&mut p, self.filters.len() as u64);
         let mut prev: &[u8] = b"";
+        let mut gaps = rice::BitWriter::new();
         for (key, docs) in &self.filters {
             put_f(&mut p, prev, key.as_bytes());
             prev = key.as_bytes();
             put_v(&mut p, docs.len() as u64);
-            let mut last = 0u32;
-            for (k, &d) in docs.iter().enumerate() {
+            let k = rice::parameter(n, docs.len());
+            let mut next = 0u32;
+            for &d in docs {
                 let d = remap[d as usize];
-                put_v(&mut p, u64::from(if k == 0 { d } else { d - last }));
-                last = d;
+                gaps.rice(u64::from(d - next), k);
+                next = d + 1;
             }
         }
+        let gaps = gaps.finish();
+        put_v(&mut p, gaps.len() as u64);
+        p.extend_from_slice(&gaps);
 
         let mut out = Vec::with_capacity(HEADER + p.len());
         out.extend_from_slice(&MAGIC);
@@ -516,74 +539,106 @@ impl<'a> Reader<'a> {
             String::from_utf8(arena).map_err(|_| CodecError::Corrupt("invalid UTF-8 in terms"))?;
         ix.dict = Dictionary::from_sorted(arena, spans);
 
-        ix.postings.reserve_exact(nterms);
+        // Every term has at least one posting, and each posting a code byte.
+        let mut counts = Vec::with_capacity(nterms);
+        let mut total: u64 = 0;
         for _ in 0..nterms {
-            // A posting takes a delta byte and a code byte.
-            let count = self.count(2)?;
+            let c = self.count(1)?;
+            if c == 0 {
+                return Err(CodecError::Corrupt("term without postings"));
+            }
+            total += c as u64;
+            counts.push(c);
+        }
+        let gap_len = self.v()?;
+        let mut gaps = rice::BitReader::new(self.bytes(gap_len)?);
+        let mut codes = self.bytes(total)?.iter();
+        let extras_len = self.v()?;
+        let mut extras = Reader {
+            b: self.bytes(extras_len)?,
+            i: 0,
+        };
+        let bad_gap = |_| CodecError::Corrupt("bad posting gaps");
+        ix.postings.reserve_exact(nterms);
+        for count in counts {
+            let k = rice::parameter(n, count);
             let mut list = Vec::with_capacity(count);
-            let mut doc: u64 = 0;
-            for k in 0..count {
-                let delta = self.v()?;
-                if k > 0 && delta == 0 {
-                    return Err(CodecError::Corrupt("postings not increasing"));
-                }
-                doc += delta;
+            let mut next: u64 = 0;
+            for _ in 0..count {
+                // No gap may reach past the last document: that bounds the quotient.
+                let left = (n as u64).saturating_sub(next);
+                let doc = next + gaps.rice(k, left >> k).map_err(bad_gap)?;
                 if doc >= n as u64 {
                     return Err(CodecError::Corrupt("posting document out of range"));
                 }
-                list.push(Posting {
+                let mut q = Posting {
                     doc: doc as u32,
                     tf: [0; NF],
-                });
-            }
-            let codes = self.bytes(count as u64)?;
-            for (q, &c) in list.iter_mut().zip(codes) {
-                match c {
-                    1..=31 => q.tf[BODY] = c,
-                    0 => q.tf[BODY] = sat(self.v()?),
-                    0x21..=0x3F => {
+                };
+                match codes.next().copied().ok_or(CodecError::Truncated)? {
+                    c @ 1..=31 => q.tf[BODY] = c,
+                    0 => q.tf[BODY] = sat(extras.v()?),
+                    c @ 0x21..=0x3F => {
                         for (f, t) in q.tf.iter_mut().enumerate() {
                             if c & (1 << f) != 0 {
-                                *t = sat(self.v()?);
+                                *t = sat(extras.v()?);
                             }
                         }
                     }
                     _ => return Err(CodecError::Corrupt("bad posting code")),
                 }
+                list.push(q);
+                next = doc + 1;
             }
             ix.postings.push(list);
         }
+        if !gaps.at_end() || extras.i != extras.b.len() {
+            return Err(CodecError::Corrupt("trailing posting data"));
+        }
 
+        // A filter takes at least a shared-prefix byte, a length byte and a count byte.
         let nfilters = self.count(3)?;
         let mut prev: Vec<u8> = Vec::new();
-        let mut entries: Vec<(String, Vec<u32>)> = Vec::with_capacity(nfilters);
+        let mut keys: Vec<(String, usize)> = Vec::with_capacity(nfilters);
         for _ in 0..nfilters {
             let mut key = Vec::new();
             self.front_coded(&prev, &mut key)?;
-            if !entries.is_empty() && prev >= key {
+            if !keys.is_empty() && prev >= key {
                 return Err(CodecError::Corrupt("filter keys not sorted"));
             }
-            let count = self.count(1)?;
-            let mut docs = Vec::with_capacity(count);
-            let mut d: u64 = 0;
-            for k in 0..count {
-                let delta = self.v()?;
-                if k > 0 && delta == 0 {
-                    return Err(CodecError::Corrupt("filter documents not increasing"));
-                }
-                d += delta;
-                if d >= n as u64 {
-                    return Err(CodecError::Corrupt("filter document out of range"));
-                }
-                docs.push(d as u32);
+            let count = self.v()?;
+            if count == 0 || count > n as u64 {
+                return Err(CodecError::Corrupt("bad filter document count"));
             }
             let key_s = String::from_utf8(key.clone())
                 .map_err(|_| CodecError::Corrupt("invalid UTF-8 in filter key"))?;
             if !key_s.contains(KEY_SEP) {
                 return Err(CodecError::Corrupt("bad filter key"));
             }
-            entries.push((key_s, docs));
+            keys.push((key_s, count as usize));
             prev = key;
+        }
+        let gap_len = self.v()?;
+        let mut gaps = rice::BitReader::new(self.bytes(gap_len)?);
+        let bad_gap = |_| CodecError::Corrupt("bad filter gaps");
+        let mut entries: Vec<(String, Vec<u32>)> = Vec::with_capacity(nfilters);
+        for (key, count) in keys {
+            let k = rice::parameter(n, count);
+            let mut docs = Vec::with_capacity(count);
+            let mut next: u64 = 0;
+            for _ in 0..count {
+                let left = (n as u64).saturating_sub(next);
+                let d = next + gaps.rice(k, left >> k).map_err(bad_gap)?;
+                if d >= n as u64 {
+                    return Err(CodecError::Corrupt("filter document out of range"));
+                }
+                docs.push(d as u32);
+                next = d + 1;
+            }
+            entries.push((key, docs));
+        }
+        if !gaps.at_end() {
+            return Err(CodecError::Corrupt("trailing filter data"));
         }
         ix.filters = entries.into_iter().collect::<BTreeMap<_, _>>();
         if self.i != self.b.len() {

@@ -21,9 +21,10 @@ pub struct IndexOptions {
     /// How much of each description and body the index keeps, in bytes, for
     /// snippets and phrase checks. Everything is always *searchable*; what is not
     /// stored cannot be quoted in a snippet, and a phrase that only occurs past it
-    /// matches on its words (unverified, ranked at half weight). Default 160: one
-    /// snippet's worth, so hits have text to show while the index stays small enough
-    /// for a browser at 10,000 documents. `0` stores none (smallest blob);
+    /// matches on its words (unverified, ranked at half weight). Default 96 (cut back
+    /// to a word boundary): a line of snippet per field, so hits have text to show
+    /// while a 10,000-document index stays under half of MiniSearch's gzip size
+    /// (BENCHMARKS.md; 160 bytes cost ~9% more). `0` stores none (smallest blob);
     /// `u32::MAX` keeps whole texts (exact phrases everywhere).
     pub stored_text_bytes: u32,
 }
@@ -31,18 +32,27 @@ pub struct IndexOptions {
 impl Default for IndexOptions {
     fn default() -> Self {
         IndexOptions {
-            stored_text_bytes: 160,
+            stored_text_bytes: 96,
         }
     }
 }
 
-/// `text` cut to at most `max` bytes at a character boundary.
+/// `text` cut to at most `max` bytes, at a word boundary where there is one.
 pub(crate) fn prefix_bytes(text: &str, max: u32) -> &str {
-    let mut end = (max as usize).min(text.len());
+    if text.len() <= max as usize {
+        return text;
+    }
+    let mut end = max as usize;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    &text[..end]
+    // Do not keep half a word: it would show in snippets and could never match.
+    if !text[end..].starts_with(char::is_whitespace) {
+        if let Some(ws) = text[..end].rfind(char::is_whitespace) {
+            end = ws;
+        }
+    }
+    text[..end].trim_end()
 }
 
 /// One document's entry in one term's posting list.

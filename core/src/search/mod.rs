@@ -14,7 +14,7 @@
 //! Map: [`tokenize`] (text → folded terms), [`query`] (query language → AST),
 //! `index` (the structure and its incremental updates), `exec` (evaluation),
 //! [`rank`] (multi-field BM25), `fuzzy` (typo tolerance), [`snippet`], [`facets`], `codec`
-//! (the binary format).
+//! (the binary format), `rice` (its posting-gap coding).
 
 mod codec;
 mod dict;
@@ -27,6 +27,7 @@ mod hash;
 mod index;
 pub mod query;
 pub mod rank;
+mod rice;
 pub mod snippet;
 pub mod tokenize;
 
@@ -173,11 +174,14 @@ impl Index {
         matched.sort_unstable();
         let snippet = if snippets {
             let set: HashSet<&str> = matched.iter().copied().collect();
-            snippet::make("body", &e.body, &set)
-                .or_else(|| snippet::make("description", &e.description, &set))
-                .or_else(|| snippet::make("name", &e.name, &set))
-                .or_else(|| snippet::lead("description", &e.description))
-                .or_else(|| snippet::lead("body", &e.body))
+            let body = snippet::Source::new(&e.body, e.body_full);
+            let desc = snippet::Source::new(&e.description, e.desc_full);
+            let name = snippet::Source::new(&e.name, true);
+            snippet::make("body", body, &set)
+                .or_else(|| snippet::make("description", desc, &set))
+                .or_else(|| snippet::make("name", name, &set))
+                .or_else(|| snippet::lead("description", desc))
+                .or_else(|| snippet::lead("body", body))
         } else {
             None
         };

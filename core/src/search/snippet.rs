@@ -19,9 +19,28 @@ pub struct Snippet {
     pub highlights: Vec<[usize; 2]>,
 }
 
-/// The best snippet of `text` for `terms` (folded index terms), or `None` when no
+/// The text a snippet is cut from: a stored field, maybe only its start.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    text: &'a str,
+    /// The field goes on past `text` (the index keeps only its start), so a snippet
+    /// reaching the end of `text` still ends with `…`.
+    truncated: bool,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(text: &'a str, complete: bool) -> Self {
+        Source {
+            text,
+            truncated: !complete,
+        }
+    }
+}
+
+/// The best snippet of `src` for `terms` (folded index terms), or `None` when no
 /// term occurs in it.
-pub fn make(field: &'static str, text: &str, terms: &HashSet<&str>) -> Option<Snippet> {
+pub fn make(field: &'static str, src: Source<'_>, terms: &HashSet<&str>) -> Option<Snippet> {
+    let text = src.text;
     let mut hits: Vec<(usize, usize, u32)> = Vec::new(); // (start, end, term index)
     let mut seen: Vec<&str> = Vec::new();
     tokenize::for_each_token(text, |t, s, e| {
@@ -98,7 +117,7 @@ pub fn make(field: &'static str, text: &str, terms: &HashSet<&str>) -> Option<Sn
     };
     out.push_str(text[start..end].trim_end());
     let body_end = shift + text[start..end].trim_end().len();
-    if end < text.len() {
+    if end < text.len() || src.truncated {
         out.push_str(ELLIPSIS);
     }
     let highlights = hits
@@ -116,8 +135,8 @@ pub fn make(field: &'static str, text: &str, terms: &HashSet<&str>) -> Option<Sn
 
 /// The start of a field as a snippet without highlights (for hits that matched
 /// only through filters or fields that are not stored).
-pub fn lead(field: &'static str, text: &str) -> Option<Snippet> {
-    let text = text.trim();
+pub fn lead(field: &'static str, src: Source<'_>) -> Option<Snippet> {
+    let text = src.text.trim();
     if text.is_empty() {
         return None;
     }
@@ -128,7 +147,7 @@ pub fn lead(field: &'static str, text: &str) -> Option<Snippet> {
         }
     }
     let mut s = text[..end].trim_end().to_owned();
-    if end < text.len() {
+    if end < text.len() || src.truncated {
         s.push_str(ELLIPSIS);
     }
     Some(Snippet {
@@ -155,7 +174,7 @@ mod tests {
             + "Answer the customer's refund question politely. "
             + &"filler words here. ".repeat(20);
         let terms: HashSet<&str> = ["refund", "customer"].into_iter().collect();
-        let s = make("body", &text, &terms).unwrap();
+        let s = make("body", Source::new(&text, true), &terms).unwrap();
         assert!(s.text.starts_with('…') && s.text.ends_with('…'));
         let words: Vec<&str> = s.highlights.iter().map(|h| &s.text[h[0]..h[1]]).collect();
         assert_eq!(words, ["customer", "refund"]);
@@ -165,16 +184,33 @@ mod tests {
     #[test]
     fn no_match_no_snippet_and_lead() {
         let terms: HashSet<&str> = ["zzz"].into_iter().collect();
-        assert!(make("body", "hello world", &terms).is_none());
-        assert_eq!(lead("body", "  hello world ").unwrap().text, "hello world");
+        assert!(make("body", Source::new("hello world", true), &terms).is_none());
+        assert_eq!(
+            lead("body", Source::new("  hello world ", true))
+                .unwrap()
+                .text,
+            "hello world"
+        );
     }
 
     #[test]
     fn multibyte_text_is_cut_on_boundaries() {
         let text = "é".repeat(300) + " café " + &"ü".repeat(300);
         let terms: HashSet<&str> = ["cafe"].into_iter().collect();
-        let s = make("body", &text, &terms).unwrap();
+        let s = make("body", Source::new(&text, true), &terms).unwrap();
         let h = s.highlights[0];
         assert_eq!(&s.text[h[0]..h[1]], "café");
+    }
+
+    #[test]
+    fn a_stored_prefix_of_a_longer_field_ends_with_an_ellipsis() {
+        let terms: HashSet<&str> = ["refund"].into_iter().collect();
+        let s = make("body", Source::new("Handle the refund", false), &terms).unwrap();
+        assert_eq!(s.text, "Handle the refund…");
+        assert_eq!(&s.text[s.highlights[0][0]..s.highlights[0][1]], "refund");
+        let l = lead("body", Source::new("Handle the refund", false)).unwrap();
+        assert_eq!(l.text, "Handle the refund…");
+        let whole = make("body", Source::new("Handle the refund", true), &terms).unwrap();
+        assert_eq!(whole.text, "Handle the refund");
     }
 }

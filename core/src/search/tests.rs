@@ -315,6 +315,32 @@ fn duplicate_ids_last_wins() {
 }
 
 #[test]
+fn stored_prefixes_end_at_a_word_boundary() {
+    let body = "alpha beta gamma delta epsilon";
+    let d = doc("w", DocType::Persona, "W", "", &[], body);
+    let ix = Index::build_with(
+        std::slice::from_ref(&d),
+        IndexOptions {
+            stored_text_bytes: 13, // mid-"gamma"
+        },
+    );
+    let r = q(&ix, "alpha");
+    assert_eq!(r.hits[0].snippet.as_ref().unwrap().text, "alpha beta…");
+    // The cut-off word is still found (from the postings), just not quoted.
+    assert_eq!(ids(&q(&ix, "gamma")), ["w"]);
+    let whole = Index::build_with(
+        &[d],
+        IndexOptions {
+            stored_text_bytes: 30,
+        },
+    );
+    assert_eq!(
+        q(&whole, "alpha").hits[0].snippet.as_ref().unwrap().text,
+        body
+    );
+}
+
+#[test]
 fn text_past_the_stored_prefix_is_searchable_but_unverified() {
     let long = format!(
         "{} the secret handshake is here.",
