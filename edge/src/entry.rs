@@ -1,17 +1,136 @@
 //! The Workers fetch handler: a thin adapter between `worker::Request`/`Response` and
 //! [`crate::answer`]. The snapshot is fetched from the static-assets binding on an
-//! isolate's first request, opened once and kept for every later request.
+//! isolate's first request, opened once and kept for every later request; in D1 mode
+//! (`PROMPTSHELF_SOURCE = "d1"`) the rows are copied out of D1 instead, and copied again
+//! when D1's `snapshot_id` changes.
 
-use crate::{answer, api_config, snapshot_part_asset, Snapshot, ASSETS_BINDING, SNAPSHOT_ASSET};
+use crate::d1::{queries, query_columns, row_values, snapshot_from_rows, SNAPSHOT_ID_QUERY};
+use crate::{
+    answer, api_config, snapshot_part_asset, Snapshot, ASSETS_BINDING, D1_BINDING, SNAPSHOT_ASSET,
+};
 use promptshelf_core::api;
 use std::cell::RefCell;
 use std::rc::Rc;
-use worker::{event, Context, Env, Fetcher, Headers, Request, Response, ResponseBody, Result};
+use worker::{
+    event, Context, D1Database, Date, Env, Fetcher, Headers, Request, Response, ResponseBody,
+    Result,
+};
 
 thread_local! {
     /// This isolate's open snapshot. Only a successful open is kept: a failed one (a
     /// missing asset, say) is retried on the next request.
     static SNAPSHOT: RefCell<Option<Rc<Snapshot>>> = const { RefCell::new(None) };
+    /// D1 mode: the copy in memory, its `snapshot_id` and when D1 was last asked.
+    static D1_COPY: RefCell<Option<D1Copy>> = const { RefCell::new(None) };
+}
+
+struct D1Copy {
+    id: String,
+    checked_ms: u64,
+    snap: Rc<Snapshot>,
+}
+
+/// How often D1 is asked whether its contents changed, unless the
+/// `PROMPTSHELF_D1_RECHECK_MS` variable says otherwise.
+const D1_RECHECK_MS: u64 = 10_000;
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string())
+}
+
+/// D1 mode (`PROMPTSHELF_SOURCE = "d1"`): serve an in-memory copy of the D1 database,
+/// re-copied when its `snapshot_id` changes. While D1 is being reloaded (no
+/// `snapshot_id` yet) or cannot be reached, the previous copy keeps being served.
+async fn d1_snapshot(env: &Env) -> std::result::Result<Rc<Snapshot>, String> {
+    let recheck = var(env, "PROMPTSHELF_D1_RECHECK_MS")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(D1_RECHECK_MS);
+    let now = Date::now().as_millis();
+    let current = D1_COPY.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|c| (c.id.clone(), c.checked_ms, c.snap.clone()))
+    });
+    if let Some((_, checked, snap)) = &current {
+        if now.saturating_sub(*checked) < recheck {
+            return Ok(snap.clone());
+        }
+    }
+    let db = env
+        .d1(D1_BINDING)
+        .map_err(|e| format!("the `{D1_BINDING}` D1 binding is missing ({e}); see docs/edge.md"))?;
+    let id = db
+        .prepare(SNAPSHOT_ID_QUERY)
+        .first::<String>(Some("value"))
+        .await
+        .map_err(|e| format!("reading snapshot_id from D1 failed: {e}"));
+    match (id, current) {
+        (Ok(Some(id)), Some((cur, _, snap))) if id == cur => {
+            D1_COPY.with(|c| {
+                if let Some(c) = c.borrow_mut().as_mut() {
+                    c.checked_ms = now;
+                }
+            });
+            Ok(snap)
+        }
+        (Ok(Some(_)), current) => match copy_d1(&db).await {
+            Ok((id, snap)) => {
+                let snap = Rc::new(snap);
+                D1_COPY.with(|c| {
+                    *c.borrow_mut() = Some(D1Copy {
+                        id,
+                        checked_ms: now,
+                        snap: snap.clone(),
+                    })
+                });
+                Ok(snap)
+            }
+            Err(e) => current.map(|c| c.2).ok_or(e),
+        },
+        (_, Some((_, _, snap))) => Ok(snap),
+        (Err(e), None) => Err(e),
+        (Ok(None), None) => Err(
+            "the D1 database holds no promptshelf snapshot (no snapshot_id); load one with \
+             `npx wrangler d1 execute DB --file` on the SQL of `promptshelf build --d1-sql`"
+                .into(),
+        ),
+    }
+}
+
+/// Copies every row the read API needs out of D1, in one batch (one transaction, so one
+/// consistent state), into an in-memory snapshot.
+async fn copy_d1(db: &D1Database) -> std::result::Result<(String, Snapshot), String> {
+    let mut statements: Vec<_> = queries().into_iter().map(|q| db.prepare(q)).collect();
+    statements.push(db.prepare(SNAPSHOT_ID_QUERY));
+    let results = db
+        .batch(statements)
+        .await
+        .map_err(|e| format!("reading the D1 database failed: {e}"))?;
+    let columns = query_columns();
+    let mut rows = Vec::with_capacity(columns.len());
+    for (cols, result) in columns.iter().zip(&results) {
+        let objects: Vec<serde_json::Map<String, serde_json::Value>> = result
+            .results()
+            .map_err(|e| format!("reading D1 rows failed: {e}"))?;
+        rows.push(
+            objects
+                .iter()
+                .map(|o| row_values(cols, o))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let id = results
+        .last()
+        .and_then(|r| {
+            r.results::<serde_json::Map<String, serde_json::Value>>()
+                .ok()
+        })
+        .and_then(|v| v.into_iter().next())
+        .and_then(|o| o.get("value").and_then(|v| v.as_str().map(str::to_owned)))
+        .ok_or("the D1 database was being reloaded; try again")?;
+    let snap = snapshot_from_rows(&rows).map_err(|e| e.to_string())?;
+    Ok((id, snap))
 }
 
 async fn snapshot(env: &Env) -> std::result::Result<Rc<Snapshot>, String> {
@@ -91,7 +210,11 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         headers,
         body_len,
     };
-    let snap = snapshot(&env).await;
+    let snap = if var(&env, "PROMPTSHELF_SOURCE").as_deref() == Some("d1") {
+        d1_snapshot(&env).await
+    } else {
+        snapshot(&env).await
+    };
     let resp = answer(snap.as_deref().map_err(String::as_str), &request, &body);
     to_worker(resp)
 }

@@ -7,10 +7,13 @@
 //!   (`promptshelf_core::api::handle_with_body`) over the store crate's `Reader`, the same
 //!   code path as the local server, so both give byte-identical bodies. Host-independent,
 //!   unit-tested natively.
+//! - [`d1`]: D1 mode's queries and the in-memory snapshot built from their rows.
 //! - `entry` (wasm32 only): the `worker` crate's fetch handler. It fetches the snapshot
-//!   from the static-assets binding once per isolate, keeps it open, and converts
+//!   from the static-assets binding once per isolate (or, in D1 mode, copies the D1 rows
+//!   and re-checks `snapshot_id` now and then), keeps it open, and converts
 //!   `worker::Request`/`Response` to and from the core's types. Nothing else.
 
+pub mod d1;
 #[cfg(target_arch = "wasm32")]
 mod entry;
 mod snapshot;
@@ -37,6 +40,9 @@ pub fn snapshot_part_asset(i: usize) -> String {
 
 /// The name of the static-assets binding in `wrangler.toml`.
 pub const ASSETS_BINDING: &str = "ASSETS";
+
+/// The D1 binding read when `PROMPTSHELF_SOURCE = "d1"` (see `docs/edge.md`).
+pub const D1_BINDING: &str = "DB";
 
 /// `Cache-Control` of successful data responses at the edge. A deployed snapshot never
 /// changes, and every response carries an ETag derived from its content hash, so:

@@ -98,6 +98,22 @@ impl Snapshot {
         })
     }
 
+    /// Wraps an already-built database (D1 mode copies rows into one); checks the
+    /// tables every route reads.
+    pub fn from_connection(conn: Connection) -> Result<Snapshot, SnapshotError> {
+        conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM sync_meta)",
+            [],
+            |_| Ok(()),
+        )
+        .map_err(|e| SnapshotError(format!("the database cannot be read: {e}")))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Snapshot {
+            conn,
+            index: IndexCache::default(),
+        })
+    }
+
     /// The core's read-API answer for `req` over this snapshot.
     pub fn answer(&self, req: &Request, body: &[u8], cfg: &ApiConfig) -> Response {
         let reader = Reader::new(&self.conn, &self.index);

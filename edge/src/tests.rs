@@ -18,7 +18,7 @@ fn doc(id: &str, t: DocType, body: &str) -> Document {
 }
 
 /// A small database, as the bytes of its snapshot file.
-fn snapshot_bytes() -> Vec<u8> {
+pub(crate) fn snapshot_bytes() -> Vec<u8> {
     let mut store = Store::open_in_memory().unwrap();
     let docs = [
         doc("alice", DocType::Persona, "refunds and support"),

@@ -7,10 +7,12 @@
 //! - [`records`]: the row types.
 //! - [`reader`]: the read API's `Store` over this schema (reader pool, index cache).
 //! - [`snapshot`]: compact, host-independent snapshots for shipping (the edge).
+//! - [`d1`]: the same rows as SQL for a Cloudflare D1 database, and what the worker reads back.
 //!
 //! Only `rusqlite` is used, so the crate builds for `wasm32-unknown-unknown`, where the
 //! edge opens a snapshot from bytes with [`Store::from_connection`].
 
+pub mod d1;
 pub mod read;
 pub mod reader;
 pub mod records;

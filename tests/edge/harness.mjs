@@ -21,17 +21,18 @@ export function freePort() {
 
 /**
  * Runs `scripts/dev-edge PORT [args]` and resolves once `readyPath` answers `readyStatus`,
- * within `deadlineMs`. `args` go to `wrangler dev` (e.g. `--config FILE`).
+ * within `deadlineMs`. `args` go to `wrangler dev` (e.g. `--config FILE`), `env` to dev-edge
+ * (e.g. EDGE_PERSIST_TO).
  * Returns { base, stop(), output() }.
  */
-export async function startEdge({ readyPath = "/v1/health", deadlineMs = 90_000, readyStatus = 200, args = [] } = {}) {
+export async function startEdge({ readyPath = "/v1/health", deadlineMs = 90_000, readyStatus = 200, args = [], env = {} } = {}) {
   const port = await freePort();
   const inspector = await freePort();
   const child = spawn("scripts/dev-edge", [String(port), "--inspector-port", String(inspector), ...args], {
     cwd: repoRoot,
     detached: true, // own process group, so stop() reaches workerd too
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", NO_COLOR: "1" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", NO_COLOR: "1", ...env },
   });
   let log = "";
   child.stdout.on("data", (d) => (log += d));

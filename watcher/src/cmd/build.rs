@@ -1,4 +1,4 @@
-//! `promptshelf build DIR --out FILE [--allow-errors]`: one sync of the library into a
+//! `promptshelf build DIR --out FILE [--allow-errors] [--d1-sql FILE]`: one sync of the library into a
 //! throwaway database, then a compact, immutable snapshot of it for shipping (the edge
 //! worker serves it; `promptshelf serve --db FILE` too). See `docs/edge.md`.
 //!
@@ -29,6 +29,10 @@ pub struct BuildArgs {
     /// Files larger than this many bytes are sync errors instead of documents.
     #[arg(long, value_name = "BYTES")]
     pub max_file_bytes: Option<usize>,
+    /// Also write the snapshot as SQL for a Cloudflare D1 database
+    /// (`npx wrangler d1 execute DB --file FILE`; see docs/edge.md).
+    #[arg(long, value_name = "FILE")]
+    pub d1_sql: Option<PathBuf>,
 }
 
 pub fn run(args: BuildArgs) -> ExitCode {
@@ -84,6 +88,14 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
     }
     let info = snapshot::write_snapshot(store.conn(), &args.out)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    if let Some(sql_path) = &args.d1_sql {
+        let snap = Store::open_read_only(&args.out).map_err(|e| e.to_string())?;
+        let sql = promptshelf_store::d1::d1_sql(snap.conn())
+            .map_err(|e| format!("cannot write D1 SQL: {e}"))?;
+        std::fs::write(sql_path, sql)
+            .map_err(|e| format!("cannot write {}: {e}", sql_path.display()))?;
+        eprintln!("promptshelf build: D1 SQL -> {}", sql_path.display());
+    }
     eprintln!(
         "promptshelf build: {} documents ({} personas, {} prompt templates), {} sync errors, \
          snapshot {} ({} bytes) -> {}",
@@ -126,6 +138,7 @@ mod tests {
             allow_errors,
             config: None,
             max_file_bytes: None,
+            d1_sql: None,
         }
     }
 
