@@ -71,6 +71,9 @@ impl Error {
 /// A connection to a promptshelf database with the schema in place.
 pub struct Store {
     conn: Connection,
+    /// The database carries the clean-close mark (see [`Store::open`]); the first
+    /// write of this session removes it in the same transaction.
+    clean_mark: bool,
 }
 
 impl Store {
@@ -82,7 +85,9 @@ impl Store {
     /// did not close the database cleanly (a crash, `kill -9`, a file from elsewhere)
     /// or when the file's size disagrees with the page count its header claims (a
     /// truncated copy). A clean close ([`Store::close_clean`]) leaves a mark in
-    /// `sync_meta`; opening removes it, so a crash during this run is checked next time.
+    /// `sync_meta`; the first write after opening removes it in the same transaction,
+    /// so a crash after any write is checked next time, while a session that writes
+    /// nothing (a restart on an unchanged library) costs no write, hence no fsync.
     pub fn open(path: &Path) -> Result<Store, Error> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
@@ -91,18 +96,16 @@ impl Store {
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         let _ = mode; // "memory" for in-memory databases; "wal" otherwise.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            clean_mark: false,
+        };
         let clean = store.closed_cleanly(path)?;
         if !clean {
             store.quick_check()?;
         }
         schema::migrate(&mut store.conn)?;
-        if clean {
-            store.conn.execute(
-                "DELETE FROM sync_meta WHERE key = ?1",
-                [read::META_CLEAN_CLOSE],
-            )?;
-        }
+        store.clean_mark = clean;
         Ok(store)
     }
 
@@ -130,7 +133,10 @@ impl Store {
     /// Marks the database as cleanly closed and folds the WAL into the main file
     /// (shutdown; the next [`Store::open`] then skips the full integrity check).
     pub fn close_clean(&mut self) -> Result<(), Error> {
-        self.write(|w| w.set_meta(read::META_CLEAN_CLOSE, "1"))?;
+        if !self.clean_mark {
+            self.write(|w| w.set_meta(read::META_CLEAN_CLOSE, "1"))?;
+            self.clean_mark = true;
+        }
         self.checkpoint()
     }
 
@@ -148,7 +154,10 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            clean_mark: false,
+        })
     }
 
     /// Wraps an already-open connection (e.g. an in-memory snapshot deserialized from
@@ -157,14 +166,20 @@ impl Store {
         if !conn.is_readonly("main").unwrap_or(true) {
             schema::migrate(&mut conn)?;
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            clean_mark: false,
+        })
     }
 
     /// An empty in-memory database with the schema (tests, tools).
     pub fn open_in_memory() -> Result<Store, Error> {
         let mut conn = Connection::open_in_memory()?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            clean_mark: false,
+        })
     }
 
     /// `PRAGMA quick_check`: Err(Corrupt) unless SQLite answers "ok".
@@ -188,8 +203,15 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if self.clean_mark {
+            tx.execute(
+                "DELETE FROM sync_meta WHERE key = ?1",
+                [read::META_CLEAN_CLOSE],
+            )?;
+        }
         let out = f(&Writer { tx: &tx })?;
         tx.commit()?;
+        self.clean_mark = false;
         Ok(out)
     }
 
