@@ -257,7 +257,10 @@ fn clean_close_mark_skips_the_check_until_the_file_is_damaged() {
     assert!(!store.closed_cleanly(&path).unwrap());
     drop(store);
     let store = Store::open(&path).unwrap();
-    assert!(!store.clean_mark, "a session that wrote and did not close cleanly");
+    assert!(
+        !store.clean_mark,
+        "a session that wrote and did not close cleanly"
+    );
     let mut store = store;
     store.close_clean().unwrap();
     drop(store);
