@@ -40,7 +40,6 @@ pub use snippet::Snippet;
 
 use crate::model::{DocType, DocumentId};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 /// How to run a search. Deserializable with defaults for every field, so hosts can
 /// take it from JSON or query strings.
@@ -173,13 +172,14 @@ impl Index {
             .collect();
         matched.sort_unstable();
         let snippet = if snippets {
-            let set: HashSet<&str> = matched.iter().copied().collect();
+            // `matched` is sorted and duplicate-free (distinct term ids, distinct texts):
+            // what `snippet::make` looks terms up in.
             let body = snippet::Source::new(&e.body, e.body_full);
             let desc = snippet::Source::new(&e.description, e.desc_full);
             let name = snippet::Source::new(&e.name, true);
-            snippet::make("body", body, &set)
-                .or_else(|| snippet::make("description", desc, &set))
-                .or_else(|| snippet::make("name", name, &set))
+            snippet::make("body", body, &matched)
+                .or_else(|| snippet::make("description", desc, &matched))
+                .or_else(|| snippet::make("name", name, &matched))
                 .or_else(|| snippet::lead("description", desc))
                 .or_else(|| snippet::lead("body", body))
         } else {

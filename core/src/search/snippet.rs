@@ -3,7 +3,6 @@
 
 use super::tokenize;
 use serde::Serialize;
-use std::collections::HashSet;
 
 /// Target snippet length in bytes (before the `…` marks).
 pub const SNIPPET_BYTES: usize = 180;
@@ -37,22 +36,18 @@ impl<'a> Source<'a> {
     }
 }
 
-/// The best snippet of `src` for `terms` (folded index terms), or `None` when no
-/// term occurs in it.
-pub fn make(field: &'static str, src: Source<'_>, terms: &HashSet<&str>) -> Option<Snippet> {
+/// The best snippet of `src` for `terms` (folded index terms, sorted and
+/// deduplicated), or `None` when no term occurs in it.
+pub fn make(field: &'static str, src: Source<'_>, terms: &[&str]) -> Option<Snippet> {
     let text = src.text;
+    // Most fields of most hits hold none of the terms (they matched in text the index
+    // does not store, or in another field): rule that out without tokenizing.
+    if !terms.iter().any(|t| may_occur(text, t)) {
+        return None;
+    }
     let mut hits: Vec<(usize, usize, u32)> = Vec::new(); // (start, end, term index)
-    let mut seen: Vec<&str> = Vec::new();
     tokenize::for_each_token(text, |t, s, e| {
-        if terms.contains(t) {
-            let idx = match seen.iter().position(|x| *x == t) {
-                Some(i) => i,
-                None => {
-                    let k = terms.get(t).copied().unwrap_or("");
-                    seen.push(k);
-                    seen.len() - 1
-                }
-            };
+        if let Ok(idx) = terms.binary_search(&t) {
             hits.push((s, e, idx as u32));
         }
     });
@@ -61,7 +56,7 @@ pub fn make(field: &'static str, src: Source<'_>, terms: &HashSet<&str>) -> Opti
     }
     // Best window start: most distinct terms, then most hits, then earliest.
     let mut best = (0usize, 0usize, 0usize); // (distinct, count, first hit index)
-    let mut counts = vec![0u32; seen.len()];
+    let mut counts = vec![0u32; terms.len()];
     let mut distinct = 0usize;
     let mut j = 0usize;
     for i in 0..hits.len() {
@@ -157,6 +152,17 @@ pub fn lead(field: &'static str, src: Source<'_>) -> Option<Snippet> {
     })
 }
 
+/// Whether a token of `text` could fold to `term`. Exact for ASCII text (its tokens are
+/// its alphanumeric runs, lowercased, so the term must occur in it ignoring case);
+/// other text is assumed to (folding maps many characters to one).
+fn may_occur(text: &str, term: &str) -> bool {
+    if !text.is_ascii() {
+        return true;
+    }
+    let (t, w) = (text.as_bytes(), term.as_bytes());
+    !w.is_empty() && t.windows(w.len()).any(|win| win.eq_ignore_ascii_case(w))
+}
+
 fn floor_boundary(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
         i -= 1;
@@ -173,7 +179,7 @@ mod tests {
         let text = "You are a helpful assistant. ".repeat(10)
             + "Answer the customer's refund question politely. "
             + &"filler words here. ".repeat(20);
-        let terms: HashSet<&str> = ["refund", "customer"].into_iter().collect();
+        let terms = ["customer", "refund"];
         let s = make("body", Source::new(&text, true), &terms).unwrap();
         assert!(s.text.starts_with('…') && s.text.ends_with('…'));
         let words: Vec<&str> = s.highlights.iter().map(|h| &s.text[h[0]..h[1]]).collect();
@@ -183,7 +189,7 @@ mod tests {
 
     #[test]
     fn no_match_no_snippet_and_lead() {
-        let terms: HashSet<&str> = ["zzz"].into_iter().collect();
+        let terms = ["zzz"];
         assert!(make("body", Source::new("hello world", true), &terms).is_none());
         assert_eq!(
             lead("body", Source::new("  hello world ", true))
@@ -196,7 +202,7 @@ mod tests {
     #[test]
     fn multibyte_text_is_cut_on_boundaries() {
         let text = "é".repeat(300) + " café " + &"ü".repeat(300);
-        let terms: HashSet<&str> = ["cafe"].into_iter().collect();
+        let terms = ["cafe"];
         let s = make("body", Source::new(&text, true), &terms).unwrap();
         let h = s.highlights[0];
         assert_eq!(&s.text[h[0]..h[1]], "café");
@@ -204,7 +210,7 @@ mod tests {
 
     #[test]
     fn a_stored_prefix_of_a_longer_field_ends_with_an_ellipsis() {
-        let terms: HashSet<&str> = ["refund"].into_iter().collect();
+        let terms = ["refund"];
         let s = make("body", Source::new("Handle the refund", false), &terms).unwrap();
         assert_eq!(s.text, "Handle the refund…");
         assert_eq!(&s.text[s.highlights[0][0]..s.highlights[0][1]], "refund");
@@ -212,5 +218,29 @@ mod tests {
         assert_eq!(l.text, "Handle the refund…");
         let whole = make("body", Source::new("Handle the refund", true), &terms).unwrap();
         assert_eq!(whole.text, "Handle the refund");
+    }
+
+    /// The substring pre-check must never hide a token: every token of a text passes
+    /// it (whatever its case in the text), and each gives a snippet.
+    #[test]
+    fn precheck_never_hides_a_match() {
+        for text in [
+            "Handle the REFUND quickly",
+            "x-ray X_RAY Xray2 2xray",
+            "AbC123 abc 123ABC a1b2",
+            "Über café naïve 東京",
+            "",
+        ] {
+            for tok in tokenize::tokens(text) {
+                assert!(may_occur(text, &tok), "{text:?} {tok:?}");
+                assert!(
+                    make("body", Source::new(text, true), &[tok.as_str()]).is_some(),
+                    "{text:?} {tok:?}"
+                );
+            }
+        }
+        assert!(!may_occur("Handle the refund", "refunds"));
+        assert!(!may_occur("Handle the refund", "é"));
+        assert!(make("body", Source::new("Handle the refund", true), &["refunds"]).is_none());
     }
 }

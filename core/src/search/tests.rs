@@ -384,3 +384,62 @@ fn text_past_the_stored_prefix_is_searchable_but_unverified() {
     assert_eq!(q(&back, "\"secret handshake\""), r);
     assert!(back.contains(&DocumentId("personas/a".into())));
 }
+
+/// Tag facets rank tag ids and clone only the kept ones; the result must equal sorting
+/// every tag's count (count descending, then value) and keeping the first
+/// `max_facet_values`, including ties at the cut.
+#[test]
+fn tag_facets_equal_the_full_sort() {
+    let tag_names: Vec<String> = (0..40).map(|i| format!("t{:02}", (i * 7) % 40)).collect();
+    let docs: Vec<Document> = (0..120)
+        .map(|i| {
+            // A skewed, tie-rich spread of tags over the documents.
+            let tags: Vec<&str> = (0..40)
+                .filter(|t| (i * (t + 3) + t) % (t + 5) < 2)
+                .map(|t| tag_names[t].as_str())
+                .collect();
+            doc(
+                &format!("d{i:03}"),
+                if i % 3 == 0 {
+                    DocType::PromptTemplate
+                } else {
+                    DocType::Persona
+                },
+                &format!("Doc {i}"),
+                "",
+                &tags,
+                "word",
+            )
+        })
+        .collect();
+    let ix = Index::build(&docs);
+    for max in [0, 1, 2, 5, 13, 39, 40, 1000] {
+        let r = ix
+            .search(
+                "word",
+                &SearchOptions {
+                    max_facet_values: max,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let mut all: Vec<(usize, String)> = Vec::new();
+        for d in &docs {
+            for t in &d.tags {
+                match all.iter_mut().find(|(_, v)| v == t) {
+                    Some(e) => e.0 += 1,
+                    None => all.push((1, t.clone())),
+                }
+            }
+        }
+        all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        all.truncate(max);
+        let got: Vec<(usize, String)> = r
+            .facets
+            .tags
+            .iter()
+            .map(|f| (f.count, f.value.clone()))
+            .collect();
+        assert_eq!(got, all, "max_facet_values {max}");
+    }
+}
