@@ -23,6 +23,18 @@ impl Writer<'_> {
         file_size: u64,
     ) -> Result<(), Error> {
         let json = serde_json::to_string(doc)?;
+        self.upsert_document_json(doc, &json, file_modified_ms, file_size)
+    }
+
+    /// [`Writer::upsert_document`] with the document's JSON already serialized
+    /// (`serde_json::to_string(doc)`, e.g. on the threads that parsed the files).
+    pub fn upsert_document_json(
+        &self,
+        doc: &Document,
+        json: &str,
+        file_modified_ms: i64,
+        file_size: u64,
+    ) -> Result<(), Error> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO documents (id, type, name, document, file_path, file_modified, \
                content_hash, file_size, stale, created_at, updated_at) \

@@ -19,6 +19,7 @@ use super::walk::{walk, Found, Stat};
 use promptshelf_core::search::Prepared;
 use promptshelf_core::{Document, ParseOptions};
 use promptshelf_store::{read, ErrorKind, FileRecord, Store, SyncErrorRecord, Writer};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -431,7 +432,8 @@ impl Engine {
         let t_batch = Instant::now();
         let result = store.write(|w| {
             let mut affected: BTreeSet<String> = BTreeSet::new();
-            let mut fresh: HashMap<&str, &Document> = HashMap::new();
+            // Parsed documents by path, with their JSON when serialized ahead.
+            let mut fresh: HashMap<&str, (&Document, Option<&str>)> = HashMap::new();
             let mut tokens: HashMap<&str, Arc<Prepared>> = HashMap::new();
             for (rel, o) in obs {
                 let old = files.get(rel.as_str()).cloned();
@@ -472,6 +474,7 @@ impl Engine {
                         racy,
                         result,
                         prepared,
+                        json,
                     } => {
                         meaningful = true;
                         let doc_id = result.as_ref().as_ref().ok().map(|d| d.id.0.clone());
@@ -489,10 +492,11 @@ impl Engine {
                             Ok(doc) => {
                                 claims.entry(doc.id.0.clone()).or_default().insert(rel.clone());
                                 affected.insert(doc.id.0.clone());
-                                fresh.insert(rel.as_str(), doc);
+                                fresh.insert(rel.as_str(), (doc, json.as_deref()));
                                 if let Some(p) = prepared {
                                     tokens.insert(rel.as_str(), p.clone());
                                 }
+
                                 w.clear_error(rel)?;
                             }
                             Err(pe) => {
@@ -687,23 +691,24 @@ fn ids_owned_by(w: &Writer<'_>, rel: &str) -> Result<Vec<String>, promptshelf_st
     Ok(ids)
 }
 
-enum Resolved {
-    Upserted(Box<Document>),
+enum Resolved<'a> {
+    /// Borrowed from the batch's parsed files, or owned when read again.
+    Upserted(Box<Cow<'a, Document>>),
     Removed,
     Stale,
     Unchanged,
 }
 
 /// Settles which file provides document `id` after a batch and writes the outcome.
-fn resolve(
+fn resolve<'a>(
     w: &Writer<'_>,
     lib: &Library,
     files: &HashMap<String, FileRecord>,
     claims: &HashMap<String, BTreeSet<String>>,
     opts: &ParseOptions,
-    fresh: &HashMap<&str, &Document>,
+    fresh: &HashMap<&str, (&'a Document, Option<&str>)>,
     id: &str,
-) -> Result<Resolved, promptshelf_store::Error> {
+) -> Result<Resolved<'a>, promptshelf_store::Error> {
     let owner = {
         let mut stmt = w
             .conn()
@@ -764,8 +769,8 @@ fn resolve(
     if up_to_date {
         return Ok(Resolved::Unchanged);
     }
-    let doc = match fresh.get(winner.as_str()) {
-        Some(d) => (*d).clone(),
+    let (doc, json) = match fresh.get(winner.as_str()) {
+        Some((d, json)) => (Cow::Borrowed(*d), *json),
         None => {
             // A file that lost before now wins (the winner went away): read it again.
             match observe(lib, winner, None, opts) {
@@ -774,7 +779,7 @@ fn resolve(
                         && rec.is_some_and(|r| r.content_hash == hash.0) =>
                 {
                     match *result {
-                        Ok(d) => d,
+                        Ok(d) => (Cow::Owned(d), None),
                         Err(_) => return Ok(Resolved::Unchanged),
                     }
                 }
@@ -785,6 +790,9 @@ fn resolve(
     };
     w.clear_error(winner)?;
     let (mtime_ms, size) = rec.map_or((0, 0), |r| (r.mtime_ns / 1_000_000, r.size));
-    w.upsert_document(&doc, mtime_ms, size)?;
+    match json {
+        Some(json) => w.upsert_document_json(&doc, json, mtime_ms, size)?,
+        None => w.upsert_document(&doc, mtime_ms, size)?,
+    }
     Ok(Resolved::Upserted(Box::new(doc)))
 }

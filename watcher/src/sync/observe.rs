@@ -44,6 +44,8 @@ pub enum Observed {
         /// The document tokenized for the search index, done here because observing
         /// runs on many threads and applying on one.
         prepared: Option<Arc<Prepared>>,
+        /// The document's JSON as stored (`serde_json::to_string`), for the same reason.
+        json: Option<String>,
     },
     /// Could not read it (busy, permission, changed while reading): retry later.
     Unreadable { stat: Option<Stat>, error: String },
@@ -87,6 +89,7 @@ pub fn observe(
                 ),
             })),
             prepared: None,
+            json: None,
         };
     }
     let bytes = match std::fs::read(&abs) {
@@ -114,12 +117,17 @@ pub fn observe(
     }
     let result = parse_document(rel, &bytes, opts);
     let prepared = result.as_ref().ok().map(|d| Arc::new(Index::prepare(d)));
+    let json = result
+        .as_ref()
+        .ok()
+        .and_then(|d| serde_json::to_string(d).ok());
     Observed::Parsed {
         stat: after,
         hash,
         racy,
         result: Box::new(result),
         prepared,
+        json,
     }
 }
 

@@ -4,11 +4,12 @@
 
 use promptshelf_core::search::Prepared;
 use promptshelf_core::Document;
+use std::borrow::Cow;
 use std::sync::Arc;
 
-/// A document new or replaced in a batch, with its tokens when they were prepared
-/// ahead (on the parsing threads).
-pub type Upsert = (Document, Option<Arc<Prepared>>);
+/// A document new or replaced in a batch (borrowed from the batch when it can be),
+/// with its tokens when they were prepared ahead (on the parsing threads).
+pub type Upsert<'a> = (Cow<'a, Document>, Option<Arc<Prepared>>);
 
 pub trait SearchHook: Send {
     /// Starts from a stored blob; false when it is unusable (then [`SearchHook::rebuild`]
@@ -17,7 +18,7 @@ pub trait SearchHook: Send {
     /// Builds from every document in the database.
     fn rebuild(&mut self, all: Vec<Document>);
     /// Applies one batch: ids whose documents are gone, and documents new or replaced.
-    fn apply(&mut self, removed: &[String], upserted: &[Upsert]);
+    fn apply(&mut self, removed: &[String], upserted: &[Upsert<'_>]);
     /// The serialized index to store, or `None` when there is no index.
     fn to_bytes(&self) -> Option<Vec<u8>>;
     /// Gets ready for updates (work an index may otherwise do on the first one).
@@ -33,7 +34,7 @@ impl SearchHook for NoSearch {
         true
     }
     fn rebuild(&mut self, _: Vec<Document>) {}
-    fn apply(&mut self, _: &[String], _: &[Upsert]) {}
+    fn apply(&mut self, _: &[String], _: &[Upsert<'_>]) {}
     fn to_bytes(&self) -> Option<Vec<u8>> {
         None
     }
@@ -63,7 +64,7 @@ impl SearchHook for CoreSearch {
         self.index = promptshelf_core::search::Index::build(&all);
     }
 
-    fn apply(&mut self, removed: &[String], upserted: &[Upsert]) {
+    fn apply(&mut self, removed: &[String], upserted: &[Upsert<'_>]) {
         let removed: Vec<promptshelf_core::DocumentId> = removed
             .iter()
             .map(|id| promptshelf_core::DocumentId(id.clone()))
@@ -72,14 +73,18 @@ impl SearchHook for CoreSearch {
         let pairs: Vec<(&Document, &Prepared)> = if upserted.iter().all(|(_, p)| p.is_some()) {
             upserted
                 .iter()
-                .filter_map(|(d, p)| p.as_deref().map(|p| (d, p)))
+                .filter_map(|(d, p)| p.as_deref().map(|p| (d.as_ref(), p)))
                 .collect()
         } else {
             fresh = upserted
                 .iter()
                 .map(|(d, _)| promptshelf_core::search::Index::prepare(d))
                 .collect();
-            upserted.iter().map(|(d, _)| d).zip(&fresh).collect()
+            upserted
+                .iter()
+                .map(|(d, _)| d.as_ref())
+                .zip(&fresh)
+                .collect()
         };
         self.index.update_prepared(&removed, &pairs);
     }
