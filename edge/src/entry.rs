@@ -143,17 +143,22 @@ async fn snapshot(env: &Env) -> std::result::Result<Rc<Snapshot>, String> {
     let bytes = match fetch_asset(&assets, SNAPSHOT_ASSET).await? {
         Some(b) => b,
         None => {
-            // A big snapshot ships in pieces (see `snapshot_part_asset`).
-            let mut all = Vec::new();
-            let mut i = 0;
-            while let Some(piece) = fetch_asset(&assets, &snapshot_part_asset(i)).await? {
-                all.extend_from_slice(&piece);
-                i += 1;
-            }
-            if i == 0 {
+            // A big snapshot ships in pieces (see `snapshot_part_asset`). The buffer is
+            // sized once from the SQLite header of the first piece: growing it piece by
+            // piece would leave the isolate's memory (which never shrinks) at about twice
+            // the snapshot, over the 128 MB limit for big libraries.
+            let Some(first) = fetch_asset(&assets, &snapshot_part_asset(0)).await? else {
                 return Err(format!(
                     "the snapshot asset {SNAPSHOT_ASSET} is missing; build it with scripts/build-edge"
                 ));
+            };
+            let mut all = Vec::with_capacity(crate::snapshot::declared_size(&first).unwrap_or(0));
+            all.extend_from_slice(&first);
+            drop(first);
+            let mut i = 1;
+            while let Some(piece) = fetch_asset(&assets, &snapshot_part_asset(i)).await? {
+                all.extend_from_slice(&piece);
+                i += 1;
             }
             all
         }

@@ -20,6 +20,20 @@ impl std::error::Error for SnapshotError {}
 
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
+/// The database size a SQLite header records (page size × page count, both big-endian),
+/// when `head` starts with a header that records one.
+pub fn declared_size(head: &[u8]) -> Option<usize> {
+    if head.len() < 100 || !head.starts_with(SQLITE_MAGIC) {
+        return None;
+    }
+    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let pages = u64::from(u32::from_be_bytes([head[28], head[29], head[30], head[31]]));
+    usize::try_from(page_size * pages).ok().filter(|n| *n > 0)
+}
+
 /// An open snapshot plus its loaded search index (loaded on the first search, then kept:
 /// the snapshot never changes).
 pub struct Snapshot {
@@ -53,21 +67,14 @@ impl Snapshot {
                  (build it with `promptshelf build`, which writes rollback-journal mode)",
             ));
         }
-        // The header records the database size (page size × page count, both big-endian);
-        // a snapshot cut short in transit (or a missing piece) is refused here.
-        let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
-            1 => 65_536,
-            n => u64::from(n),
-        };
-        let pages = u64::from(u32::from_be_bytes([
-            bytes[28], bytes[29], bytes[30], bytes[31],
-        ]));
-        if pages != 0 && page_size * pages != bytes.len() as u64 {
-            return Err(SnapshotError(format!(
-                "the snapshot is {} bytes but its header says {} (truncated, or a piece is missing)",
-                bytes.len(),
-                page_size * pages
-            )));
+        // A snapshot cut short in transit (or a missing piece) is refused here.
+        if let Some(size) = declared_size(bytes) {
+            if size != bytes.len() {
+                return Err(SnapshotError(format!(
+                    "the snapshot is {} bytes but its header says {size} (truncated, or a piece is missing)",
+                    bytes.len(),
+                )));
+            }
         }
         let sql = |e: promptshelf_store::rusqlite::Error| {
             SnapshotError(format!("the snapshot cannot be opened: {e}"))
