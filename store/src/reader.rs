@@ -28,10 +28,20 @@ pub type SharedSearcher = Arc<dyn Searcher + Send + Sync>;
 /// Turns stored index bytes into a searcher (the core engine's `from_bytes`).
 pub type IndexLoader = fn(&[u8]) -> Result<SharedSearcher, String>;
 
-/// The last loaded index and the generation it was stored at.
+/// How many loaded indexes (of distinct generations) the cache keeps. Two: when a new
+/// index is stored, requests whose snapshot began just before still ask for the previous
+/// one; with only one slot they and the new requests would evict each other's index and
+/// reload it in turn.
+const KEEP_INDEXES: usize = 2;
+
+/// The last loaded indexes, keyed by the generation they were stored at.
 pub struct IndexCache {
     loader: Option<IndexLoader>,
-    slot: Mutex<Option<(u64, SharedSearcher)>>,
+    /// Newest generation last; at most [`KEEP_INDEXES`].
+    slots: Mutex<Vec<(u64, SharedSearcher)>>,
+    /// Held while one index loads, so concurrent misses load it once; lookups of
+    /// indexes already loaded never wait for it.
+    loading: Mutex<()>,
 }
 
 impl IndexCache {
@@ -40,8 +50,17 @@ impl IndexCache {
     pub fn new(loader: Option<IndexLoader>) -> IndexCache {
         IndexCache {
             loader,
-            slot: Mutex::new(None),
+            slots: Mutex::new(Vec::new()),
+            loading: Mutex::new(()),
         }
+    }
+
+    fn cached(&self, generation: u64) -> Option<SharedSearcher> {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots
+            .iter()
+            .find(|(g, _)| *g == generation)
+            .map(|(_, s)| s.clone())
     }
 
     fn get_or_load(
@@ -52,18 +71,24 @@ impl IndexCache {
         let Some(loader) = self.loader else {
             return Ok(None);
         };
-        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((g, s)) = slot.as_ref() {
-            if *g == generation {
-                return Ok(Some(s.clone()));
-            }
+        if let Some(s) = self.cached(generation) {
+            return Ok(Some(s));
+        }
+        let _one_load_at_a_time = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = self.cached(generation) {
+            return Ok(Some(s)); // loaded by the request we waited for
         }
         let Some(bytes) = load_bytes()? else {
             return Ok(None);
         };
         let searcher = loader(&bytes)
             .map_err(|e| StoreError::new(format!("the stored search index is unusable: {e}")))?;
-        *slot = Some((generation, searcher.clone()));
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.push((generation, searcher.clone()));
+        slots.sort_by_key(|(g, _)| *g);
+        if slots.len() > KEEP_INDEXES {
+            slots.remove(0); // the oldest generation
+        }
         Ok(Some(searcher))
     }
 }

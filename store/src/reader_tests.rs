@@ -317,3 +317,47 @@ fn readers_are_never_blocked_by_the_writer() {
     let g = pool.with_reader(|r| r.generation().unwrap()).unwrap();
     assert_eq!(g, "999");
 }
+
+/// Requests straddling a new stored index (snapshots on both sides of it) each find
+/// their generation's index in the cache: no reload ping-pong between the two.
+#[test]
+fn index_cache_keeps_the_previous_generation_too() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static LOADS: AtomicUsize = AtomicUsize::new(0);
+    struct Gen(u8);
+    impl Searcher for Gen {
+        fn search_json(
+            &self,
+            _: &promptshelf_core::api::SearchRequest,
+        ) -> Result<serde_json::Value, promptshelf_core::api::SearchProblem> {
+            Ok(json!(self.0))
+        }
+    }
+    fn load(b: &[u8]) -> Result<SharedSearcher, String> {
+        LOADS.fetch_add(1, Ordering::SeqCst);
+        Ok(Arc::new(Gen(b[0])))
+    }
+    let cache = IndexCache::new(Some(load));
+    let get = |g: u64| {
+        let s = cache
+            .get_or_load(g, || Ok(Some(vec![g as u8])))
+            .unwrap()
+            .unwrap();
+        let req = promptshelf_core::api::SearchRequest {
+            query: String::new(),
+            limit: 1,
+            offset: 0,
+        };
+        s.search_json(&req).unwrap()
+    };
+    for g in [1, 2, 1, 2, 2, 1] {
+        assert_eq!(get(g), json!(g));
+    }
+    assert_eq!(LOADS.load(Ordering::SeqCst), 2);
+    // A third generation evicts the oldest, not the one just loaded.
+    assert_eq!(get(3), json!(3));
+    assert_eq!(get(2), json!(2));
+    assert_eq!(LOADS.load(Ordering::SeqCst), 3);
+    assert_eq!(get(1), json!(1));
+    assert_eq!(LOADS.load(Ordering::SeqCst), 4);
+}
