@@ -150,6 +150,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Gets ready for live edits: the index loaded, and ready to remove and replace
+    /// documents cheaply (per-document bookkeeping a one-shot sync does without).
+    pub fn prepare_live(&mut self) -> Result<(), promptshelf_store::Error> {
+        self.ensure_index()?;
+        self.search.prepare_updates();
+        Ok(())
+    }
+
     /// Loads the search index if it is not in memory yet: the stored blob when it
     /// reflects the current documents, else a rebuild from them (which is stored).
     pub fn ensure_index(&mut self) -> Result<(), promptshelf_store::Error> {
@@ -174,7 +182,6 @@ impl Engine {
                     .write(|w| w.put_search_index(generation, &bytes))?;
             }
         }
-        self.search.prepare_updates();
         self.index_loaded = true;
         tracing::debug!(ms = t.elapsed().as_secs_f64() * 1e3, "search index loaded");
         Ok(())

@@ -111,7 +111,7 @@ pub fn start(cfg: &Config) -> Result<(SyncHandle, JoinHandle<Result<(), SyncErro
             let result = live
                 .engine_mut()
                 .reconcile(None, bar.as_ref(), &shared.cancel)
-                .and_then(|_| live.engine_mut().ensure_index())
+                .and_then(|_| live.engine_mut().prepare_live())
                 .map_err(SyncError::from)
                 .and_then(|_| {
                     shared.set_phase(Phase::Watching);
