@@ -70,11 +70,16 @@ impl BitWriter {
     }
 }
 
-/// Reads Rice codes; running past the end is an error, not a panic.
+/// Reads Rice codes; running past the end is an error, not a panic. Bits are taken
+/// from a 64-bit buffer refilled a word at a time: index loading decodes millions of
+/// gaps, in the browser too, so the common path is a shift and a trailing-zero count.
 pub struct BitReader<'a> {
     data: &'a [u8],
-    pos: u64,
-    end: u64,
+    /// Next byte of `data` to move into `buf`.
+    next: usize,
+    /// Unread bits, lowest first; bits at and above `avail` are zero.
+    buf: u64,
+    avail: u32,
 }
 
 /// The reader ran out of bits.
@@ -85,29 +90,43 @@ impl<'a> BitReader<'a> {
     pub fn new(data: &'a [u8]) -> BitReader<'a> {
         BitReader {
             data,
-            pos: 0,
-            end: data.len() as u64 * 8,
+            next: 0,
+            buf: 0,
+            avail: 0,
         }
     }
 
-    /// The next (up to) 57 bits, zero beyond the end of the data.
-    fn peek(&self) -> u64 {
-        let byte = (self.pos >> 3) as usize;
-        let mut w = [0u8; 8];
-        if let Some(s) = self.data.get(byte..) {
-            let n = s.len().min(8);
-            w[..n].copy_from_slice(&s[..n]);
+    /// Tops `buf` up with as many whole bytes as fit.
+    fn refill(&mut self) {
+        let room = (64 - self.avail) / 8;
+        if room == 0 {
+            return;
         }
-        u64::from_le_bytes(w) >> (self.pos & 7)
+        if let Some(w) = self.data.get(self.next..self.next + 8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            let word = u64::from_le_bytes(b);
+            let bits = room * 8;
+            let word = if bits == 64 {
+                word
+            } else {
+                word & ((1u64 << bits) - 1)
+            };
+            self.buf |= word << self.avail;
+            self.avail += bits;
+            self.next += room as usize;
+        } else {
+            while self.avail <= 56 && self.next < self.data.len() {
+                self.buf |= u64::from(self.data[self.next]) << self.avail;
+                self.avail += 8;
+                self.next += 1;
+            }
+        }
     }
 
-    fn take(&mut self, len: u32) -> Result<u64, OutOfBits> {
-        if self.pos + u64::from(len) > self.end {
-            return Err(OutOfBits);
-        }
-        let v = self.peek() & ((1u64 << len) - 1);
-        self.pos += u64::from(len);
-        Ok(v)
+    fn consume(&mut self, n: u32) {
+        self.buf = if n >= 64 { 0 } else { self.buf >> n };
+        self.avail -= n;
     }
 
     /// One Rice-coded value with parameter `k` (≤ 31); `limit` bounds the quotient so
@@ -115,20 +134,20 @@ impl<'a> BitReader<'a> {
     pub fn rice(&mut self, k: u32, limit: u64) -> Result<u64, OutOfBits> {
         let mut q: u64 = 0;
         loop {
-            let avail = (self.end - self.pos).min(56);
-            if avail == 0 {
-                return Err(OutOfBits);
+            if self.avail < 57 {
+                self.refill();
             }
-            let w = self.peek() & ((1u64 << avail) - 1);
-            if w == 0 {
-                self.pos += avail;
-                q += avail;
-            } else {
-                let tz = u64::from(w.trailing_zeros());
-                self.pos += tz + 1;
-                q += tz;
+            if self.buf != 0 {
+                let tz = self.buf.trailing_zeros();
+                q += u64::from(tz);
+                self.consume(tz + 1);
                 break;
             }
+            if self.avail == 0 {
+                return Err(OutOfBits);
+            }
+            q += u64::from(self.avail);
+            self.consume(self.avail);
             if q > limit {
                 return Err(OutOfBits);
             }
@@ -136,13 +155,23 @@ impl<'a> BitReader<'a> {
         if q > limit {
             return Err(OutOfBits);
         }
-        let r = if k > 0 { self.take(k)? } else { 0 };
+        if k == 0 {
+            return Ok(q);
+        }
+        if self.avail < k {
+            self.refill();
+            if self.avail < k {
+                return Err(OutOfBits);
+            }
+        }
+        let r = self.buf & ((1u64 << k) - 1);
+        self.consume(k);
         Ok((q << k) | r)
     }
 
     /// True when only padding (fewer than 8 zero bits) remains.
     pub fn at_end(&self) -> bool {
-        self.end - self.pos < 8 && self.peek() == 0
+        self.buf == 0 && self.avail < 8 && self.next == self.data.len()
     }
 }
 
