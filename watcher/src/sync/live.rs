@@ -84,10 +84,12 @@ pub struct Live {
 
 /// The stored search index is rewritten once live sync has been quiet this long...
 const INDEX_FLUSH_IDLE: Duration = Duration::from_millis(100);
-/// ...or, during a long stream of edits, at least this often (between two batches)...
-const INDEX_FLUSH_MAX: Duration = Duration::from_secs(1);
+/// ...or, during a long stream of edits, at least this often (between two batches:
+/// each store costs ~0.1 s, more under load, and one landing inside a 1,000-file burst
+/// delays the whole burst by that much; at 1 s it did in one run out of two)...
+const INDEX_FLUSH_MAX: Duration = Duration::from_secs(5);
 /// ...and at the latest this long after it started to trail, pending edits or not.
-const INDEX_FLUSH_CAP: Duration = Duration::from_secs(5);
+const INDEX_FLUSH_CAP: Duration = Duration::from_secs(10);
 
 impl Live {
     /// Starts watching `engine`'s library. Call before the initial reconcile so that
