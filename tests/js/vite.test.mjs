@@ -1,0 +1,174 @@
+// A bundler, as a frontend developer uses it: `npm pack` of pkg/ → install into a fresh
+// temporary Vite app (no vite.config; vite itself is the version pinned in the root
+// package.json) → headless Chromium opens the app (1) from `vite build`'s dist/ served by a
+// plain static server and (2) from Vite's dev server. The page does `import init, { Shelf }
+// from "promptshelf"; await init()`, loads the example library's index and searches; its hits
+// must be the ones the same package gives in Node for the same bytes and query, the .wasm must
+// arrive as application/wasm (in the build: as Vite's hashed asset), and the console stays clean.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { createServer } from "node:http";
+import { existsSync } from "node:fs";
+import { mkdtemp, mkdir, readFile, readdir, writeFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve, extname, sep } from "node:path";
+import { root, pkgDir, loadPkg } from "./lib/pkg.mjs";
+import { buildIndex } from "../../examples/browser/build-index.mjs";
+
+const run = promisify(execFile);
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const QUERY = "supp";
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".bin": "application/octet-stream",
+};
+
+// The whole app: what the package README's Vite quick start shows.
+const INDEX_HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>promptshelf in Vite</title>
+<link rel="icon" href="data:,"><!-- no favicon request: a 404 would count as a console error --></head>
+<body><ol id="hits"></ol><script type="module" src="/main.js"></script></body></html>
+`;
+const MAIN_JS = `import init, { Shelf } from "promptshelf";
+
+async function main() {
+  await init();
+  const bytes = new Uint8Array(await (await fetch("/index.bin")).arrayBuffer());
+  const shelf = Shelf.load(bytes);
+  const { hits } = shelf.search(${JSON.stringify(QUERY)}, { limit: 10 });
+  document.getElementById("hits").replaceChildren(
+    ...hits.map((h) => {
+      const li = document.createElement("li");
+      li.textContent = h.name;
+      li.dataset.id = h.id;
+      return li;
+    }),
+  );
+  shelf.free();
+  document.body.dataset.ready = "true";
+}
+main().catch((e) => {
+  document.body.dataset.error = String(e?.stack ?? e);
+});
+`;
+
+/** Serves `dir` read-only on a free loopback port; resolves to `{url, close()}`. */
+async function serveStatic(dir) {
+  const base = resolve(dir);
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+    const file = resolve(base, "." + sep + (path.endsWith("/") ? path + "index.html" : path));
+    if (!file.startsWith(base + sep)) return res.writeHead(403).end();
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    close: () => new Promise((ok) => server.close(ok)),
+  };
+}
+
+test("a Vite app importing the packed package, in headless Chromium", { timeout: 180_000 }, async (t) => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (scripts/setup installs Debian chromium)`);
+  const viteBin = join(root, "node_modules", "vite", "bin", "vite.js");
+  assert.ok(existsSync(viteBin), `${viteBin} missing (scripts/setup runs npm ci)`);
+  const dir = await mkdtemp(join(tmpdir(), "promptshelf-vite-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const env = { ...process.env, npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
+
+  // The app, with the package installed from its tarball (offline: it has no dependencies).
+  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", dir], { cwd: pkgDir, env });
+  const [info] = JSON.parse(stdout);
+  const app = join(dir, "app");
+  await mkdir(join(app, "public"), { recursive: true });
+  await writeFile(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
+  await run("npm", ["install", "--offline", "--no-package-lock", join(dir, info.filename)], { cwd: app, env });
+  await writeFile(join(app, "index.html"), INDEX_HTML);
+  await writeFile(join(app, "main.js"), MAIN_JS);
+  const { bytes } = await buildIndex();
+  await writeFile(join(app, "public", "index.bin"), bytes);
+
+  // What the same package answers in Node: the page must show exactly these hits.
+  const { Shelf } = await loadPkg();
+  const shelf = Shelf.load(bytes);
+  const expected = shelf.search(QUERY, { limit: 10 }).hits.map((h) => ({ id: h.id, name: h.name }));
+  shelf.free();
+  assert.ok(expected.some((h) => h.id === "support-agent"), JSON.stringify(expected));
+
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+  });
+  t.after(() => browser.close());
+
+  /** Opens `url`, waits for the app to finish; returns the hits shown and any page problems. */
+  async function openApp(url) {
+    const page = await browser.newPage();
+    const problems = [];
+    const wasmUrls = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+    page.on("response", (r) => {
+      if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+      if (new URL(r.url()).pathname.endsWith(".wasm")) wasmUrls.push(`${r.status()} ${r.headers()["content-type"]} ${new URL(r.url()).pathname}`);
+    });
+    try {
+      await page.goto(url, { waitUntil: "load" });
+      await page.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: 30_000 });
+      assert.equal(await page.getAttribute("body", "data-error"), null);
+      const hits = await page.$$eval("#hits li", (lis) => lis.map((li) => ({ id: li.dataset.id, name: li.textContent })));
+      return { hits, problems, wasmUrls };
+    } finally {
+      await page.close();
+    }
+  }
+
+  await t.test("vite build, dist/ served statically", async () => {
+    const started = Date.now();
+    await run(process.execPath, [viteBin, "build", "--logLevel", "warn"], { cwd: app, env: { ...env, NO_COLOR: "1" } });
+    console.log(`vite build: ${Date.now() - started} ms`);
+    const assets = await readdir(join(app, "dist", "assets"));
+    const wasm = assets.filter((f) => f.endsWith(".wasm"));
+    assert.equal(wasm.length, 1, `expected the .wasm among Vite's assets: ${assets.join(",")}`);
+
+    const server = await serveStatic(join(app, "dist"));
+    try {
+      const got = await openApp(server.url);
+      assert.deepEqual(got.hits, expected);
+      assert.deepEqual(got.wasmUrls, [`200 application/wasm /assets/${wasm[0]}`]);
+      assert.deepEqual(got.problems, []);
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.test("vite dev server", async () => {
+    const { createServer } = await import("vite");
+    const server = await createServer({ root: app, configFile: false, logLevel: "warn", server: { host: "127.0.0.1", port: 0 } });
+    try {
+      await server.listen();
+      const got = await openApp(server.resolvedUrls.local[0]);
+      assert.deepEqual(got.hits, expected);
+      assert.equal(got.wasmUrls.length, 1, got.wasmUrls.join(","));
+      assert.match(got.wasmUrls[0], /^200 application\/wasm /);
+      assert.deepEqual(got.problems, []);
+    } finally {
+      await server.close();
+    }
+  });
+});
