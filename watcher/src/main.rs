@@ -33,7 +33,7 @@ enum Command {
     Render(cmd::render::RenderArgs),
     /// Search a library folder or database: ranked hits with snippets (exit 2 on a bad query).
     Search(cmd::search::SearchArgs),
-    /// Print the version and exit (placeholder until the real subcommands land).
+    /// Print the version and exit.
     Version,
     /// Sync the library into its SQLite file once, then exit.
     Sync(config::SyncArgs),
