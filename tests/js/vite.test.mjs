@@ -1,5 +1,5 @@
 // A bundler, as a frontend developer uses it: `npm pack` of pkg/ → install into a fresh
-// temporary Vite app (no vite.config; vite itself is the version pinned in the root
+// temporary Vite app (no vite.config file; vite itself is the version pinned in the root
 // package.json) → headless Chromium opens the app (1) from `vite build`'s dist/ served by a
 // plain static server and (2) from Vite's dev server. The page does `import init, { Shelf }
 // from "promptshelf"; await init()`, loads the example library's index and searches; its hits
@@ -159,7 +159,15 @@ test("a Vite app importing the packed package, in headless Chromium", { timeout:
 
   await t.test("vite dev server", async () => {
     const { createServer } = await import("vite");
-    const server = await createServer({ root: app, configFile: false, logLevel: "warn", server: { host: "127.0.0.1", port: 0 } });
+    // Vite 7's dependency pre-bundling would move the package's JS away from its .wasm
+    // (Vite 8 handles it); `optimizeDeps.exclude` is the one setting wasm/README.md asks for.
+    const server = await createServer({
+      root: app,
+      configFile: false,
+      logLevel: "warn",
+      optimizeDeps: { exclude: ["promptshelf"] },
+      server: { host: "127.0.0.1", port: 0 },
+    });
     try {
       await server.listen();
       const got = await openApp(server.resolvedUrls.local[0]);
