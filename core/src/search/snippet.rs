@@ -81,7 +81,13 @@ pub fn make(field: &'static str, src: Source<'_>, terms: &[&str]) -> Option<Snip
     let first = hits[best.2];
     // Start a little before the first match, at a word boundary.
     let lead = SNIPPET_BYTES / 5;
-    let mut start = first.0.saturating_sub(lead);
+    // A match near the start: show the text from its beginning rather than cut a
+    // word or two for an ellipsis.
+    let mut start = if first.0 <= 2 * lead {
+        0
+    } else {
+        first.0 - lead
+    };
     start = floor_boundary(text, start);
     if start > 0 {
         // Move forward to the next word start.
@@ -206,6 +212,17 @@ mod tests {
         let s = make("body", Source::new(&text, true), &terms).unwrap();
         let h = s.highlights[0];
         assert_eq!(&s.text[h[0]..h[1]], "café");
+    }
+
+    #[test]
+    fn a_match_near_the_start_shows_the_text_from_its_beginning() {
+        let terms = ["support"];
+        let text = "You are a patient, friendly first-line support agent for Acme Cloud.";
+        let s = make("body", Source::new(text, true), &terms).unwrap();
+        assert_eq!(s.text, text);
+        let far = format!("{} support", "word ".repeat(30));
+        let s = make("body", Source::new(&far, true), &terms).unwrap();
+        assert!(s.text.starts_with('…'), "{}", s.text);
     }
 
     #[test]
