@@ -8,13 +8,11 @@
 // debug binary (cargo build -p promptshelf-watcher) or PROMPTSHELF_BIN.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { access, copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEdge, repoRoot } from "./harness.mjs";
+import { startEdge, startLocalServer, promptshelfBin as bin, repoRoot } from "./harness.mjs";
 
-const bin = process.env.PROMPTSHELF_BIN || join(repoRoot, "target/debug/promptshelf");
 const snapshot = join(repoRoot, "edge/build/assets/promptshelf/snapshot.db");
 
 /** Cache-Control of successful data routes on each host (edge/src/lib.rs, core ApiConfig). */
@@ -25,39 +23,13 @@ const TRANSPORT = new Set(["date", "content-length", "content-encoding", "connec
 
 let edge, local, dir;
 
-async function startLocal(db) {
-  const child = spawn(bin, ["serve", "--db", db, "--listen", "127.0.0.1:0"], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", RUST_LOG: "info" },
-  });
-  let log = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (d) => (log += d));
-  const end = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error("promptshelf serve exited:\n" + log);
-    const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\//);
-    if (m) {
-      const base = `http://${m[1]}`;
-      try {
-        if ((await fetch(base + "/v1/health")).ok) return { base, child, log: () => log };
-      } catch {}
-    }
-    if (Date.now() > end) {
-      child.kill("SIGKILL");
-      throw new Error("promptshelf serve not ready within 30 s:\n" + log);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 before(async () => {
   await access(bin).catch(() => assert.fail(`no promptshelf binary at ${bin}; run cargo build -p promptshelf-watcher`));
   await access(snapshot).catch(() => assert.fail(`no snapshot at ${snapshot}; run scripts/build-edge`));
   dir = await mkdtemp(join(tmpdir(), "promptshelf-conformance-"));
   const db = join(dir, "snapshot.db");
   await copyFile(snapshot, db);
-  [local, edge] = await Promise.all([startLocal(db), startEdge()]);
+  [local, edge] = await Promise.all([startLocalServer(db), startEdge()]);
 });
 
 after(async () => {

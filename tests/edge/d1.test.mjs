@@ -5,16 +5,15 @@
 // Needs scripts/build-edge (the worker) and the debug binary (or PROMPTSHELF_BIN).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFile } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { startEdge, repoRoot } from "./harness.mjs";
+import { startEdge, startLocalServer, promptshelfBin as bin, repoRoot } from "./harness.mjs";
 
 const run = promisify(execFile);
-const bin = process.env.PROMPTSHELF_BIN || join(repoRoot, "target/debug/promptshelf");
 const wrangler = join(repoRoot, "node_modules/.bin/wrangler");
 const quiet = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", NO_COLOR: "1" };
 
@@ -33,21 +32,6 @@ async function loadD1(sql) {
     env: quiet,
     maxBuffer: 64 << 20,
   });
-}
-
-async function startLocal(db) {
-  const child = spawn(bin, ["serve", "--db", db, "--listen", "127.0.0.1:0"], { stdio: ["ignore", "ignore", "pipe"], env: quiet });
-  let log = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (d) => (log += d));
-  const end = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error("promptshelf serve exited:\n" + log);
-    const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\//);
-    if (m) return { base: `http://${m[1]}`, child };
-    if (Date.now() > end) throw new Error("promptshelf serve not ready:\n" + log);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 before(async () => {
@@ -73,7 +57,7 @@ before(async () => {
   const example = await build(join(repoRoot, "examples/library"), "example");
   await loadD1(example.sql);
   [local, edge] = await Promise.all([
-    startLocal(example.out),
+    startLocalServer(example.out),
     startEdge({ args: ["--config", config], env: { EDGE_PERSIST_TO: state } }),
   ]);
 });

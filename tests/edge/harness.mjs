@@ -6,6 +6,39 @@ import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
+/** The debug CLI the local host runs (scripts/test builds it in `build-bin`). */
+export const promptshelfBin = process.env.PROMPTSHELF_BIN || `${repoRoot}target/debug/promptshelf`;
+
+/**
+ * `promptshelf serve --db DB` on a free loopback port, the local host the edge is compared
+ * with. Resolves once it answers `/v1/health`: `{ base, child, log() }`.
+ */
+export async function startLocalServer(db) {
+  const child = spawn(promptshelfBin, ["serve", "--db", db, "--listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, NO_COLOR: "1", RUST_LOG: "info" },
+  });
+  let log = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d) => (log += d));
+  const end = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error("promptshelf serve exited:\n" + log);
+    const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\//);
+    if (m) {
+      const base = `http://${m[1]}`;
+      try {
+        if ((await fetch(base + "/v1/health")).ok) return { base, child, log: () => log };
+      } catch {}
+    }
+    if (Date.now() > end) {
+      child.kill("SIGKILL");
+      throw new Error("promptshelf serve not ready within 30 s:\n" + log);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** A port the kernel just handed out on 127.0.0.1 (closed again, so wrangler can bind it). */
 export function freePort() {
   return new Promise((resolve, reject) => {
