@@ -5,34 +5,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { root } from "./lib/pkg.mjs";
+import { launchChromium, collectProblems } from "./lib/browser.mjs";
 import { serve } from "../../examples/browser/serve.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const artifacts = join(root, "test-artifacts");
 
 test("example picker in headless Chromium: search as you type", { timeout: 120_000 }, async (t) => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (scripts/setup installs Debian chromium)`);
-  const { chromium } = await import("playwright-core");
   const server = await serve();
   t.after(() => server.close());
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-  });
-  t.after(() => browser.close());
+  const browser = await launchChromium(t);
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
-  const problems = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
-  });
+  const problems = collectProblems(page);
 
   await page.goto(server.url, { waitUntil: "load" });
   await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });

@@ -9,7 +9,7 @@ import { cp, mkdtemp, mkdir, rm, writeFile, access } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./lib/browser.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = process.env.PROMPTSHELF_BIN || join(root, "target/debug/promptshelf");
@@ -53,12 +53,8 @@ test("dashboard: loads, shows a broken file's error live, searches", { timeout: 
   const dir = await mkdtemp(join(tmpdir(), "promptshelf-dash-"));
   await cp(join(root, "examples/library"), dir, { recursive: true });
   const { child, addr, log } = await startWatch(dir);
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-  });
+  const browser = await launchChromium(t);
   t.after(async () => {
-    await browser.close().catch(() => {});
     child.kill("SIGTERM");
     await rm(dir, { recursive: true, force: true });
   });

@@ -15,10 +15,10 @@ import { mkdtemp, mkdir, readFile, readdir, writeFile, rm } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join, resolve, extname, sep } from "node:path";
 import { root, pkgDir, loadPkg } from "./lib/pkg.mjs";
+import { launchChromium, collectProblems } from "./lib/browser.mjs";
 import { buildIndex } from "../../examples/browser/build-index.mjs";
 
 const run = promisify(execFile);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const QUERY = "supp";
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -80,7 +80,6 @@ async function serveStatic(dir) {
 }
 
 test("a Vite app importing the packed package, in headless Chromium", { timeout: 180_000 }, async (t) => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (scripts/setup installs Debian chromium)`);
   const viteBin = join(root, "node_modules", "vite", "bin", "vite.js");
   assert.ok(existsSync(viteBin), `${viteBin} missing (scripts/setup runs npm ci)`);
   const dir = await mkdtemp(join(tmpdir(), "promptshelf-vite-"));
@@ -106,25 +105,14 @@ test("a Vite app importing the packed package, in headless Chromium", { timeout:
   shelf.free();
   assert.ok(expected.some((h) => h.id === "support-agent"), JSON.stringify(expected));
 
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-  });
-  t.after(() => browser.close());
+  const browser = await launchChromium(t);
 
   /** Opens `url`, waits for the app to finish; returns the hits shown and any page problems. */
   async function openApp(url) {
     const page = await browser.newPage();
-    const problems = [];
+    const problems = collectProblems(page);
     const wasmUrls = [];
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-    page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
     page.on("response", (r) => {
-      if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
       if (new URL(r.url()).pathname.endsWith(".wasm")) wasmUrls.push(`${r.status()} ${r.headers()["content-type"]} ${new URL(r.url()).pathname}`);
     });
     try {
