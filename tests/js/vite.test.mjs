@@ -5,6 +5,9 @@
 // from "promptshelf"; await init()`, loads the example library's index and searches; its hits
 // must be the ones the same package gives in Node for the same bytes and query, the .wasm must
 // arrive as application/wasm (in the build: as Vite's hashed asset), and the console stays clean.
+// Then, on a signal from the test (as on a "Preview" click), the page imports the render module
+// lazily — `await import("promptshelf/render")` — and renders a prompt; its messages must be
+// Node's, and the render module (JS chunk and .wasm) must not be fetched before that.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -14,12 +17,13 @@ import { existsSync } from "node:fs";
 import { mkdtemp, mkdir, readFile, readdir, writeFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve, extname, sep } from "node:path";
-import { root, pkgDir, loadPkg } from "./lib/pkg.mjs";
+import { root, pkgDir, libraryDir, loadPkg } from "./lib/pkg.mjs";
 import { launchChromium, collectProblems } from "./lib/browser.mjs";
 import { buildIndex } from "../../examples/browser/build-index.mjs";
 
 const run = promisify(execFile);
 const QUERY = "supp";
+const RENDER_INPUTS = { question: "Top 5 customers?", dialect: "SQLite" };
 const TYPES = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -32,9 +36,18 @@ const TYPES = {
 const INDEX_HTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>promptshelf in Vite</title>
 <link rel="icon" href="data:,"><!-- no favicon request: a 404 would count as a console error --></head>
-<body><ol id="hits"></ol><script type="module" src="/main.js"></script></body></html>
+<body><ol id="hits"></ol><pre id="messages"></pre><script type="module" src="/main.js"></script></body></html>
 `;
 const MAIN_JS = `import init, { Shelf } from "promptshelf";
+
+async function preview() {
+  const { default: initRender, render } = await import("promptshelf/render");
+  await initRender();
+  const text = await (await fetch("/prompt.prompty")).text();
+  const messages = render("prompts/sql-helper.prompty", text, ${JSON.stringify(RENDER_INPUTS)});
+  document.getElementById("messages").textContent = JSON.stringify(messages);
+  document.body.dataset.ready = "render";
+}
 
 async function main() {
   await init();
@@ -50,7 +63,9 @@ async function main() {
     }),
   );
   shelf.free();
-  document.body.dataset.ready = "true";
+  document.body.dataset.ready = "search";
+  await new Promise((go) => { window.go = go; });
+  await preview();
 }
 main().catch((e) => {
   document.body.dataset.error = String(e?.stack ?? e);
@@ -97,6 +112,8 @@ test("a Vite app importing the packed package, in headless Chromium", { timeout:
   await writeFile(join(app, "main.js"), MAIN_JS);
   const { bytes } = await buildIndex();
   await writeFile(join(app, "public", "index.bin"), bytes);
+  const promptText = await readFile(join(libraryDir, "prompts", "sql-helper.prompty"), "utf8");
+  await writeFile(join(app, "public", "prompt.prompty"), promptText);
 
   // What the same package answers in Node: the page must show exactly these hits.
   const { Shelf } = await loadPkg();
@@ -104,23 +121,40 @@ test("a Vite app importing the packed package, in headless Chromium", { timeout:
   const expected = shelf.search(QUERY, { limit: 10 }).hits.map((h) => ({ id: h.id, name: h.name }));
   shelf.free();
   assert.ok(expected.some((h) => h.id === "support-agent"), JSON.stringify(expected));
+  const rd = await import(join(pkgDir, "render", "promptshelf_render.js"));
+  await rd.default({ module_or_path: await readFile(join(pkgDir, "render", "promptshelf_render_bg.wasm")) });
+  const expectedMessages = rd.render("prompts/sql-helper.prompty", promptText, RENDER_INPUTS);
+  assert.match(JSON.stringify(expectedMessages), /SQLite/);
 
   const browser = await launchChromium(t);
 
-  /** Opens `url`, waits for the app to finish; returns the hits shown and any page problems. */
+  /**
+   * Opens `url`, waits for the search, lets the page load the render module, waits for it.
+   * Returns the hits and messages shown, the .wasm responses before and after the render
+   * module was asked for, whatever was requested of it before that, and any page problems.
+   */
   async function openApp(url) {
     const page = await browser.newPage();
     const problems = collectProblems(page);
     const wasmUrls = [];
+    const requested = [];
+    page.on("request", (r) => requested.push(new URL(r.url()).pathname));
     page.on("response", (r) => {
       if (new URL(r.url()).pathname.endsWith(".wasm")) wasmUrls.push(`${r.status()} ${r.headers()["content-type"]} ${new URL(r.url()).pathname}`);
     });
+    const settled = (want) => page.waitForFunction((w) => document.body.dataset.ready === w || document.body.dataset.error, want, { timeout: 30_000 });
     try {
       await page.goto(url, { waitUntil: "load" });
-      await page.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: 30_000 });
+      await settled("search");
       assert.equal(await page.getAttribute("body", "data-error"), null);
       const hits = await page.$$eval("#hits li", (lis) => lis.map((li) => ({ id: li.dataset.id, name: li.textContent })));
-      return { hits, problems, wasmUrls };
+      const searchWasm = [...wasmUrls];
+      const renderBefore = requested.filter((p) => p.includes("render"));
+      await page.evaluate(() => window.go());
+      await settled("render");
+      assert.equal(await page.getAttribute("body", "data-error"), null);
+      const messages = JSON.parse(await page.textContent("#messages"));
+      return { hits, messages, problems, searchWasm, renderWasm: wasmUrls.slice(searchWasm.length), renderBefore };
     } finally {
       await page.close();
     }
@@ -132,13 +166,22 @@ test("a Vite app importing the packed package, in headless Chromium", { timeout:
     console.log(`vite build: ${Date.now() - started} ms`);
     const assets = await readdir(join(app, "dist", "assets"));
     const wasm = assets.filter((f) => f.endsWith(".wasm"));
-    assert.equal(wasm.length, 1, `expected the .wasm among Vite's assets: ${assets.join(",")}`);
+    const searchAsset = wasm.find((f) => f.startsWith("promptshelf_bg"));
+    const renderAsset = wasm.find((f) => f.startsWith("promptshelf_render_bg"));
+    assert.ok(wasm.length === 2 && searchAsset && renderAsset, `expected both .wasm among Vite's assets: ${assets.join(",")}`);
+    // The render module is its own chunk, not part of the entry.
+    const entry = (await readFile(join(app, "dist", "index.html"), "utf8")).match(/src="\/assets\/([^"]+\.js)"/)?.[1];
+    assert.ok(entry, "no entry chunk in dist/index.html");
+    assert.ok(!(await readFile(join(app, "dist", "assets", entry), "utf8")).includes(renderAsset), "the entry chunk references the render .wasm");
 
     const server = await serveStatic(join(app, "dist"));
     try {
       const got = await openApp(server.url);
       assert.deepEqual(got.hits, expected);
-      assert.deepEqual(got.wasmUrls, [`200 application/wasm /assets/${wasm[0]}`]);
+      assert.deepEqual(got.searchWasm, [`200 application/wasm /assets/${searchAsset}`]);
+      assert.deepEqual(got.renderBefore, [], "the render module was fetched before it was imported");
+      assert.deepEqual(got.renderWasm, [`200 application/wasm /assets/${renderAsset}`]);
+      assert.deepEqual(got.messages, expectedMessages);
       assert.deepEqual(got.problems, []);
     } finally {
       await server.close();
@@ -160,8 +203,12 @@ test("a Vite app importing the packed package, in headless Chromium", { timeout:
       await server.listen();
       const got = await openApp(server.resolvedUrls.local[0]);
       assert.deepEqual(got.hits, expected);
-      assert.equal(got.wasmUrls.length, 1, got.wasmUrls.join(","));
-      assert.match(got.wasmUrls[0], /^200 application\/wasm /);
+      assert.equal(got.searchWasm.length, 1, got.searchWasm.join(","));
+      assert.match(got.searchWasm[0], /^200 application\/wasm .*promptshelf_bg\.wasm/);
+      assert.deepEqual(got.renderBefore, [], "the render module was fetched before it was imported");
+      assert.equal(got.renderWasm.length, 1, got.renderWasm.join(","));
+      assert.match(got.renderWasm[0], /^200 application\/wasm .*promptshelf_render_bg\.wasm/);
+      assert.deepEqual(got.messages, expectedMessages);
       assert.deepEqual(got.problems, []);
     } finally {
       await server.close();

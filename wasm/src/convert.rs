@@ -10,21 +10,7 @@ use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
-/// Serializes `v` and hands it to `JSON.parse`.
-pub fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(v).map_err(|e| errors::type_error(&e.to_string()))?;
-    js_sys::JSON::parse(&text)
-}
-
-/// `JSON.stringify(v)`, or `None` for `undefined`/`null` (absent optional arguments).
-pub fn stringify(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    let s = js_sys::JSON::stringify(v)
-        .map_err(|_| errors::type_error(&format!("{what}: not serializable to JSON")))?;
-    Ok(s.as_string())
-}
+pub use crate::json::{stringify, to_js};
 
 /// Search options as JS callers write them. Unknown keys are an error, so a typo such
 /// as `{limt: 5}` is reported rather than silently ignored.

@@ -7,12 +7,14 @@
 //!   query syntax.
 //! - `IndexFormatError`: `code` (`bad_magic`, `unsupported_version`, `truncated`,
 //!   `checksum_mismatch`, `corrupt`) — bytes that are not a loadable index.
-//! - `RenderError` (builds with the `render` feature): `code`, `line`, `column` — see
-//!   `render.rs`.
+//! - `RenderError` (the render module, `promptshelf/render`): `code`, `line`, `column` —
+//!   see `render.rs`.
 //! - `TypeError`: an argument of the wrong shape (options, documents).
 
 use js_sys::{Error, Reflect, TypeError};
+#[cfg(feature = "search")]
 use promptshelf_core::search::{CodecError, QueryError};
+#[cfg(feature = "search")]
 use promptshelf_core::ParseError;
 use wasm_bindgen::JsValue;
 
@@ -33,6 +35,7 @@ pub fn opt_u32(v: Option<u32>) -> JsValue {
 
 /// A file that failed to parse. `message` is `path:line:column: reason` (what a
 /// terminal or log shows); the fields carry the parts for an editor's gutter.
+#[cfg(feature = "search")]
 pub fn parse_error(e: &ParseError) -> JsValue {
     let err: JsValue = named("ParseError", &e.to_string()).into();
     set(&err, "path", JsValue::from_str(&e.path));
@@ -44,6 +47,7 @@ pub fn parse_error(e: &ParseError) -> JsValue {
 
 /// A query with bad syntax. `position` is converted from characters to UTF-16 code
 /// units, the unit of JS string indices.
+#[cfg(feature = "search")]
 pub fn query_error(query: &str, e: &QueryError) -> JsValue {
     let utf16: usize = query.chars().take(e.position).map(char::len_utf16).sum();
     let err: JsValue = named(
@@ -57,6 +61,7 @@ pub fn query_error(query: &str, e: &QueryError) -> JsValue {
 }
 
 /// Bytes that are not a loadable index.
+#[cfg(feature = "search")]
 pub fn codec_error(e: &CodecError) -> JsValue {
     let code = match e {
         CodecError::BadMagic => "bad_magic",

@@ -7,29 +7,41 @@
 //! failure a thrown JS `Error` with a `name` and fields — never a wasm trap. Nothing here
 //! panics on input: core functions return `Result`s and this layer turns them into errors.
 //!
+//! The crate builds the package's two WebAssembly modules (cargo features; see Cargo.toml):
+//! `search` is the package's main module, `promptshelf`; `render` is `promptshelf/render`,
+//! a separate module loaded only by pages that render (minijinja would double the main one).
+//!
 //! Map:
-//! - [`shelf`]: the `Shelf` class (an index plus, when built from files or documents, the
-//!   documents themselves): load/build, search, get, upsert/remove, toBytes.
-//! - [`convert`]: JS values ⇄ Rust (options, documents, results with UTF-16 highlights).
+//! - [`shelf`] (search): the `Shelf` class (an index plus, when built from files or
+//!   documents, the documents themselves): load/build, search, get, upsert/remove, toBytes.
+//! - [`convert`] (search): options, documents, results with UTF-16 highlights.
+//! - [`json`]: JS values ⇄ JSON text (both modules).
 //! - [`errors`]: the JS `Error` objects (`ParseError`, `QueryError`, `IndexFormatError`,
 //!   `RenderError`).
-//! - [`log`]: `setLogLevel`, tracing to the console through `tracing-wasm`, off by default.
-//! - [`types`]: the TypeScript declarations of the plain-object shapes.
-//! - `render` (cargo feature `render`, off in the default npm build for size): Prompty
-//!   rendering, `render()` and `Shelf.render`.
+//! - [`log`] (search): `setLogLevel`, tracing to the console through `tracing-wasm`, off by
+//!   default.
+//! - [`types`] (search): the TypeScript declarations of the plain-object shapes.
+//! - [`render`] (render): `render(path, text, …)`, `renderDocument(doc, …)`,
+//!   `renderById(shelf, id, …)`.
 
+#[cfg(feature = "search")]
 mod convert;
 mod errors;
+mod json;
+#[cfg(feature = "search")]
 mod log;
 #[cfg(feature = "render")]
 mod render;
+#[cfg(feature = "search")]
 mod shelf;
+#[cfg(feature = "search")]
 mod types;
 
+#[cfg(feature = "search")]
 pub use log::set_log_level;
+#[cfg(feature = "search")]
 pub use shelf::Shelf;
 
-use promptshelf_core::ParseOptions;
 use wasm_bindgen::prelude::*;
 
 /// The package version (the crate's, which is also the npm package's).
@@ -42,9 +54,14 @@ pub fn version() -> String {
 /// persona (`*.json`) or Prompty (`*.prompty`) file as the user types. `path` decides
 /// the kind by its extension. Returns the document; throws a `ParseError` (with `path`,
 /// `line`, `column` — 1-based, `null` when the problem has no position — and `message`).
+#[cfg(feature = "search")]
 #[wasm_bindgen(unchecked_return_type = "Document")]
 pub fn parse(path: &str, text: &str) -> Result<JsValue, JsValue> {
-    let doc = promptshelf_core::parse_document(path, text.as_bytes(), &ParseOptions::default())
-        .map_err(|e| errors::parse_error(&e))?;
+    let doc = promptshelf_core::parse_document(
+        path,
+        text.as_bytes(),
+        &promptshelf_core::ParseOptions::default(),
+    )
+    .map_err(|e| errors::parse_error(&e))?;
     convert::to_js(&doc)
 }

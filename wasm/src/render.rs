@@ -1,15 +1,26 @@
-//! Prompty rendering for JS (cargo feature `render`): `render(path, text, inputs, options)`
-//! for an editor's live preview, and `Shelf.render(id, inputs, options)`. Left out of the
-//! default npm build: minijinja more than doubles the .wasm (≈210 → ≈440 KB gzipped), over
-//! the package's 300 KB budget. `scripts/build-pkg --features render` builds it in.
+//! Prompty rendering for JS: the package's second module, `promptshelf/render` (cargo
+//! feature `render`, built by `scripts/build-pkg` into `pkg/render/`). It is separate from
+//! the search module because minijinja alone is ~230 KB gzipped: pages that only search
+//! never download it, pages that render load it when they first need it (`await
+//! import("promptshelf/render")`).
+//!
+//! Three entry points, one pipeline (`promptshelf_core::render`):
+//! - `render(path, text, inputs, options)`: a file's text, for an editor's live preview.
+//! - `renderDocument(doc, inputs, options)`: a parsed document object — what `parse()`
+//!   returns, what `shelf.get(id)` returns on a shelf built from files or documents, or the
+//!   read API's `GET /v1/prompts/{id}` JSON. The template travels inside the document
+//!   (`content.frontmatter`, `content.body`), so the render module needs no shelf of its own
+//!   and the search module no renderer.
+//! - `renderById(shelf, id, inputs, options)`: `shelf.get(id)` then `renderDocument`, with
+//!   the errors of the old `Shelf.render` (`not_found`, `no_template`). `shelf` is anything
+//!   with a `get(id)` method: a search `Shelf`, or a `Map` of read-API documents.
 
-use crate::convert::{stringify, to_js};
 use crate::errors::{named, opt_u32, set, type_error};
-use crate::shelf::Shelf;
+use crate::json::{stringify, to_js};
 use promptshelf_core::render::{
     render_source_with, render_with, EnvMap, PromptSource, RenderError, RenderOptions,
 };
-use promptshelf_core::DocumentId;
+use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -22,6 +33,13 @@ extern "C" {
     /// The `options` argument of `render`.
     #[wasm_bindgen(typescript_type = "RenderOptions")]
     pub type RenderOptionsArg;
+
+    /// Where `renderById` looks documents up: a search `Shelf`, a `Map`, anything with `get`.
+    #[wasm_bindgen(typescript_type = "{ get(id: string): unknown }")]
+    pub type DocumentSource;
+
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &DocumentSource, id: &str) -> Result<JsValue, JsValue>;
 }
 
 /// Options of `render` as JS callers write them.
@@ -83,6 +101,11 @@ fn error(e: &RenderError) -> JsValue {
     )
 }
 
+/// A `RenderError` without a position (a document that is missing or has no template).
+fn plain_error(code: &str, message: &str) -> JsValue {
+    error_parts(code, message, message, None, None)
+}
+
 /// Renders a Prompty file's text into chat messages without putting it on a shelf (an
 /// editor's live preview): `inputs` fill the template (missing ones fall back to the
 /// file's defaults/samples), `options.env` answers `${env:NAME}` references (nothing is
@@ -100,44 +123,120 @@ pub fn render_text(
     to_js(&messages)
 }
 
-#[wasm_bindgen]
-impl Shelf {
-    /// Renders the prompt template with this id into chat messages (`[{role, content}]`),
-    /// the way the Prompty runtime would before calling a model. See the top-level
-    /// `render` for `inputs` and `options`. Needs the template itself, so the shelf must
-    /// have been built from files or documents (a loaded index holds no templates: that is
-    /// a `RenderError` with code `no_template`); an unknown id is code `not_found`.
-    #[wasm_bindgen(js_name = render, unchecked_return_type = "Message[]")]
-    pub fn render_doc(
-        &self,
-        id: &str,
-        inputs: Option<InputsArg>,
-        options: Option<RenderOptionsArg>,
-    ) -> Result<JsValue, JsValue> {
-        let key = DocumentId(id.to_owned());
-        let Some(doc) = self.docs.get(&key) else {
-            let (code, msg) = if self.index.contains(&key) {
-                ("no_template", format!("'{id}' has no template on this shelf: it was loaded from index bytes; build the shelf with fromFiles/fromDocuments or upsert the file"))
-            } else {
-                ("not_found", format!("no document with id '{id}'"))
-            };
-            return Err(error_parts(code, &msg, &msg, None, None));
-        };
-        let (inputs, env, opts) = args(inputs, options)?;
-        let src = PromptSource::from_document(doc).map_err(|e| error(&e))?;
-        let messages = render_with(&src, &inputs, &env, &opts).map_err(|e| error(&e))?;
-        to_js(&messages)
+/// The fields of a document that rendering reads; the rest (and the read API's extra
+/// `modified`/`stale`) are ignored.
+#[derive(Debug, Deserialize)]
+struct DocArg {
+    id: String,
+    #[serde(rename = "type")]
+    doc_type: DocType,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    content: Option<serde_json::Value>,
+}
+
+/// Renders a parsed document (`parse()`'s result, `shelf.get(id)` of a shelf built from
+/// files or documents, or the read API's `GET /v1/prompts/{id}` JSON) into chat messages.
+/// `inputs` and `options` as for `render`. Throws a `RenderError`: code `not_a_prompt` for
+/// a persona, `no_template` for a summary without `content` (what `get` returns on a shelf
+/// loaded from index bytes), or the template's own errors (positions are file lines, since
+/// the document carries where its body starts); a `TypeError` for something that is not a
+/// document at all.
+#[wasm_bindgen(js_name = renderDocument, unchecked_return_type = "Message[]")]
+pub fn render_document(
+    #[wasm_bindgen(unchecked_param_type = "PromptDocument")] doc: JsValue,
+    inputs: Option<InputsArg>,
+    options: Option<RenderOptionsArg>,
+) -> Result<JsValue, JsValue> {
+    let Some(text) = stringify(&doc, "document")? else {
+        return Err(type_error("document: expected a document object"));
+    };
+    let d: DocArg =
+        serde_json::from_str(&text).map_err(|e| type_error(&format!("document: {e}")))?;
+    let content = match d.content {
+        Some(c) if !c.is_null() => c,
+        _ if d.doc_type == DocType::Persona => {
+            let msg = format!("document '{}' is not a prompt template", d.id);
+            return Err(plain_error("not_a_prompt", &msg));
+        }
+        _ => {
+            let msg = format!(
+                "'{}' has no template here: a shelf loaded from index bytes holds summaries only; \
+                 render a document from parse(), fromFiles/fromDocuments or GET /v1/prompts/{{id}}",
+                d.id
+            );
+            return Err(plain_error("no_template", &msg));
+        }
+    };
+    // Only what `PromptSource` reads matters; the rest stays empty.
+    let doc = Document {
+        id: DocumentId(d.id),
+        doc_type: d.doc_type,
+        name: String::new(),
+        path: String::new(),
+        hash: ContentHash(String::new()),
+        description: None,
+        tags: Vec::new(),
+        authors: Vec::new(),
+        body: d.body,
+        content,
+    };
+    let (inputs, env, opts) = args(inputs, options)?;
+    let src = PromptSource::from_document(&doc).map_err(|e| error(&e))?;
+    let messages = render_with(&src, &inputs, &env, &opts).map_err(|e| error(&e))?;
+    to_js(&messages)
+}
+
+/// `renderDocument(shelf.get(id), inputs, options)`, with a `RenderError` of code
+/// `not_found` when `get` finds nothing. `shelf` is a search `Shelf` (built from files or
+/// documents: a shelf loaded from index bytes has no templates, code `no_template`) or any
+/// object with a `get(id)` method, such as a `Map` of the read API's documents.
+#[wasm_bindgen(js_name = renderById, unchecked_return_type = "Message[]")]
+pub fn render_by_id(
+    shelf: &DocumentSource,
+    id: &str,
+    inputs: Option<InputsArg>,
+    options: Option<RenderOptionsArg>,
+) -> Result<JsValue, JsValue> {
+    let doc = shelf.get(id)?;
+    if doc.is_undefined() || doc.is_null() {
+        return Err(plain_error(
+            "not_found",
+            &format!("no document with id '{id}'"),
+        ));
     }
+    render_document(doc, inputs, options)
 }
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_RENDER_TYPES: &'static str = r#"
-/** Options of `render` / `Shelf.render`. Unknown keys are a `TypeError`. */
+/** Options of `render` / `renderDocument` / `renderById`. Unknown keys are a `TypeError`. */
 export interface RenderOptions {
   /** Values for `${env:NAME}` references in the front matter (no real environment is read). */
   env?: Record<string, string>;
   /** Undefined template variables are errors instead of rendering as nothing (default false). */
   strict?: boolean;
+}
+
+/**
+ * The fields `renderDocument` reads: a `Document` from the search module (`parse()`,
+ * `shelf.get(id)` of a shelf built from files or documents) or the read API's
+ * `GET /v1/prompts/{id}` JSON. Other fields are ignored.
+ */
+export interface PromptDocument {
+  id: string;
+  type: "persona" | "prompt_template";
+  body?: string;
+  /** The parsed template; absent on the summaries of a shelf loaded from index bytes. */
+  content?: {
+    frontmatter?: unknown;
+    body?: string;
+    shape?: "v1" | "v2";
+    body_line?: number;
+    [key: string]: unknown;
+  } | null;
+  [key: string]: unknown;
 }
 
 /** One chat message, as the Prompty runtime would send it. */
@@ -148,7 +247,7 @@ export interface Message {
   parts?: ({ type: "text"; text: string } | { type: "image_url"; image_url: { url: string } })[];
 }
 
-/** Thrown by `render` / `Shelf.render`: `name === "RenderError"`. */
+/** Thrown by `render` / `renderDocument` / `renderById`: `name === "RenderError"`. */
 export interface RenderError extends Error {
   name: "RenderError";
   code:
