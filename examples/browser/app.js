@@ -1,5 +1,7 @@
 // The example picker: load the index bytes once, then search on every keystroke. Everything
-// runs in the page; there is no server round-trip per query.
+// runs in the page; there is no server round-trip per query. "Preview messages" on a prompt
+// renders it with its sample inputs through `promptshelf/render`, a second module the page
+// imports only then (search alone never downloads it).
 import init, { Shelf, setLogLevel, version } from "./pkg/promptshelf.js";
 
 const $ = (id) => document.getElementById(id);
@@ -33,6 +35,36 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+let renderer;
+/** The render module, imported and initialised on first use. */
+function loadRenderer() {
+  renderer ??= import("./pkg/render/promptshelf_render.js").then(async (m) => {
+    await m.default();
+    return m;
+  });
+  return renderer;
+}
+
+/**
+ * Renders a prompt with its sample inputs into `box`. The index holds no templates, so the
+ * file comes from the server (with the read API: `renderDocument` of `GET /v1/prompts/{id}`).
+ */
+async function preview(doc, box) {
+  box.replaceChildren(el("p", { className: "meta" }, "Rendering…"));
+  const [{ render }, text] = await Promise.all([loadRenderer(), fetch(`library/${doc.path}`).then((r) => r.text())]);
+  let out;
+  try {
+    out = render(doc.path, text).map((m) =>
+      el("div", { className: "message" }, el("div", { className: "role" }, m.role), el("pre", {}, m.content)),
+    );
+  } catch (e) {
+    if (e.name !== "RenderError") throw e;
+    out = [el("p", { className: "render-error" }, `${e.line ?? "?"}:${e.column ?? "?"}: ${e.reason} (${e.code})`)];
+  }
+  box.replaceChildren(...out);
+  box.dataset.done = "true";
+}
+
 function showDetail(shelf) {
   detail.replaceChildren();
   const hit = hits[selected];
@@ -44,6 +76,18 @@ function showDetail(shelf) {
     el("p", {}, doc.description ?? ""),
     el("p", { className: "tags" }, ...doc.tags.map((t) => el("span", { className: "tag" }, t))),
   );
+  if (doc.type === "prompt_template") {
+    const box = el("div", { id: "messages" });
+    const button = el("button", { id: "preview", className: "preview" }, "Preview messages");
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      preview(doc, box).catch((e) => {
+        box.replaceChildren(el("p", { className: "render-error" }, `Error: ${e.message}`));
+        console.error(e);
+      });
+    });
+    detail.append(button, box);
+  }
 }
 
 function render(shelf, results, ms) {

@@ -1,6 +1,6 @@
 // A tiny static server for the example (and for tests/js/browser.test.mjs): serves this folder
-// at `/`, the built package (pkg/) at `/pkg/`, and `/index.bin` built from examples/library at
-// start-up. Loopback only. Run: `node examples/browser/serve.mjs [PORT]`, then open the URL.
+// at `/`, the built package (pkg/) at `/pkg/`, the library's files at `/library/` (for the
+// render preview), and `/index.bin` built from examples/library at start-up. Loopback only. Run: `node examples/browser/serve.mjs [PORT]`, then open the URL.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -18,13 +18,15 @@ const TYPES = {
   ".json": "application/json",
   ".ts": "text/plain; charset=utf-8",
   ".bin": "application/octet-stream",
+  ".prompty": "text/plain; charset=utf-8",
 };
 
 /** Starts the server; resolves to `{url, close()}`. Port 0 picks a free one. */
-export async function serve({ port = 0, pkgDir = join(root, "pkg"), libraryDir } = {}) {
+export async function serve({ port = 0, pkgDir = join(root, "pkg"), libraryDir = join(root, "examples", "library") } = {}) {
   const { bytes } = await buildIndex(libraryDir, pkgDir);
   const mounts = [
     ["/pkg/", pkgDir],
+    ["/library/", libraryDir],
     ["/", here],
   ];
   const server = createServer(async (req, res) => {

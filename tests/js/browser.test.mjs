@@ -1,12 +1,13 @@
 // A real browser: headless Chromium (Debian's, driven by playwright-core) opens the example
 // picker (examples/browser, served with pkg/ from a loopback port by examples/browser/serve.mjs),
-// types queries and checks the hits, that console and page have no errors, and saves a
-// screenshot to test-artifacts/browser-picker.png.
+// types queries and checks the hits, previews a prompt's messages (the render module is fetched
+// only then, and its messages are the ones Node renders), checks that console and page have no
+// errors, and saves a screenshot to test-artifacts/browser-picker.png.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { root } from "./lib/pkg.mjs";
+import { root, pkgDir, libraryDir, loadPkg } from "./lib/pkg.mjs";
 import { launchChromium, collectProblems } from "./lib/browser.mjs";
 import { serve } from "../../examples/browser/serve.mjs";
 
@@ -18,6 +19,8 @@ test("example picker in headless Chromium: search as you type", { timeout: 120_0
   const browser = await launchChromium(t);
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
   const problems = collectProblems(page);
+  const requested = [];
+  page.on("request", (r) => requested.push(new URL(r.url()).pathname));
 
   await page.goto(server.url, { waitUntil: "load" });
   await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
@@ -54,8 +57,23 @@ test("example picker in headless Chromium: search as you type", { timeout: 120_0
   await page.keyboard.press("ArrowDown");
   assert.equal(await page.textContent("#detail h2"), await page.textContent("#results li[aria-selected=true] .title").then((s) => s.replace(/^\w+ /, "")));
 
-  await page.fill("#q", "supp");
-  await page.waitForFunction(() => document.querySelectorAll("#results mark").length > 0);
+  // Preview a prompt's messages: only now is the render module fetched.
+  assert.deepEqual(requested.filter((p) => p.includes("render")), [], "search alone must not load the render module");
+  const path = "prompts/support/classify-ticket.prompty";
+  const text = await readFile(join(libraryDir, path), "utf8");
+  const ps = await loadPkg();
+  const rd = await import(join(pkgDir, "render", "promptshelf_render.js"));
+  await rd.default({ module_or_path: await readFile(join(pkgDir, "render", "promptshelf_render_bg.wasm")) });
+  const id = ps.parse(path, text).id;
+  const expected = rd.render(path, text);
+  await page.fill("#q", "classify ticket");
+  await page.waitForFunction((id) => document.querySelector("#results li[aria-selected=true]")?.dataset.id === id, id);
+  await page.click("#preview");
+  await page.waitForSelector("#messages[data-done=true]", { timeout: 30_000 });
+  const shown = await page.$$eval("#messages .message", (ms) => ms.map((m) => ({ role: m.querySelector(".role").textContent, content: m.querySelector("pre").textContent })));
+  assert.deepEqual(shown, expected);
+  assert.deepEqual(requested.filter((p) => p.includes("render")), ["/pkg/render/promptshelf_render.js", "/pkg/render/promptshelf_render_bg.wasm"]);
+  assert.ok(requested.includes(`/library/${path}`), requested.join(","));
   await mkdir(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, "browser-picker.png"), fullPage: true });
   assert.deepEqual(problems, []);
