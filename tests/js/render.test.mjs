@@ -1,15 +1,16 @@
 // The package's render module, `promptshelf/render` (pkg/render/, a second .wasm): in Node over
 // the built pkg/, and in headless Chromium from a plain <script type="module"> page that loads it
 // lazily after searching. Its messages must equal the native core's (`promptshelf render FILE
-// --format json`, the CLI) for every example prompt; errors are RenderErrors with code, line and
-// column; and a page that imports only `promptshelf` never fetches the render module.
+// --format json`, the CLI) for every example prompt, and rendering the read API's document JSON
+// must equal the API's own render endpoint; errors are RenderErrors with code, line and column;
+// and a page that imports only `promptshelf` never fetches the render module.
 // Needs the debug binary (cargo build -p promptshelf-watcher) or PROMPTSHELF_BIN.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { createServer } from "node:http";
-import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, resolve, sep } from "node:path";
 import { root, pkgDir, libraryDir, loadPkg, readLibrary, thrown } from "./lib/pkg.mjs";
@@ -149,6 +150,51 @@ test("renderById over a search Shelf, a Map of documents, and a shelf loaded fro
     assertNotTrap(thrown(() => rd.renderById({}, id)));
   } finally {
     shelf.free();
+  }
+});
+
+/** Starts `promptshelf watch DIR` on a free port (the local read API); resolves to its base URL. */
+async function startApi(t, dir) {
+  const child = spawn(bin, ["watch", dir, "--listen", "127.0.0.1:0", "--no-progress"], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env.PATH, NO_COLOR: "1" } });
+  t.after(() => child.kill("SIGTERM"));
+  let log = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d) => (log += d));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\//);
+    if (m && (await fetch(`http://${m[1]}/readyz`).then((r) => r.ok, () => false))) return `http://${m[1]}`;
+    if (child.exitCode !== null) throw new Error(`promptshelf exited: ${log}`);
+    if (Date.now() > deadline) throw new Error(`the read API did not come up in 30 s: ${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("renderDocument of the read API's GET /v1/prompts/{id} equals its POST /v1/prompts/{id}/render", { timeout: 90_000 }, async (t) => {
+  await access(bin).catch(() => assert.fail(`no promptshelf binary at ${bin}; run cargo build -p promptshelf-watcher`));
+  const dir = await mkdtemp(join(tmpdir(), "promptshelf-render-api-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await cp(libraryDir, dir, { recursive: true });
+  const base = await startApi(t, dir);
+  const ids = prompts.map((f) => ps.parse(f.path, f.text).id);
+  for (const id of ids) {
+    const url = `${base}/v1/prompts/${encodeURIComponent(id)}`;
+    // The watcher may still be indexing right after /readyz: wait for the document.
+    let res;
+    for (const end = Date.now() + 20_000; ; ) {
+      res = await fetch(url);
+      if (res.ok || Date.now() > end) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(res.status, 200, `${url}: ${await res.clone().text()}`);
+    const doc = await res.json();
+    for (const inputs of [undefined, INPUTS]) {
+      const api = await fetch(`${url}/render`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(inputs ? { inputs } : {}) });
+      const body = await api.json();
+      const want = api.status === 200 ? { messages: body.messages } : cliOutcome(body);
+      assert.ok(api.status === 200 || api.status === 422, `${id}: HTTP ${api.status} ${JSON.stringify(body)}`);
+      assert.deepEqual(outcome(() => rd.renderDocument(doc, inputs)), want, `${id} ${JSON.stringify(inputs)}`);
+    }
   }
 });
 
