@@ -222,21 +222,15 @@ export interface RenderOptions {
 /**
  * The fields `renderDocument` reads: a `Document` from the search module (`parse()`,
  * `shelf.get(id)` of a shelf built from files or documents) or the read API's
- * `GET /v1/prompts/{id}` JSON. Other fields are ignored.
+ * `GET /v1/prompts/{id}` JSON. Other fields are ignored. `content` is the parsed file
+ * (`{frontmatter, body, shape, body_line, ...}` for a prompt); it is absent on the summaries
+ * of a shelf loaded from index bytes, which cannot be rendered (`no_template`).
  */
 export interface PromptDocument {
   id: string;
   type: "persona" | "prompt_template";
   body?: string;
-  /** The parsed template; absent on the summaries of a shelf loaded from index bytes. */
-  content?: {
-    frontmatter?: unknown;
-    body?: string;
-    shape?: "v1" | "v2";
-    body_line?: number;
-    [key: string]: unknown;
-  } | null;
-  [key: string]: unknown;
+  content?: unknown;
 }
 
 /** One chat message, as the Prompty runtime would send it. */
