@@ -14,13 +14,15 @@ pub const PROMPTS_DIR: &str = "prompts";
 /// vim swap files (`.swp`, `.swo`, `.swx`, ...), vim's `4913` write probe, Emacs
 /// autosaves `#foo#` and lock files `.#foo`. Never documents, never errors.
 pub fn is_editor_artifact(file_name: &str) -> bool {
-    let lower = file_name.to_ascii_lowercase();
-    lower.ends_with('~')
-        || lower == "4913"
-        || (lower.len() >= 2 && lower.starts_with('#') && lower.ends_with('#'))
-        || lower.starts_with(".#")
-        || lower.rsplit_once('.').is_some_and(|(_, ext)| {
-            ext.len() == 3 && ext.starts_with("sw") && ext.as_bytes()[2].is_ascii_lowercase()
+    // Case-insensitive without allocating: asked about every file of every walk.
+    let name = file_name;
+    name.ends_with('~')
+        || name == "4913"
+        || (name.len() >= 2 && name.starts_with('#') && name.ends_with('#'))
+        || name.starts_with(".#")
+        || name.rsplit_once('.').is_some_and(|(_, ext)| {
+            let e = ext.as_bytes();
+            e.len() == 3 && e[..2].eq_ignore_ascii_case(b"sw") && e[2].is_ascii_alphabetic()
         })
 }
 
@@ -29,15 +31,15 @@ pub fn is_editor_artifact(file_name: &str) -> bool {
 /// any depth; hidden files or folders (leading `.`), editor artifacts and other
 /// extensions are ignored. Extensions match case-insensitively; folder names exactly.
 pub fn classify(path: &str) -> Option<DocType> {
-    let parts: Vec<&str> = path.split('/').collect();
-    if parts.len() < 2
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || p.starts_with('.') || *p == "..")
-    {
-        return None;
+    // Without collecting the parts: asked about every file of every walk.
+    let (top, _) = path.split_once('/')?;
+    let mut file = top;
+    for p in path.split('/') {
+        if p.is_empty() || p.starts_with('.') {
+            return None;
+        }
+        file = p;
     }
-    let file = parts[parts.len() - 1];
     if is_editor_artifact(file) {
         return None;
     }
@@ -46,7 +48,7 @@ pub fn classify(path: &str) -> Option<DocType> {
         DocType::Persona => PERSONAS_DIR,
         DocType::PromptTemplate => PROMPTS_DIR,
     };
-    (parts[0] == wanted).then_some(kind)
+    (top == wanted).then_some(kind)
 }
 
 /// Settles duplicate ids: for each id, the document with the lexicographically first

@@ -8,6 +8,11 @@ mod server;
 mod sync;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc instead of glibc's malloc: parsing, tokenizing and serializing thousands of
+/// documents on several threads is allocation-heavy (see BENCHMARKS.md, "Watcher").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 #[derive(Parser)]

@@ -72,7 +72,11 @@ pub struct Engine {
     lib: Library,
     store: Store,
     files: HashMap<String, FileRecord>,
+    /// Which files parse to which id (the first path wins). Derived from `files`;
+    /// built by the first batch (see [`Engine::ensure_claims`]), so a restart on an
+    /// unchanged library, which applies nothing, never builds it.
     claims: HashMap<String, BTreeSet<String>>,
+    claims_built: bool,
     search: Box<dyn SearchHook>,
     opts: ParseOptions,
     shared: Arc<Shared>,
@@ -104,6 +108,7 @@ impl Engine {
             store,
             files: HashMap::new(),
             claims: HashMap::new(),
+            claims_built: false,
             search,
             opts,
             shared,
@@ -136,18 +141,31 @@ impl Engine {
     fn reload_state(&mut self) -> Result<(), promptshelf_store::Error> {
         self.index_dirty = false;
         self.index_loaded = false;
-        self.files.clear();
         self.claims.clear();
-        for f in read::all_files(self.store.conn())? {
+        self.claims_built = false;
+        let records = read::all_files(self.store.conn())?;
+        self.files.clear();
+        self.files.reserve(records.len());
+        self.files
+            .extend(records.into_iter().map(|f| (f.path.clone(), f)));
+        Ok(())
+    }
+
+    /// Builds `claims` from the file records if this session has not yet.
+    fn ensure_claims(&mut self) {
+        if self.claims_built {
+            return;
+        }
+        self.claims.clear();
+        for f in self.files.values() {
             if let Some(id) = &f.doc_id {
                 self.claims
                     .entry(id.clone())
                     .or_default()
                     .insert(f.path.clone());
             }
-            self.files.insert(f.path.clone(), f);
         }
-        Ok(())
+        self.claims_built = true;
     }
 
     /// Gets ready for live edits: the index loaded, and ready to remove and replace
@@ -220,18 +238,39 @@ impl Engine {
         let dir = scope.unwrap_or(self.lib.root()).to_path_buf();
         let found = walk(&self.lib, &dir);
         let prefix = self.lib.relative(&dir).map(|p| format!("{p}/"));
-        let on_disk: HashSet<&str> = found.iter().map(|f| f.rel.as_str()).collect();
-        let gone: Vec<String> = self
-            .files
-            .keys()
-            .filter(|k| prefix.as_deref().is_none_or(|p| k.starts_with(p)))
-            .filter(|k| !on_disk.contains(k.as_str()))
-            .cloned()
-            .collect();
-        let to_read: Vec<&Found> = found
-            .iter()
-            .filter(|f| self.needs_read(&f.rel, f.stat))
-            .collect();
+        // One lookup per file found: whether it must be read, and whether it has a
+        // record. Every path found is under `prefix`, so when as many found paths have
+        // a record as there are records under `prefix`, no record is gone (the usual
+        // case, and it needs no set of the paths on disk).
+        let mut known = 0usize;
+        let mut to_read: Vec<&Found> = Vec::new();
+        for f in &found {
+            match self.files.get(&f.rel) {
+                Some(rec) => {
+                    known += 1;
+                    if rec.racy || rec.size != f.stat.size || rec.mtime_ns != f.stat.mtime_ns {
+                        to_read.push(f);
+                    }
+                }
+                None => to_read.push(f),
+            }
+        }
+        let in_scope = |k: &&String| prefix.as_deref().is_none_or(|p| k.starts_with(p));
+        let recorded = match prefix {
+            None => self.files.len(),
+            Some(_) => self.files.keys().filter(in_scope).count(),
+        };
+        let gone: Vec<String> = if known == recorded {
+            Vec::new()
+        } else {
+            let on_disk: HashSet<&str> = found.iter().map(|f| f.rel.as_str()).collect();
+            self.files
+                .keys()
+                .filter(in_scope)
+                .filter(|k| !on_disk.contains(k.as_str()))
+                .cloned()
+                .collect()
+        };
         let mut report = ReconcileReport {
             files: found.len(),
             read: to_read.len(),
@@ -388,6 +427,7 @@ impl Engine {
         let obs = obs;
         loop {
             self.ensure_index()?;
+            self.ensure_claims();
             if self.orphan_rows.is_none() {
                 let orphans: bool = self.store.conn().query_row(
                     "SELECT EXISTS (SELECT 1 FROM documents d \
