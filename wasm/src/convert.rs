@@ -1,14 +1,17 @@
-//! JS values ⇄ Rust values. Both directions go through JSON text: `JSON.stringify` /
-//! `JSON.parse` are native and fast in every engine, and serde_json is linked anyway, so
-//! this beats building objects one property at a time across the boundary and adds no
-//! code. Highlight offsets are converted here from UTF-8 bytes (the core's unit) to
-//! UTF-16 code units (JS string indices), so `text.slice(start, end)` works in JS.
+//! JS values ⇄ Rust values. Documents, options and most results go through JSON text:
+//! `JSON.stringify` / `JSON.parse` are native and fast in every engine, and serde_json is
+//! linked anyway, so this beats building objects one property at a time across the
+//! boundary and adds no code. The two per-keystroke paths are faster still: search results
+//! cross in a compact form that js/results.js turns into objects (a 4 KB result cost ~45 µs
+//! as JSON text, ~10 µs this way), and plain search-options objects are read there too.
+//! Highlight offsets are converted here from UTF-8 bytes (the core's unit) to UTF-16 code
+//! units (JS string indices), so `text.slice(start, end)` works in JS.
 
 use crate::errors;
-use promptshelf_core::search::{Facets, Hit, SearchOptions, SearchResults};
+use promptshelf_core::search::{FacetCount, Hit, SearchOptions, SearchResults};
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 pub use crate::json::{stringify, to_js};
 
@@ -39,11 +42,45 @@ impl Default for JsSearchOptions {
     }
 }
 
+#[wasm_bindgen(module = "/js/results.js")]
+extern "C" {
+    /// Builds the results object from [`ResultsEncoder`]'s compact form (js/results.js).
+    #[wasm_bindgen(js_name = buildResults)]
+    fn build_results(nums: &[u32], scores: &[f64], text: &str) -> JsValue;
+
+    /// Reads a plain options object into `out` (defaults in, in [`JsSearchOptions`]
+    /// field order); false when unsure (then the JSON path below decides and reports).
+    #[wasm_bindgen(js_name = readSearchOptions)]
+    fn read_search_options(o: &JsValue, out: &mut [u32]) -> bool;
+}
+
 pub fn search_options(v: &JsValue) -> Result<SearchOptions, JsValue> {
-    let o: JsSearchOptions = match stringify(v, "search options")? {
-        None => JsSearchOptions::default(),
-        Some(s) => serde_json::from_str(&s)
-            .map_err(|e| errors::type_error(&format!("search options: {e}")))?,
+    let d = JsSearchOptions::default();
+    let mut fast = [
+        to_u32(d.limit),
+        to_u32(d.offset),
+        u32::from(d.prefix),
+        u32::from(d.snippets),
+        u32::from(d.facets),
+        to_u32(d.max_facet_values),
+    ];
+    let o: JsSearchOptions = if read_search_options(v, &mut fast) {
+        // Per-keystroke searches pass a small plain object: read it without the
+        // `JSON.stringify` + serde round trip.
+        JsSearchOptions {
+            limit: fast[0] as usize,
+            offset: fast[1] as usize,
+            prefix: fast[2] != 0,
+            snippets: fast[3] != 0,
+            facets: fast[4] != 0,
+            max_facet_values: fast[5] as usize,
+        }
+    } else {
+        match stringify(v, "search options")? {
+            None => d,
+            Some(s) => serde_json::from_str(&s)
+                .map_err(|e| errors::type_error(&format!("search options: {e}")))?,
+        }
     };
     Ok(SearchOptions {
         limit: o.limit,
@@ -53,6 +90,10 @@ pub fn search_options(v: &JsValue) -> Result<SearchOptions, JsValue> {
         facets: o.facets,
         max_facet_values: o.max_facet_values,
     })
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A document as JS callers pass it to `Shelf.fromDocuments` / `upsertDocument`: the
@@ -157,38 +198,6 @@ pub fn files(v: &JsValue) -> Result<Vec<FileInput>, JsValue> {
     })
 }
 
-use wasm_bindgen::JsCast;
-
-/// A snippet for JS: highlight ranges in UTF-16 code units.
-#[derive(Serialize)]
-struct JsSnippet<'a> {
-    field: &'static str,
-    text: &'a str,
-    highlights: Vec<[usize; 2]>,
-}
-
-#[derive(Serialize)]
-struct JsHit<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    doc_type: DocType,
-    name: &'a str,
-    path: &'a str,
-    score: f64,
-    matched: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    snippet: Option<JsSnippet<'a>>,
-}
-
-#[derive(Serialize)]
-struct JsResults<'a> {
-    total: usize,
-    offset: usize,
-    limit: usize,
-    hits: Vec<JsHit<'a>>,
-    facets: &'a Facets,
-}
-
 /// Rewrites sorted, non-overlapping UTF-8 byte ranges of `text` as UTF-16 ranges, in one
 /// pass over the text. Offsets that are not on a char boundary (never produced by the
 /// core) are clamped to the next boundary rather than trusted.
@@ -218,30 +227,86 @@ pub fn utf16_ranges(text: &str, ranges: &[[usize; 2]]) -> Vec<[usize; 2]> {
     out
 }
 
-fn js_hit(h: &Hit) -> JsHit<'_> {
-    JsHit {
-        id: h.id.as_str(),
-        doc_type: h.doc_type,
-        name: &h.name,
-        path: &h.path,
-        score: h.score,
-        matched: &h.matched,
-        snippet: h.snippet.as_ref().map(|s| JsSnippet {
-            field: s.field,
-            text: &s.text,
-            highlights: utf16_ranges(&s.text, &s.highlights),
-        }),
+/// Search results in the compact form `buildResults` (js/results.js) reads: numbers,
+/// scores, and all strings in one text with their lengths in UTF-16 code units (the unit
+/// of `String.prototype.slice`). The order of writes here is the order of reads there.
+#[derive(Default)]
+pub struct ResultsEncoder {
+    pub nums: Vec<u32>,
+    pub scores: Vec<f64>,
+    pub text: String,
+}
+
+impl ResultsEncoder {
+    fn num(&mut self, n: usize) {
+        self.nums.push(to_u32(n));
+    }
+
+    fn str(&mut self, s: &str) {
+        let units = if s.is_ascii() {
+            s.len()
+        } else {
+            s.encode_utf16().count()
+        };
+        self.num(units);
+        self.text.push_str(s);
+    }
+
+    fn hit(&mut self, h: &Hit) {
+        self.str(h.id.as_str());
+        self.str(h.doc_type.as_str());
+        self.str(&h.name);
+        self.str(&h.path);
+        self.scores.push(h.score);
+        self.num(h.matched.len());
+        for m in &h.matched {
+            self.str(m);
+        }
+        match &h.snippet {
+            Some(s) => {
+                self.nums.push(1);
+                self.str(s.field);
+                self.str(&s.text);
+                let hl = utf16_ranges(&s.text, &s.highlights);
+                self.num(hl.len());
+                for [a, b] in hl {
+                    self.num(a);
+                    self.num(b);
+                }
+            }
+            None => self.nums.push(0),
+        }
+    }
+
+    fn facet(&mut self, counts: &[FacetCount]) {
+        self.num(counts.len());
+        for c in counts {
+            self.str(&c.value);
+            self.num(c.count);
+        }
+    }
+
+    pub fn encode(r: &SearchResults) -> ResultsEncoder {
+        let mut e = ResultsEncoder {
+            nums: Vec::with_capacity(64 + 16 * r.hits.len()),
+            scores: Vec::with_capacity(r.hits.len()),
+            text: String::with_capacity(256 * r.hits.len() + 32 * r.facets.tags.len()),
+        };
+        for n in [r.total, r.offset, r.limit, r.hits.len()] {
+            e.num(n);
+        }
+        for h in &r.hits {
+            e.hit(h);
+        }
+        e.facet(&r.facets.doc_type);
+        e.facet(&r.facets.tags);
+        e
     }
 }
 
-pub fn results(r: &SearchResults) -> Result<JsValue, JsValue> {
-    to_js(&JsResults {
-        total: r.total,
-        offset: r.offset,
-        limit: r.limit,
-        hits: r.hits.iter().map(js_hit).collect(),
-        facets: &r.facets,
-    })
+pub fn results(r: &SearchResults) -> JsValue {
+    let e = ResultsEncoder::encode(r);
+    build_results(&e.nums, &e.scores, &e.text)
 }
 
 #[cfg(test)]

@@ -217,7 +217,7 @@ impl Shelf {
             errors::query_error(query, &e)
         })?;
         tracing::trace!(query, total = r.total, "search");
-        convert::results(&r)
+        Ok(convert::results(&r))
     }
 
     /// The document with this id: the full document when the shelf was built from files

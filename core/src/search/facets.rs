@@ -47,17 +47,34 @@ pub fn compute(index: &Index, slots: impl Iterator<Item = u32>, max_tags: usize)
         })
         .collect();
     doc_type.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    let mut tag_counts: Vec<FacetCount> = tags
+    // Rank tag ids first and copy only the strings that make the cut: a broad query
+    // touches most tags, and a picker shows a handful.
+    let mut ranked: Vec<(usize, u32)> = tags
         .iter()
         .enumerate()
         .filter(|(_, c)| **c > 0)
-        .map(|(i, c)| FacetCount {
-            value: index.tags[i].clone(),
-            count: *c,
+        .map(|(i, c)| (*c, i as u32))
+        .collect();
+    // Tag texts are distinct, so this is a total order and the unstable sorts agree
+    // with a full stable sort.
+    let by = |a: &(usize, u32), b: &(usize, u32)| {
+        b.0.cmp(&a.0)
+            .then_with(|| index.tags[a.1 as usize].cmp(&index.tags[b.1 as usize]))
+    };
+    if ranked.len() > max_tags {
+        if max_tags > 0 {
+            ranked.select_nth_unstable_by(max_tags - 1, by);
+        }
+        ranked.truncate(max_tags);
+    }
+    ranked.sort_unstable_by(by);
+    let tag_counts = ranked
+        .into_iter()
+        .map(|(count, i)| FacetCount {
+            value: index.tags[i as usize].clone(),
+            count,
         })
         .collect();
-    tag_counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    tag_counts.truncate(max_tags);
     Facets {
         doc_type,
         tags: tag_counts,

@@ -30,7 +30,8 @@ pub fn max_distance(chars: usize) -> u8 {
 pub struct GramIndex {
     /// Distinct bigram keys, sorted.
     keys: Vec<u64>,
-    /// `ids[offs[i]..offs[i + 1]]`: term ids containing `keys[i]`.
+    /// `ids[offs[i]..offs[i + 1]]`: term ids containing `keys[i]`, by length then id, so
+    /// a query reads only the ids of lengths within reach (a binary search each side).
     offs: Vec<u32>,
     ids: Vec<u32>,
     /// Length in characters of each term id.
@@ -53,22 +54,23 @@ fn grams(chars: &[char], out: &mut Vec<u64>) {
 impl GramIndex {
     pub fn build(dict: &Dictionary) -> GramIndex {
         let n = dict.len();
-        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n * 8);
+        let mut pairs: Vec<(u64, u8, u32)> = Vec::with_capacity(n * 8);
         let mut lens = Vec::with_capacity(n);
         let mut chars = Vec::new();
         let mut g = Vec::new();
         for id in 0..n as u32 {
             chars.clear();
             chars.extend(dict.text(id).chars());
-            lens.push(chars.len().min(255) as u8);
+            let len = chars.len().min(255) as u8;
+            lens.push(len);
             grams(&chars, &mut g);
-            pairs.extend(g.iter().map(|&k| (k, id)));
+            pairs.extend(g.iter().map(|&k| (k, len, id)));
         }
         pairs.sort_unstable();
         let mut keys = Vec::new();
         let mut offs = Vec::new();
         let mut ids = Vec::with_capacity(pairs.len());
-        for (k, id) in pairs {
+        for (k, _, id) in pairs {
             if keys.last() != Some(&k) {
                 keys.push(k);
                 offs.push(ids.len() as u32);
@@ -100,11 +102,17 @@ impl GramIndex {
         }
         let mut count = vec![0u8; self.lens.len()];
         let mut cands: Vec<u32> = Vec::new();
+        // Terms more than `max` characters longer or shorter are never within reach.
+        let (lo, hi) = (m.saturating_sub(max as usize), m + max as usize);
         for k in &qg {
             let Ok(i) = self.keys.binary_search(k) else {
                 continue;
             };
-            for &id in &self.ids[self.offs[i] as usize..self.offs[i + 1] as usize] {
+            let list = &self.ids[self.offs[i] as usize..self.offs[i + 1] as usize];
+            let len = |id: &u32| self.lens[*id as usize] as usize;
+            let from = list.partition_point(|id| len(id) < lo);
+            let to = from + list[from..].partition_point(|id| len(id) <= hi);
+            for &id in &list[from..to] {
                 let c = &mut count[id as usize];
                 *c += 1;
                 if *c as usize == need {
@@ -334,6 +342,27 @@ mod tests {
                 b.sort();
                 assert_eq!(a, b, "{q} {max}");
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The gram index (which reads only the ids of lengths within reach) finds
+        /// exactly what the walk finds, on dictionaries dense with near misses.
+        #[test]
+        fn gram_index_agrees_with_walk_on_random_words(
+            words in proptest::collection::vec("[abcé]{1,9}", 1..80),
+            q in "[abcé]{1,10}",
+            max in 1u8..=2,
+        ) {
+            let mut words = words;
+            words.sort();
+            words.dedup();
+            let d = Dictionary::from_unsorted(words);
+            let mut a = GramIndex::build(&d).search(&d, &q, max);
+            let mut b = search(&d, &q, max);
+            a.sort();
+            b.sort();
+            proptest::prop_assert_eq!(a, b);
         }
     }
 
