@@ -8,7 +8,7 @@
 //! units (JS string indices), so `text.slice(start, end)` works in JS.
 
 use crate::errors;
-use promptshelf_core::search::{FacetCount, Hit, SearchOptions, SearchResults};
+use promptshelf_core::search::{HitRef, SearchOptions, SearchResultsRef};
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -252,11 +252,11 @@ impl ResultsEncoder {
         self.text.push_str(s);
     }
 
-    fn hit(&mut self, h: &Hit) {
+    fn hit(&mut self, h: &HitRef<'_>) {
         self.str(h.id.as_str());
         self.str(h.doc_type.as_str());
-        self.str(&h.name);
-        self.str(&h.path);
+        self.str(h.name);
+        self.str(h.path);
         self.scores.push(h.score);
         self.num(h.matched.len());
         for m in &h.matched {
@@ -267,26 +267,34 @@ impl ResultsEncoder {
                 self.nums.push(1);
                 self.str(s.field);
                 self.str(&s.text);
-                let hl = utf16_ranges(&s.text, &s.highlights);
-                self.num(hl.len());
-                for [a, b] in hl {
-                    self.num(a);
-                    self.num(b);
+                self.num(s.highlights.len());
+                if s.text.is_ascii() {
+                    // Bytes are code units: what `utf16_ranges` gives, without its Vec.
+                    let len = s.text.len();
+                    for &[a, b] in &s.highlights {
+                        self.num(a.min(b).min(len));
+                        self.num(a.max(b).min(len));
+                    }
+                } else {
+                    for [a, b] in utf16_ranges(&s.text, &s.highlights) {
+                        self.num(a);
+                        self.num(b);
+                    }
                 }
             }
             None => self.nums.push(0),
         }
     }
 
-    fn facet(&mut self, counts: &[FacetCount]) {
+    fn facet(&mut self, counts: &[(&str, usize)]) {
         self.num(counts.len());
-        for c in counts {
-            self.str(&c.value);
-            self.num(c.count);
+        for &(value, count) in counts {
+            self.str(value);
+            self.num(count);
         }
     }
 
-    pub fn encode(r: &SearchResults) -> ResultsEncoder {
+    pub fn encode(r: &SearchResultsRef<'_>) -> ResultsEncoder {
         let mut e = ResultsEncoder {
             nums: Vec::with_capacity(64 + 16 * r.hits.len()),
             scores: Vec::with_capacity(r.hits.len()),
@@ -304,7 +312,7 @@ impl ResultsEncoder {
     }
 }
 
-pub fn results(r: &SearchResults) -> JsValue {
+pub fn results(r: &SearchResultsRef<'_>) -> JsValue {
     let e = ResultsEncoder::encode(r);
     build_results(&e.nums, &e.scores, &e.text)
 }

@@ -212,7 +212,7 @@ impl Shelf {
         options: Option<SearchOptionsArg>,
     ) -> Result<JsValue, JsValue> {
         let opts = convert::search_options(&options.map_or(JsValue::UNDEFINED, JsValue::from))?;
-        let r = self.index.search(query, &opts).map_err(|e| {
+        let r = self.index.search_ref(query, &opts).map_err(|e| {
             tracing::debug!(query, error = %e, "bad query");
             errors::query_error(query, &e)
         })?;

@@ -19,7 +19,32 @@ pub struct Facets {
     pub tags: Vec<FacetCount>,
 }
 
-pub fn compute(index: &Index, slots: impl Iterator<Item = u32>, max_tags: usize) -> Facets {
+/// [`Facets`] borrowing the index's tag texts (hosts that serialize them at once need
+/// no copies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FacetsRef<'a> {
+    pub doc_type: Vec<(&'static str, usize)>,
+    pub tags: Vec<(&'a str, usize)>,
+}
+
+impl FacetsRef<'_> {
+    pub fn owned(&self) -> Facets {
+        let owned = |v: &[(&str, usize)]| {
+            v.iter()
+                .map(|&(value, count)| FacetCount {
+                    value: value.to_owned(),
+                    count,
+                })
+                .collect()
+        };
+        Facets {
+            doc_type: owned(&self.doc_type),
+            tags: owned(&self.tags),
+        }
+    }
+}
+
+pub fn compute(index: &Index, slots: impl Iterator<Item = u32>, max_tags: usize) -> FacetsRef<'_> {
     let mut types = [0usize; 2];
     let mut tags = vec![0usize; index.tags.len()];
     for s in slots {
@@ -37,18 +62,15 @@ pub fn compute(index: &Index, slots: impl Iterator<Item = u32>, max_tags: usize)
             }
         }
     }
-    let mut doc_type: Vec<FacetCount> = crate::model::DocType::ALL
+    let mut doc_type: Vec<(&'static str, usize)> = crate::model::DocType::ALL
         .iter()
         .zip(types)
         .filter(|(_, c)| *c > 0)
-        .map(|(t, c)| FacetCount {
-            value: t.as_str().to_owned(),
-            count: c,
-        })
+        .map(|(t, c)| (t.as_str(), c))
         .collect();
-    doc_type.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    // Rank tag ids first and copy only the strings that make the cut: a broad query
-    // touches most tags, and a picker shows a handful.
+    doc_type.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    // Rank tag ids (no string copies; a broad query touches most tags, a picker shows a
+    // handful).
     let mut ranked: Vec<(usize, u32)> = tags
         .iter()
         .enumerate()
@@ -68,15 +90,11 @@ pub fn compute(index: &Index, slots: impl Iterator<Item = u32>, max_tags: usize)
         ranked.truncate(max_tags);
     }
     ranked.sort_unstable_by(by);
-    let tag_counts = ranked
-        .into_iter()
-        .map(|(count, i)| FacetCount {
-            value: index.tags[i as usize].clone(),
-            count,
-        })
-        .collect();
-    Facets {
+    FacetsRef {
         doc_type,
-        tags: tag_counts,
+        tags: ranked
+            .into_iter()
+            .map(|(count, i)| (index.tags[i as usize].as_str(), count))
+            .collect(),
     }
 }

@@ -32,7 +32,7 @@ pub mod snippet;
 pub mod tokenize;
 
 pub use codec::{codec_header, CodecError, FORMAT_VERSION, MAGIC};
-pub use facets::{FacetCount, Facets};
+pub use facets::{FacetCount, Facets, FacetsRef};
 pub use fields::Field;
 pub use index::{DocInfo, Index, IndexOptions, Prepared};
 pub use query::{Query, QueryError};
@@ -102,29 +102,92 @@ pub struct SearchResults {
     pub facets: Facets,
 }
 
+/// A hit borrowing the index's strings: what [`Index::search_ref`] returns, for hosts
+/// that serialize the results at once (the browser build) and need no copies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HitRef<'a> {
+    pub id: &'a DocumentId,
+    pub doc_type: DocType,
+    pub name: &'a str,
+    pub path: &'a str,
+    pub score: f64,
+    pub matched: Vec<&'a str>,
+    pub snippet: Option<Snippet>,
+}
+
+/// [`SearchResults`] borrowing the index's strings (see [`HitRef`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResultsRef<'a> {
+    pub total: usize,
+    pub offset: usize,
+    pub limit: usize,
+    pub hits: Vec<HitRef<'a>>,
+    pub facets: FacetsRef<'a>,
+}
+
+impl HitRef<'_> {
+    pub fn owned(&self) -> Hit {
+        Hit {
+            id: self.id.clone(),
+            doc_type: self.doc_type,
+            name: self.name.to_owned(),
+            path: self.path.to_owned(),
+            score: self.score,
+            matched: self.matched.iter().map(|&m| m.to_owned()).collect(),
+            snippet: self.snippet.clone(),
+        }
+    }
+}
+
+impl SearchResultsRef<'_> {
+    pub fn owned(&self) -> SearchResults {
+        SearchResults {
+            total: self.total,
+            offset: self.offset,
+            limit: self.limit,
+            hits: self.hits.iter().map(HitRef::owned).collect(),
+            facets: self.facets.owned(),
+        }
+    }
+}
+
 impl Index {
     /// Parses and runs a query. Errors only for bad syntax; an unknown field or type
     /// simply matches nothing. Ranking: score descending, then id ascending, so
     /// results are stable and identical on every host.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults, QueryError> {
+        Ok(self.search_ref(query, opts)?.owned())
+    }
+
+    /// [`Index::search`] with the hits' strings borrowed from the index.
+    pub fn search_ref(
+        &self,
+        query: &str,
+        opts: &SearchOptions,
+    ) -> Result<SearchResultsRef<'_>, QueryError> {
         let q = query::parse(
             query,
             query::ParseOptions {
                 prefix_last: opts.prefix_last,
             },
         )?;
-        Ok(self.search_query(&q, opts))
+        Ok(self.search_query_ref(&q, opts))
     }
 
     /// Runs an already parsed query.
     pub fn search_query(&self, q: &Query, opts: &SearchOptions) -> SearchResults {
+        self.search_query_ref(q, opts).owned()
+    }
+
+    /// [`Index::search_query`] with the hits' strings borrowed from the index.
+    pub fn search_query_ref(&self, q: &Query, opts: &SearchOptions) -> SearchResultsRef<'_> {
         let mut ex = exec::Exec::new(self);
         let matches = ex.eval(q);
         let total = matches.len();
         let facets = if opts.facets {
             facets::compute(self, matches.iter().map(|m| m.0), opts.max_facet_values)
         } else {
-            Facets::default()
+            FacetsRef::default()
         };
         let mut ranked: Vec<(i64, u32)> = matches
             .iter()
@@ -150,7 +213,7 @@ impl Index {
             .take(opts.limit)
             .filter_map(|&(score, slot)| self.hit(slot, score, &terms, opts.snippets))
             .collect();
-        SearchResults {
+        SearchResultsRef {
             total,
             offset: opts.offset,
             limit: opts.limit,
@@ -159,7 +222,7 @@ impl Index {
         }
     }
 
-    fn hit(&self, slot: u32, score: i64, terms: &[u32], snippets: bool) -> Option<Hit> {
+    fn hit(&self, slot: u32, score: i64, terms: &[u32], snippets: bool) -> Option<HitRef<'_>> {
         let e = self.docs.get(slot as usize)?;
         let mut matched: Vec<&str> = terms
             .iter()
@@ -185,13 +248,13 @@ impl Index {
         } else {
             None
         };
-        Some(Hit {
-            id: e.id.clone(),
+        Some(HitRef {
+            id: &e.id,
             doc_type: e.doc_type?,
-            name: e.name.clone(),
-            path: e.path.clone(),
+            name: &e.name,
+            path: &e.path,
             score: score as f64 / 1e6,
-            matched: matched.into_iter().map(str::to_owned).collect(),
+            matched,
             snippet,
         })
     }
