@@ -10,7 +10,7 @@
 use crate::errors;
 use promptshelf_core::search::{HitRef, SearchOptions, SearchResultsRef};
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 pub use crate::json::{stringify, to_js};
