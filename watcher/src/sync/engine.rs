@@ -122,11 +122,11 @@ impl Engine {
             .pragma_update(None, "wal_autocheckpoint", 0)?;
         // A reconcile chunk writes ~5 MB of pages in one transaction; with SQLite's
         // default 2 MB page cache, dirty pages were spilled to the WAL mid-transaction
-        // and written again at commit (4% of an initial sync's CPU). The cache grows
-        // only as pages are used, so a small library costs nothing more.
+        // and written again at commit (4% of an initial sync's profile). The cache
+        // grows only as pages are used, so a small library costs nothing more.
         e.store
             .conn()
-            .pragma_update(None, "cache_size", -32 * 1024)?;
+            .pragma_update(None, "cache_size", -8 * 1024)?;
         e.checkpointer = Some(Checkpointer::start(e.lib.db(), Duration::from_secs(1)));
         e.reload_state()?;
         e.ensure_store_id()?;
