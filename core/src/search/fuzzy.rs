@@ -34,8 +34,13 @@ pub struct GramIndex {
     /// a query reads only the ids of lengths within reach (a binary search each side).
     offs: Vec<u32>,
     ids: Vec<u32>,
+    /// Length in characters of the term at each position of `ids` (the binary searches
+    /// read this, contiguous, rather than `lens` by id).
+    id_lens: Vec<u8>,
     /// Length in characters of each term id.
     lens: Vec<u8>,
+    /// Number of distinct bigrams of each term id.
+    gram_counts: Vec<u8>,
 }
 
 const PAD: char = '\u{0}';
@@ -56,6 +61,7 @@ impl GramIndex {
         let n = dict.len();
         let mut pairs: Vec<(u64, u8, u32)> = Vec::with_capacity(n * 8);
         let mut lens = Vec::with_capacity(n);
+        let mut gram_counts = Vec::with_capacity(n);
         let mut chars = Vec::new();
         let mut g = Vec::new();
         for id in 0..n as u32 {
@@ -64,25 +70,30 @@ impl GramIndex {
             let len = chars.len().min(255) as u8;
             lens.push(len);
             grams(&chars, &mut g);
+            gram_counts.push(g.len().min(255) as u8);
             pairs.extend(g.iter().map(|&k| (k, len, id)));
         }
         pairs.sort_unstable();
         let mut keys = Vec::new();
         let mut offs = Vec::new();
         let mut ids = Vec::with_capacity(pairs.len());
-        for (k, _, id) in pairs {
+        let mut id_lens = Vec::with_capacity(pairs.len());
+        for (k, len, id) in pairs {
             if keys.last() != Some(&k) {
                 keys.push(k);
                 offs.push(ids.len() as u32);
             }
             ids.push(id);
+            id_lens.push(len);
         }
         offs.push(ids.len() as u32);
         GramIndex {
             keys,
             offs,
             ids,
+            id_lens,
             lens,
+            gram_counts,
         }
     }
 
@@ -108,11 +119,11 @@ impl GramIndex {
             let Ok(i) = self.keys.binary_search(k) else {
                 continue;
             };
-            let list = &self.ids[self.offs[i] as usize..self.offs[i + 1] as usize];
-            let len = |id: &u32| self.lens[*id as usize] as usize;
-            let from = list.partition_point(|id| len(id) < lo);
-            let to = from + list[from..].partition_point(|id| len(id) <= hi);
-            for &id in &list[from..to] {
+            let range = self.offs[i] as usize..self.offs[i + 1] as usize;
+            let lens = &self.id_lens[range.clone()];
+            let from = lens.partition_point(|&l| (l as usize) < lo);
+            let to = from + lens[from..].partition_point(|&l| l as usize <= hi);
+            for &id in &self.ids[range][from..to] {
                 let c = &mut count[id as usize];
                 *c += 1;
                 if *c as usize == need {
@@ -126,6 +137,12 @@ impl GramIndex {
         for id in cands {
             let len = self.lens[id as usize] as usize;
             if len.abs_diff(m) > max as usize {
+                continue;
+            }
+            // Each edit removes at most three of the term's distinct bigrams too, so it
+            // must share all but 3·max of its own (the count is final here).
+            let shared = usize::from(count[id as usize]);
+            if shared + 3 * usize::from(max) < usize::from(self.gram_counts[id as usize]) {
                 continue;
             }
             t.clear();

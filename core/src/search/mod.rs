@@ -198,8 +198,11 @@ impl Index {
                 .then_with(|| self.docs[a.1 as usize].id.cmp(&self.docs[b.1 as usize].id))
         };
         let end = opts.offset.saturating_add(opts.limit).min(ranked.len());
-        if end < ranked.len() && end > 0 {
-            ranked.select_nth_unstable_by(end - 1, cmp);
+        if end < ranked.len() {
+            // Only the pages up to this one need an order (none for `limit: 0`, a count).
+            if end > 0 {
+                ranked.select_nth_unstable_by(end - 1, cmp);
+            }
             ranked.truncate(end);
         }
         ranked.sort_unstable_by(cmp);

@@ -42,7 +42,11 @@ pub fn make(field: &'static str, src: Source<'_>, terms: &[&str]) -> Option<Snip
     let text = src.text;
     // Most fields of most hits hold none of the terms (they matched in text the index
     // does not store, or in another field): rule that out without tokenizing.
-    if !terms.iter().any(|t| may_occur(text, t)) {
+    if text.is_ascii()
+        && !terms
+            .iter()
+            .any(|t| occurs_ascii(text.as_bytes(), t.as_bytes()))
+    {
         return None;
     }
     let mut hits: Vec<(usize, usize, u32)> = Vec::new(); // (start, end, term index)
@@ -161,12 +165,25 @@ pub fn lead(field: &'static str, src: Source<'_>) -> Option<Snippet> {
 /// Whether a token of `text` could fold to `term`. Exact for ASCII text (its tokens are
 /// its alphanumeric runs, lowercased, so the term must occur in it ignoring case);
 /// other text is assumed to (folding maps many characters to one).
+#[cfg(test)]
 fn may_occur(text: &str, term: &str) -> bool {
-    if !text.is_ascii() {
-        return true;
+    !text.is_ascii() || occurs_ascii(text.as_bytes(), term.as_bytes())
+}
+
+/// Whether `term` (folded: lower case) occurs in the ASCII `text` ignoring case. Most
+/// positions fail on the first byte, so that is compared before the rest.
+fn occurs_ascii(text: &[u8], term: &[u8]) -> bool {
+    let Some((&first, rest)) = term.split_first() else {
+        return false;
+    };
+    if term.len() > text.len() {
+        return false;
     }
-    let (t, w) = (text.as_bytes(), term.as_bytes());
-    !w.is_empty() && t.windows(w.len()).any(|win| win.eq_ignore_ascii_case(w))
+    let first = first.to_ascii_lowercase();
+    (0..=text.len() - term.len()).any(|i| {
+        text[i].to_ascii_lowercase() == first
+            && text[i + 1..i + term.len()].eq_ignore_ascii_case(rest)
+    })
 }
 
 fn floor_boundary(text: &str, mut i: usize) -> usize {
@@ -235,6 +252,16 @@ mod tests {
         assert_eq!(l.text, "Handle the refund…");
         let whole = make("body", Source::new("Handle the refund", true), &terms).unwrap();
         assert_eq!(whole.text, "Handle the refund");
+    }
+
+    proptest::proptest! {
+        /// The first-byte scan answers exactly what comparing every window does.
+        #[test]
+        fn occurs_ascii_equals_the_window_scan(text in "[aAbB1 -]{0,24}", term in "[ab1é]{0,4}") {
+            let (t, w) = (text.as_bytes(), term.as_bytes());
+            let windows = !w.is_empty() && t.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+            proptest::prop_assert_eq!(occurs_ascii(t, w), windows);
+        }
     }
 
     /// The substring pre-check must never hide a token: every token of a text passes
