@@ -3,7 +3,9 @@
 //!
 //! The JS API is shaped for JS users, not mirrored from Rust: camelCase options, plain
 //! objects out (built as JSON by serde and handed to `JSON.parse`, which is faster than
-//! building objects field by field across the boundary), `Uint8Array` in, and every
+//! building objects field by field across the boundary; search results, the per-keystroke
+//! path, in a compact form that `js/results.js` builds into objects, faster still — see
+//! `convert`), `Uint8Array` in, and every
 //! failure a thrown JS `Error` with a `name` and fields — never a wasm trap. Nothing here
 //! panics on input: core functions return `Result`s and this layer turns them into errors.
 //!
