@@ -1,9 +1,26 @@
 //! `examples/library` is what the README points newcomers at: every file parses, both
-//! Prompty shapes appear, and the normalised fields are filled in.
+//! Prompty shapes appear, the normalised fields are filled in, and every prompt renders
+//! from its own sample inputs (a newcomer's first `promptshelf render` must not fail).
 
 use promptshelf_core::library::{classify, resolve_duplicates};
-use promptshelf_core::{parse_document, DocType, ParseOptions};
+use promptshelf_core::render::{render_with, EnvMap, PromptSource, RenderOptions};
+use promptshelf_core::{parse_document, DocType, Document, ParseOptions};
 use std::path::Path;
+
+fn example_documents() -> Vec<(String, Document)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/library");
+    let mut rels = Vec::new();
+    walk(&root, &root, &mut rels);
+    rels.sort();
+    rels.into_iter()
+        .map(|rel| {
+            let bytes = std::fs::read(root.join(&rel)).unwrap();
+            let d = parse_document(&rel, &bytes, &ParseOptions::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            (rel, d)
+        })
+        .collect()
+}
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -23,15 +40,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
 
 #[test]
 fn example_library_parses_with_both_shapes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/library");
     let mut rels = Vec::new();
-    walk(&root, &root, &mut rels);
     let mut docs = Vec::new();
-    for rel in &rels {
-        let kind = classify(rel).unwrap_or_else(|| panic!("{rel} is not a document"));
-        let bytes = std::fs::read(root.join(rel)).unwrap();
-        let d =
-            parse_document(rel, &bytes, &ParseOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    for (rel, d) in example_documents() {
+        let kind = classify(&rel).unwrap_or_else(|| panic!("{rel} is not a document"));
         assert_eq!(d.doc_type, kind);
         assert!(d.description.is_some(), "{rel}: description");
         assert!(!d.tags.is_empty(), "{rel}: tags");
@@ -48,6 +60,7 @@ fn example_library_parses_with_both_shapes() {
             assert!(d.content["model"]["id"].is_string(), "{rel}: model id");
         }
         docs.push(d);
+        rels.push(rel);
     }
     let shapes: Vec<_> = docs
         .iter()
@@ -66,4 +79,42 @@ fn example_library_parses_with_both_shapes() {
     assert!(errors.is_empty());
     assert_eq!(kept.len(), n);
     assert!((12..=20).contains(&n), "{n} examples");
+}
+
+/// Strict undefined: every variable a template uses has a sample (or default), so the
+/// preview a newcomer sees is the prompt as written, not one with holes.
+#[test]
+fn every_example_prompt_renders_from_its_samples() {
+    let opts = RenderOptions {
+        strict_undefined: true,
+        ..RenderOptions::default()
+    };
+    let mut prompts = 0;
+    for (rel, d) in example_documents() {
+        if d.doc_type != DocType::PromptTemplate {
+            continue;
+        }
+        prompts += 1;
+        let src = PromptSource::from_document(&d).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let messages = render_with(&src, &serde_json::json!({}), &EnvMap::new(), &opts)
+            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let roles: Vec<&str> = messages.iter().map(|m| m.role.as_str()).collect();
+        assert!(
+            roles.contains(&"system") && roles.contains(&"user"),
+            "{rel}: roles {roles:?}"
+        );
+        for m in &messages {
+            assert!(
+                !m.content.trim().is_empty(),
+                "{rel}: empty {} message",
+                m.role
+            );
+            assert!(
+                !m.content.contains("{{"),
+                "{rel}: unrendered tag in {}",
+                m.role
+            );
+        }
+    }
+    assert!(prompts >= 5, "{prompts} example prompts");
 }
