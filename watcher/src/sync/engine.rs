@@ -285,6 +285,10 @@ impl Engine {
             ..Default::default()
         };
         progress.start(to_read.len() as u64);
+        // A long reconcile commits chunk after chunk: fold the WAL in once, at the end.
+        let _hold = (to_read.len() > CHUNK)
+            .then(|| self.checkpointer.as_ref().map(Checkpointer::hold))
+            .flatten();
         if !gone.is_empty() {
             let obs = gone.into_iter().map(|p| (p, Observed::Gone)).collect();
             let r = self.apply(obs)?;
