@@ -115,6 +115,57 @@ fn sync_applies_only_the_difference_and_removes_deleted_files() {
     assert_eq!(d["a"].1, "A2");
 }
 
+/// The restart's shortcuts (no set of on-disk paths while every record is found, walk
+/// on several threads) still see a file deleted while another appears, in folders the
+/// walk lists in parallel, and a touched but unchanged file is confirmed by its hash.
+#[test]
+fn restart_sees_one_file_gone_and_another_new_and_confirms_a_touched_file_by_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut rels = Vec::new();
+    for g in 0..6 {
+        for i in 0..3 {
+            let rel = format!("personas/g{g}/p{g}{i}.json");
+            write(root, &rel, &persona(&format!("p{g}{i}"), "P"));
+            rels.push(rel);
+        }
+    }
+    let rels: Vec<&str> = rels.iter().map(String::as_str).collect();
+    age(root, &rels);
+    let c = cfg(root);
+    let (r, _) = run_once(&c).unwrap();
+    assert_eq!((r.files, r.upserted), (18, 18));
+
+    // Same count of files, different set: p00 gone, q new, in another folder.
+    fs::remove_file(root.join("personas/g0/p00.json")).unwrap();
+    write(root, "personas/g5/q.json", &persona("q", "Q"));
+    // Touched: same bytes, another mtime.
+    fs::File::options()
+        .write(true)
+        .open(root.join("personas/g3/p31.json"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(1800))
+        .unwrap();
+    age(root, &["personas/g5/q.json"]);
+    let (r, _) = run_once(&c).unwrap();
+    assert_eq!(
+        (r.files, r.gone, r.read, r.upserted, r.removed),
+        (18, 1, 2, 1, 1),
+        "{r:?}"
+    );
+    let d = docs(&c.db);
+    assert_eq!(d.len(), 18);
+    assert!(d.contains_key("q") && !d.contains_key("p00"), "{d:?}");
+
+    // And the touched file's new mtime was recorded: the next restart reads nothing.
+    let (r, _) = run_once(&c).unwrap();
+    assert_eq!(
+        (r.read, r.gone, r.upserted, r.removed),
+        (0, 0, 0, 0),
+        "{r:?}"
+    );
+}
+
 #[test]
 fn a_broken_file_keeps_its_last_good_document_as_stale_until_fixed_or_deleted() {
     let dir = tempfile::tempdir().unwrap();
