@@ -63,12 +63,7 @@ impl AdminSource for SyncHandle {
             ),
             ("barriers_total", "Sync barriers answered.", g(&c.barriers)),
         ];
-        for (name, help, v) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP promptshelf_sync_{name} {help}\n# TYPE promptshelf_sync_{name} counter\npromptshelf_sync_{name} {v}"
-            );
-        }
+        write_metrics(out, "counter", &counters);
         let gauges = [
             ("files", "Library files known.", g(&c.files)),
             (
@@ -87,11 +82,33 @@ impl AdminSource for SyncHandle {
                 g(&c.last_sync_unix_ms),
             ),
         ];
-        for (name, help, v) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP promptshelf_sync_{name} {help}\n# TYPE promptshelf_sync_{name} gauge\npromptshelf_sync_{name} {v}"
-            );
-        }
+        write_metrics(out, "gauge", &gauges);
+    }
+}
+
+/// Prometheus text format: `# HELP`, `# TYPE` and the sample, for each `(name, help, value)`.
+fn write_metrics(out: &mut String, kind: &str, metrics: &[(&str, &str, u64)]) {
+    for (name, help, v) in metrics {
+        let _ = writeln!(
+            out,
+            "# HELP promptshelf_sync_{name} {help}\n# TYPE promptshelf_sync_{name} {kind}\npromptshelf_sync_{name} {v}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_metrics;
+
+    #[test]
+    fn metrics_in_prometheus_text_format() {
+        let mut out = String::new();
+        write_metrics(&mut out, "gauge", &[("files", "Library files known.", 12)]);
+        assert_eq!(
+            out,
+            "# HELP promptshelf_sync_files Library files known.\n\
+             # TYPE promptshelf_sync_files gauge\n\
+             promptshelf_sync_files 12\n"
+        );
     }
 }
