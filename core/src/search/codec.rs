@@ -558,23 +558,16 @@ impl<'a> Reader<'a> {
             b: self.bytes(extras_len)?,
             i: 0,
         };
-        let bad_gap = |_| CodecError::Corrupt("bad posting gaps");
         ix.postings.reserve_exact(nterms);
+        let posting_docs = DocGaps {
+            n,
+            bad_gaps: "bad posting gaps",
+            out_of_range: "posting document out of range",
+        };
         for count in counts {
-            let k = rice::parameter(n, count);
             let mut list = Vec::with_capacity(count);
-            let mut next: u64 = 0;
-            for _ in 0..count {
-                // No gap may reach past the last document: that bounds the quotient.
-                let left = (n as u64).saturating_sub(next);
-                let doc = next + gaps.rice(k, left >> k).map_err(bad_gap)?;
-                if doc >= n as u64 {
-                    return Err(CodecError::Corrupt("posting document out of range"));
-                }
-                let mut q = Posting {
-                    doc: doc as u32,
-                    tf: [0; NF],
-                };
+            posting_docs.read(&mut gaps, count, |doc| {
+                let mut q = Posting { doc, tf: [0; NF] };
                 match codes.next().copied().ok_or(CodecError::Truncated)? {
                     c @ 1..=31 => q.tf[BODY] = c,
                     0 => q.tf[BODY] = sat(extras.v()?),
@@ -588,8 +581,8 @@ impl<'a> Reader<'a> {
                     _ => return Err(CodecError::Corrupt("bad posting code")),
                 }
                 list.push(q);
-                next = doc + 1;
-            }
+                Ok(())
+            })?;
             ix.postings.push(list);
         }
         if !gaps.at_end() || extras.i != extras.b.len() {
@@ -620,21 +613,18 @@ impl<'a> Reader<'a> {
         }
         let gap_len = self.v()?;
         let mut gaps = rice::BitReader::new(self.bytes(gap_len)?);
-        let bad_gap = |_| CodecError::Corrupt("bad filter gaps");
+        let filter_docs = DocGaps {
+            n,
+            bad_gaps: "bad filter gaps",
+            out_of_range: "filter document out of range",
+        };
         let mut entries: Vec<(String, Vec<u32>)> = Vec::with_capacity(nfilters);
         for (key, count) in keys {
-            let k = rice::parameter(n, count);
             let mut docs = Vec::with_capacity(count);
-            let mut next: u64 = 0;
-            for _ in 0..count {
-                let left = (n as u64).saturating_sub(next);
-                let d = next + gaps.rice(k, left >> k).map_err(bad_gap)?;
-                if d >= n as u64 {
-                    return Err(CodecError::Corrupt("filter document out of range"));
-                }
-                docs.push(d as u32);
-                next = d + 1;
-            }
+            filter_docs.read(&mut gaps, count, |d| {
+                docs.push(d);
+                Ok(())
+            })?;
             entries.push((key, docs));
         }
         if !gaps.at_end() {
@@ -650,4 +640,42 @@ impl<'a> Reader<'a> {
 
 fn sat(v: u64) -> u8 {
     v.min(255) as u8
+}
+
+/// One kind of sorted document list (posting or filter), stored as Rice-coded gaps with
+/// the parameter the writer chose from the library size and the list length. Both kinds
+/// decode the same way; only their error messages differ.
+struct DocGaps {
+    /// Documents in the index: every decoded document must be below it.
+    n: usize,
+    bad_gaps: &'static str,
+    out_of_range: &'static str,
+}
+
+impl DocGaps {
+    /// Reads `count` gaps, handing each document to `each` in order.
+    fn read(
+        &self,
+        gaps: &mut rice::BitReader,
+        count: usize,
+        mut each: impl FnMut(u32) -> Result<(), CodecError>,
+    ) -> Result<(), CodecError> {
+        let n = self.n as u64;
+        let k = rice::parameter(self.n, count);
+        let mut next: u64 = 0;
+        for _ in 0..count {
+            // No gap may reach past the last document: that bounds the quotient.
+            let left = n.saturating_sub(next);
+            let doc = next
+                + gaps
+                    .rice(k, left >> k)
+                    .map_err(|_| CodecError::Corrupt(self.bad_gaps))?;
+            if doc >= n {
+                return Err(CodecError::Corrupt(self.out_of_range));
+            }
+            each(doc as u32)?;
+            next = doc + 1;
+        }
+        Ok(())
+    }
 }
