@@ -7,12 +7,15 @@
 //! - [`records`]: the row types.
 //! - [`reader`]: the read API's `Store` over this schema (reader pool, index cache).
 //! - [`snapshot`]: compact, host-independent snapshots for shipping (the edge).
+//! - [`fresh`]: building an absent database beside it, then moving it into place.
 //! - [`d1`]: the same rows as SQL for a Cloudflare D1 database, and what the worker reads back.
 //!
 //! Only `rusqlite` is used, so the crate builds for `wasm32-unknown-unknown`, where the
 //! edge opens a snapshot from bytes with [`Store::from_connection`].
 
 pub mod d1;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fresh;
 pub mod read;
 pub mod reader;
 pub mod records;

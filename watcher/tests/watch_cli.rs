@@ -195,6 +195,83 @@ fn kill_9_at_awkward_moments_then_restart_converges_to_the_files() {
     assert_eq!(read::all_files(s.conn()).unwrap().len(), want.len());
 }
 
+/// The build file of a fresh database (see `promptshelf_store::fresh`).
+fn build_of(root: &Path) -> PathBuf {
+    root.join(".promptshelf/shelf.db-build")
+}
+
+#[test]
+fn kill_9_during_a_fresh_build_leaves_no_database_and_a_restart_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..2000 {
+        write(
+            root,
+            &format!("personas/p{i:04}.json"),
+            &persona(&format!("p{i}"), "v1"),
+        );
+    }
+    let db = db_of(root);
+    let want = expected(root);
+    // A one-shot sync into an absent database builds it beside its place; kill it as
+    // soon as the build has started (or whenever it is seen: a fast machine may
+    // finish first, and then the database must simply be complete).
+    let mut child = bin()
+        .arg("sync")
+        .arg(root)
+        .arg("--no-progress")
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if fs::metadata(build_of(root)).is_ok_and(|m| m.len() > 0) {
+            signal(&child, "-KILL");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sync neither built nor ended"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    wait_exit(&mut child, Duration::from_secs(10));
+    // Either no database at all, or a whole one: never a partial one at its place.
+    if db.exists() {
+        let s = Store::open_read_only(&db).unwrap();
+        s.quick_check().unwrap();
+        assert_eq!(names(&db), want);
+    }
+
+    // The restart (a new build over the leftover one) converges and cleans up.
+    let out = bin().arg("sync").arg(root).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(&db), want);
+    assert!(!build_of(root).exists(), "the build file is gone");
+    let s = Store::open_read_only(&db).unwrap();
+    s.quick_check().unwrap();
+    let mode: String = s
+        .conn()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+
+    // And a live watch over it (no fresh build: the database exists) sees edits.
+    write(root, "personas/p0000.json", &persona("p0", "v2"));
+    let mut child = watch(root, &["--no-serve"]);
+    wait_until("edit visible", Duration::from_secs(60), || {
+        names(&db).get("p0").is_some_and(|n| n == "v2")
+    });
+    signal(&child, "-TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
+}
+
 #[test]
 fn a_damaged_database_is_moved_aside_and_rebuilt_from_the_files() {
     let dir = tempfile::tempdir().unwrap();

@@ -42,7 +42,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let (handle, thread) = match crate::sync::start(&cfg) {
+        let (handle, thread) = match crate::sync::start(&cfg, server_cfg.is_some()) {
             Ok(x) => x,
             Err(e) => {
                 tracing::error!("{e}");

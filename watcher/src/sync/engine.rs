@@ -18,6 +18,7 @@ use super::search_hook::{SearchHook, Upsert};
 use super::walk::{walk, Found, Stat};
 use promptshelf_core::search::Prepared;
 use promptshelf_core::{Document, ParseOptions};
+use promptshelf_store::fresh::{Finished, FreshBuild};
 use promptshelf_store::{read, ErrorKind, FileRecord, Store, SyncErrorRecord, Writer};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -92,13 +93,21 @@ pub struct Engine {
     orphan_rows: Option<bool>,
     /// Checkpoints the WAL in the background (see [`super::checkpointer`]).
     checkpointer: Option<Checkpointer>,
+    /// The database does not exist yet and is being built beside it (see
+    /// [`promptshelf_store::fresh`]); the first reconcile moves it into place.
+    fresh: Option<FreshBuild>,
+    /// `sync_errors` is known to be empty, so a file that parses has no error row to
+    /// clear (an initial sync otherwise ran two `DELETE`s per file for nothing).
+    no_errors: bool,
 }
 
 impl Engine {
-    /// Loads the file records and the search index from an open, migrated store.
+    /// Loads the file records and the search index from an open, migrated store, or
+    /// starts from the fresh build `fresh` (then `store` is the build's).
     pub fn load(
         lib: Library,
         store: Store,
+        fresh: Option<FreshBuild>,
         search: Box<dyn SearchHook>,
         opts: ParseOptions,
         shared: Arc<Shared>,
@@ -116,22 +125,62 @@ impl Engine {
             index_loaded: false,
             orphan_rows: None,
             checkpointer: None,
+            fresh,
+            no_errors: false,
         };
-        e.store
+        if e.fresh.is_none() {
+            e.prepare_wal()?;
+        }
+        e.reload_state()?;
+        e.ensure_store_id()?;
+        e.publish()?;
+        Ok(e)
+    }
+
+    /// Settings of the WAL-mode database (the target, not a fresh build).
+    fn prepare_wal(&mut self) -> Result<(), promptshelf_store::Error> {
+        self.store
             .conn()
             .pragma_update(None, "wal_autocheckpoint", 0)?;
         // A reconcile chunk writes ~5 MB of pages in one transaction; with SQLite's
         // default 2 MB page cache, dirty pages were spilled to the WAL mid-transaction
         // and written again at commit (4% of an initial sync's profile). The cache
         // grows only as pages are used, so a small library costs nothing more.
-        e.store
+        self.store
             .conn()
             .pragma_update(None, "cache_size", -8 * 1024)?;
-        e.checkpointer = Some(Checkpointer::start(e.lib.db(), Duration::from_secs(1)));
-        e.reload_state()?;
-        e.ensure_store_id()?;
-        e.publish()?;
-        Ok(e)
+        self.checkpointer = Some(Checkpointer::start(self.lib.db(), Duration::from_secs(1)));
+        Ok(())
+    }
+
+    /// Moves a fresh build into place and continues on the target in WAL mode. When
+    /// someone else created the target meanwhile, that database is reconciled instead.
+    fn finish_fresh(
+        &mut self,
+        progress: &dyn Progress,
+        cancel: &AtomicBool,
+    ) -> Result<(), promptshelf_store::Error> {
+        let Some(build) = self.fresh.take() else {
+            return Ok(());
+        };
+        let t = Instant::now();
+        let outcome = build.finish(&mut self.store)?;
+        self.prepare_wal()?;
+        tracing::debug!(
+            ms = t.elapsed().as_secs_f64() * 1e3,
+            ?outcome,
+            "new database moved into place"
+        );
+        if outcome == Finished::Discarded {
+            tracing::warn!(
+                db = %self.lib.db().display(),
+                "the database was created by someone else during the initial sync; reconciling it"
+            );
+            self.reload_state()?;
+            self.orphan_rows = None;
+            self.reconcile(None, progress, cancel)?;
+        }
+        Ok(())
     }
 
     pub fn library(&self) -> &Library {
@@ -155,6 +204,11 @@ impl Engine {
         self.files.reserve(records.len());
         self.files
             .extend(records.into_iter().map(|f| (f.path.clone(), f)));
+        self.no_errors = self.store.conn().query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM sync_errors)",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(())
     }
 
@@ -329,6 +383,8 @@ impl Engine {
             Ok(())
         })?;
         self.flush_index()?;
+        // Also after a cancel: what was built is consistent, the next start goes on.
+        self.finish_fresh(progress, cancel)?;
         progress.finish();
         report.millis = started.elapsed().as_millis() as u64;
         self.shared
@@ -479,6 +535,7 @@ impl Engine {
             shared,
             index_dirty,
             orphan_rows,
+            no_errors,
             ..
         } = self;
         let orphan_rows = orphan_rows.unwrap_or(true);
@@ -488,6 +545,7 @@ impl Engine {
         };
         let mut meaningful = false;
         let t_batch = Instant::now();
+        let mut errors_empty = *no_errors;
         let result = store.write(|w| {
             let mut affected: BTreeSet<String> = BTreeSet::new();
             // Parsed documents by path, with their JSON when serialized ahead.
@@ -513,7 +571,9 @@ impl Engine {
                         }
                         files.remove(rel.as_str());
                         w.delete_file(rel)?;
-                        w.clear_error(rel)?;
+                        if !errors_empty {
+                            w.clear_error(rel)?;
+                        }
                     }
                     Observed::Same { stat, racy } => {
                         let Some(mut rec) = old else { continue };
@@ -554,12 +614,14 @@ impl Engine {
                                 if let Some(p) = prepared {
                                     tokens.insert(rel.as_str(), p.clone());
                                 }
-
-                                w.clear_error(rel)?;
+                                if !errors_empty {
+                                    w.clear_error(rel)?;
+                                }
                             }
                             Err(pe) => {
                                 tracing::warn!(path = %rel, line = ?pe.line, column = ?pe.column, "parse error: {}", pe.message);
                                 report.errors_set += 1;
+                                errors_empty = false;
                                 w.set_error(&SyncErrorRecord {
                                     path: rel.clone(),
                                     kind: ErrorKind::Parse,
@@ -590,6 +652,7 @@ impl Engine {
                         w.upsert_file(&rec)?;
                         files.insert(rel.clone(), rec);
                         report.errors_set += 1;
+                        errors_empty = false;
                         w.set_error(&SyncErrorRecord {
                             path: rel.clone(),
                             kind: ErrorKind::Io,
@@ -607,7 +670,7 @@ impl Engine {
             let mut removed_ids: Vec<String> = Vec::new();
             let mut upserted: Vec<Upsert> = Vec::new();
             for id in &affected {
-                match resolve(w, lib, files, claims, opts, &fresh, id)? {
+                match resolve(w, lib, files, claims, opts, &fresh, id, &mut errors_empty)? {
                     Resolved::Upserted(doc) => {
                         let p = tokens.get(doc.path.as_str()).cloned();
                         upserted.push((*doc, p));
@@ -632,6 +695,7 @@ impl Engine {
             Ok(())
         });
         result?;
+        *no_errors = errors_empty;
         tracing::debug!(
             observed = obs.len(),
             ms = t_batch.elapsed().as_secs_f64() * 1e3,
@@ -718,6 +782,10 @@ impl Engine {
     /// Folds the WAL into the database file (shutdown).
     pub fn checkpoint(&mut self) -> Result<(), promptshelf_store::Error> {
         self.flush_index()?;
+        if self.fresh.is_some() {
+            // Shut down before the first reconcile ended: keep what was built.
+            self.finish_fresh(&Quiet, &AtomicBool::new(true))?;
+        }
         self.checkpointer = None;
         self.store.close_clean()
     }
@@ -758,6 +826,8 @@ enum Resolved<'a> {
 }
 
 /// Settles which file provides document `id` after a batch and writes the outcome.
+/// `errors_empty`: see `Engine::no_errors` (cleared here when a duplicate is recorded).
+#[allow(clippy::too_many_arguments)] // the batch's borrowed state, split by `try_apply`
 fn resolve<'a>(
     w: &Writer<'_>,
     lib: &Library,
@@ -766,6 +836,7 @@ fn resolve<'a>(
     opts: &ParseOptions,
     fresh: &HashMap<&str, (&'a Document, Option<&str>)>,
     id: &str,
+    errors_empty: &mut bool,
 ) -> Result<Resolved<'a>, promptshelf_store::Error> {
     let owner = {
         let mut stmt = w
@@ -807,6 +878,7 @@ fn resolve<'a>(
     let rec = files.get(winner);
     // Losers: one duplicate error each, naming the winner.
     for loser in claimants.into_iter().flatten().skip(1) {
+        *errors_empty = false;
         w.set_error(&SyncErrorRecord {
             path: loser.clone(),
             kind: ErrorKind::DuplicateId,
@@ -846,7 +918,9 @@ fn resolve<'a>(
             }
         }
     };
-    w.clear_error(winner)?;
+    if !*errors_empty {
+        w.clear_error(winner)?;
+    }
     let (mtime_ms, size) = rec.map_or((0, 0), |r| (r.mtime_ns / 1_000_000, r.size));
     match json {
         Some(json) => w.upsert_document_json(&doc, json, mtime_ms, size)?,

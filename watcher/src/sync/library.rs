@@ -95,6 +95,8 @@ mod tests {
             "/lib/personas/shelf.db-wal",
             "/lib/personas/shelf.db-shm",
             "/lib/personas/shelf.db-journal",
+            "/lib/personas/shelf.db-build",
+            "/lib/personas/shelf.db-build-journal",
             "/lib/personas/shelf.db.corrupt-1700000000",
             "/lib/.promptshelf/cookie-1",
         ] {

@@ -51,15 +51,19 @@ pub enum SyncError {
     Watch(#[from] notify::Error),
 }
 
-fn engine_for(cfg: &Config, shared: &Arc<Shared>) -> Result<Engine, SyncError> {
+/// `fresh_build`: an absent database may be built beside its place and moved there
+/// when the first reconcile ends (see [`open::open_or_build`]); only when nothing reads
+/// the database during that reconcile.
+fn engine_for(cfg: &Config, shared: &Arc<Shared>, fresh_build: bool) -> Result<Engine, SyncError> {
     let lib = Library::new(cfg.root.clone(), cfg.db.clone());
-    let store = open::open_store(&lib)?;
+    let (store, fresh) = open::open_or_build(&lib, fresh_build)?;
     let opts = ParseOptions {
         max_bytes: cfg.max_file_bytes,
     };
     Ok(Engine::load(
         lib,
         store,
+        fresh,
         search_hook(),
         opts,
         shared.clone(),
@@ -75,7 +79,7 @@ pub fn run_once(cfg: &Config) -> Result<(ReconcileReport, Status), SyncError> {
         shared: shared.clone(),
     };
     shared.set_phase(Phase::InitialSync);
-    let mut engine = engine_for(cfg, &shared)?;
+    let mut engine = engine_for(cfg, &shared, true)?;
     let bar = progress::for_config(cfg);
     let report = engine.reconcile(None, bar.as_ref(), &shared.cancel)?;
     engine.checkpoint()?;
@@ -86,10 +90,16 @@ pub fn run_once(cfg: &Config) -> Result<(ReconcileReport, Status), SyncError> {
 /// Starts `watch`: opens the database (recovering a damaged one), starts the watcher,
 /// and hands the rest to a sync thread — initial reconcile, then live sync until
 /// [`SyncHandle::shutdown`]. Errors that prevent starting at all are returned here.
-pub fn start(cfg: &Config) -> Result<(SyncHandle, JoinHandle<Result<(), SyncError>>), SyncError> {
+///
+/// `readers`: something (the local server) opens the database as soon as this returns,
+/// so it must exist at its place from the start: no fresh build beside it.
+pub fn start(
+    cfg: &Config,
+    readers: bool,
+) -> Result<(SyncHandle, JoinHandle<Result<(), SyncError>>), SyncError> {
     let shared = Shared::new(cfg.root.clone(), cfg.db.clone());
     let (tx, rx) = mpsc::channel();
-    let engine = engine_for(cfg, &shared)?;
+    let engine = engine_for(cfg, &shared, !readers)?;
     let opts = live::LiveOptions {
         debounce: cfg.debounce,
         max_wait: (cfg.debounce * 10).max(Duration::from_millis(500)),

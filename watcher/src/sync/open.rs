@@ -4,6 +4,7 @@
 
 use super::engine::backoff;
 use super::library::Library;
+use promptshelf_store::fresh::{self, FreshBuild};
 use promptshelf_store::Store;
 use std::path::{Path, PathBuf};
 
@@ -17,8 +18,28 @@ pub enum OpenError {
     MoveAside(PathBuf, std::io::Error),
 }
 
-/// Opens (or creates) the database of `lib`.
-pub fn open_store(lib: &Library) -> Result<Store, OpenError> {
+/// Opens the database of `lib`, or, with `fresh_build` and no database there yet,
+/// starts building it beside its place (see [`promptshelf_store::fresh`]: the engine
+/// moves it into place after its first reconcile). A build file left by a crash is
+/// removed (or, when no database exists, started over).
+pub fn open_or_build(
+    lib: &Library,
+    fresh_build: bool,
+) -> Result<(Store, Option<FreshBuild>), OpenError> {
+    let db = lib.db();
+    refuse_documents(lib)?;
+    let store_err = |e: promptshelf_store::Error| OpenError::Store(db.to_path_buf(), e);
+    if fresh_build {
+        if let Some((build, store)) = FreshBuild::begin(db).map_err(store_err)? {
+            tracing::debug!(build = %fresh::build_path(db).display(), "building a new database");
+            return Ok((store, Some(build)));
+        }
+    }
+    fresh::clean_leftover(db).map_err(|e| store_err(e.into()))?;
+    Ok((open_store(lib)?, None))
+}
+
+fn refuse_documents(lib: &Library) -> Result<(), OpenError> {
     let db = lib.db();
     if lib
         .relative(db)
@@ -26,6 +47,13 @@ pub fn open_store(lib: &Library) -> Result<Store, OpenError> {
     {
         return Err(OpenError::IsADocument(db.to_path_buf()));
     }
+    Ok(())
+}
+
+/// Opens (or creates) the database of `lib`.
+pub fn open_store(lib: &Library) -> Result<Store, OpenError> {
+    let db = lib.db();
+    refuse_documents(lib)?;
     let mut attempt = 0;
     loop {
         match Store::open(db) {

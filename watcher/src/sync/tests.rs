@@ -37,8 +37,12 @@ fn write(root: &Path, rel: &str, text: &str) {
     fs::write(p, text).unwrap();
 }
 
-/// id → (path, name, stale)
+/// id → (path, name, stale); empty while the database does not exist yet (a fresh
+/// one is built beside its place and appears whole when the initial sync ends).
 fn docs(db: &Path) -> BTreeMap<String, (String, String, bool)> {
+    if !db.exists() {
+        return BTreeMap::new();
+    }
     let s = Store::open_read_only(db).unwrap();
     read::all_documents(s.conn())
         .unwrap()
@@ -261,7 +265,7 @@ struct Running {
 
 impl Running {
     fn start(c: &Config) -> Running {
-        let (handle, thread) = start(c).unwrap();
+        let (handle, thread) = start(c, false).unwrap();
         Running {
             handle,
             thread: Some(thread),
