@@ -322,13 +322,13 @@ struct TermCounter {
 impl TermCounter {
     const EMPTY: u32 = u32::MAX;
 
-    /// FNV-1a: terms are short, and this only spreads them over a small table.
+    /// The index's word-at-a-time hash (terms are short; FNV's byte-at-a-time loop was
+    /// a visible share of tokenizing).
     fn hash(t: &str) -> usize {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in t.as_bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        (h ^ (h >> 29)) as usize
+        use std::hash::Hasher;
+        let mut h = super::hash::FxHasher::default();
+        h.write(t.as_bytes());
+        h.finish() as usize
     }
 
     fn add(&mut self, t: &str, fi: usize) {
@@ -433,20 +433,33 @@ impl Index {
             for (id, tf) in counter.take() {
                 ix.postings[id as usize].push(Posting { doc: slot, tf });
             }
-            ix.attach(doc, &a, slot);
+            ix.attach(doc, &a, slot, false);
         }
         ix.dict = Dictionary::from_unsorted(terms);
         ix
     }
 
     /// Everything but postings: filters, tags, stats, the document entry. Returns
-    /// the document's filter keys.
-    fn attach(&mut self, doc: &Document, a: &Analyzed, slot: u32) -> Vec<String> {
-        let mut keys = Vec::with_capacity(a.filters.len());
+    /// the document's filter keys when `with_keys` (for [`Reverse`]).
+    fn attach(&mut self, doc: &Document, a: &Analyzed, slot: u32, with_keys: bool) -> Vec<String> {
+        let mut keys = Vec::with_capacity(if with_keys { a.filters.len() } else { 0 });
+        // One reusable buffer: most keys (`model.api\x1fchat`) are already in the
+        // table and need no allocation of their own.
+        let mut key = String::new();
         for (path, value) in &a.filters {
-            let key = format!("{path}{KEY_SEP}{value}");
-            insert_sorted(self.filters.entry(key.clone()).or_default(), slot);
-            keys.push(key);
+            key.clear();
+            key.push_str(path);
+            key.push(KEY_SEP);
+            key.push_str(value);
+            match self.filters.get_mut(key.as_str()) {
+                Some(docs) => insert_sorted(docs, slot),
+                None => {
+                    self.filters.insert(key.clone(), vec![slot]);
+                }
+            }
+            if with_keys {
+                keys.push(key.clone());
+            }
         }
         let mut tag_ids: Vec<u32> = a
             .tags
@@ -693,7 +706,7 @@ impl Index {
                 slot
             }
         };
-        let keys = self.attach(doc, a, slot);
+        let keys = self.attach(doc, a, slot, self.reverse.is_some());
         if let Some(rev) = self.reverse.as_mut() {
             rev.set(slot, counted.iter().map(|(id, _)| *id).collect(), keys);
         }

@@ -14,8 +14,58 @@ pub const MAX_TOKEN_CHARS: usize = 40;
 /// Calls `f(term, start, end)` for every token of `text`, with `term` folded and
 /// `start..end` the token's byte range in `text`. Allocation-free apart from one
 /// reusable buffer.
+///
+/// An ASCII character that is not a letter or digit always ends a token, so `text` is
+/// cut at those first: a run made only of ASCII letters and digits (nearly all of a
+/// prompt) is one token, handed over as a slice of `text` when it has no upper case;
+/// only runs with other characters go through the Unicode rules ([`unicode_run`]).
 pub fn for_each_token(text: &str, mut f: impl FnMut(&str, usize, usize)) {
+    let bytes = text.as_bytes();
     let mut buf = String::with_capacity(32);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() && !b.is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut ascii, mut upper) = (true, false);
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii() {
+                if !b.is_ascii_alphanumeric() {
+                    break;
+                }
+                upper |= b.is_ascii_uppercase();
+            } else {
+                ascii = false;
+            }
+            i += 1;
+        }
+        // `start..i` begins and ends at ASCII bytes or the ends of `text`: char
+        // boundaries, so the slice never fails.
+        let run = text.get(start..i).unwrap_or("");
+        if !ascii {
+            unicode_run(run, start, &mut buf, &mut f);
+        } else if run.len() <= MAX_TOKEN_CHARS {
+            if upper {
+                buf.clear();
+                buf.push_str(run);
+                buf.make_ascii_lowercase();
+                f(&buf, start, i);
+            } else {
+                f(run, start, i);
+            }
+        }
+    }
+}
+
+/// The Unicode rules over one run without ASCII separators, `base` its offset in the
+/// whole text.
+fn unicode_run(text: &str, base: usize, buf: &mut String, f: &mut impl FnMut(&str, usize, usize)) {
+    let mut f = |t: &str, s: usize, e: usize| f(t, base + s, base + e);
+    buf.clear();
     let mut start: Option<usize> = None;
     let mut chars = 0usize;
     for (i, c) in text.char_indices() {
@@ -34,23 +84,23 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str, usize, usize)) {
                 continue;
             }
         } else if is_cjk(c) {
-            flush(text, &mut buf, &mut start, &mut chars, i, &mut f);
+            flush(text, buf, &mut start, &mut chars, i, &mut f);
             buf.clear();
-            fold_char(c, &mut buf);
-            f(&buf, i, i + c.len_utf8());
+            fold_char(c, buf);
+            f(buf, i, i + c.len_utf8());
             buf.clear();
             continue;
         } else if c.is_alphanumeric() {
             if start.is_none() {
                 start = Some(i);
             }
-            fold_char(c, &mut buf);
+            fold_char(c, buf);
             chars += 1;
             continue;
         }
-        flush(text, &mut buf, &mut start, &mut chars, i, &mut f);
+        flush(text, buf, &mut start, &mut chars, i, &mut f);
     }
-    flush(text, &mut buf, &mut start, &mut chars, text.len(), &mut f);
+    flush(text, buf, &mut start, &mut chars, text.len(), &mut f);
 }
 
 fn flush(
@@ -218,6 +268,59 @@ mod tests {
     fn skips_overlong_tokens() {
         let long = "a".repeat(MAX_TOKEN_CHARS + 1);
         assert_eq!(tokens(&format!("x {long} y")), ["x", "y"]);
+    }
+
+    #[test]
+    fn ascii_runs_and_unicode_runs_meet_correctly() {
+        let v = spans("GPT-4o: naïve,Café日本 x\u{301}y HELLO");
+        let got: Vec<(&str, &str)> = v.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+        assert_eq!(
+            got,
+            [
+                ("gpt", "GPT"),
+                ("4o", "4o"),
+                ("naive", "naïve"),
+                ("cafe", "Café"),
+                ("日", "日"),
+                ("本", "本"),
+                ("xy", "x\u{301}y"),
+                ("hello", "HELLO"),
+            ]
+        );
+    }
+
+    /// The fast path (ASCII runs cut at ASCII separators) against the Unicode rules
+    /// run over the whole text, which is what the tokenizer was before it.
+    fn reference(text: &str) -> Vec<(String, usize, usize)> {
+        let mut v = Vec::new();
+        let mut buf = String::new();
+        unicode_run(text, 0, &mut buf, &mut |t: &str, s, e| {
+            v.push((t.to_owned(), s, e))
+        });
+        v
+    }
+
+    fn fast(text: &str) -> Vec<(String, usize, usize)> {
+        let mut v = Vec::new();
+        for_each_token(text, |t, s, e| v.push((t.to_owned(), s, e)));
+        v
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..Default::default() })]
+        #[test]
+        fn fast_path_equals_the_unicode_rules(
+            text in "([a-zA-Z0-9 ,.:_\\-]|[éÉßüÜ日本\u{301}\u{300}ДжΩ]|[\\PC]){0,60}"
+        ) {
+            proptest::prop_assert_eq!(fast(&text), reference(&text));
+        }
+
+        #[test]
+        fn long_ascii_runs_are_skipped_like_before(n in 35usize..46, upper in proptest::bool::ANY) {
+            let word = if upper { "A".repeat(n) } else { "a".repeat(n) };
+            let text = format!("x {word} é{word} y");
+            proptest::prop_assert_eq!(fast(&text), reference(&text));
+        }
     }
 
     #[test]
