@@ -4,7 +4,8 @@
 // Also the size limits, per file: the search .wasm (what every user downloads) at most 300 KB
 // gzipped (issue #6); the render .wasm (loaded only by pages that render) under a regression
 // guard; the tarball under 400 KB (issue #6) — which, with the render module in the package,
-// it is not: that test is a TODO until the budget is decided (BENCHMARKS.md, npm sizes).
+// it is not (~596 KB: search ~262 KB + render ~308 KB + JS/types/README ~19 KB gzipped): that
+// test is a TODO until the budget is decided (BENCHMARKS.md, npm sizes, says why no split fits).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -18,8 +19,9 @@ import { pkgDir } from "./lib/pkg.mjs";
 const run = promisify(execFile);
 const KB = 1024;
 const SEARCH_WASM_GZIP_MAX = 300 * KB;
-// Not a budget from the issues: measured 351.6 KB (opt-level z, wasm-opt -Oz), so growth shows.
-const RENDER_WASM_GZIP_MAX = 370 * KB;
+// Not a budget from the issues: measured 307.9 KB (opt-level z, wasm-opt -Oz, no parser of its
+// own since it parses with the search module; was 343.3 KB), so growth shows.
+const RENDER_WASM_GZIP_MAX = 320 * KB;
 const TARBALL_MAX = 400 * KB;
 const env = { ...process.env, npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
 
@@ -36,7 +38,7 @@ test("search .wasm is at most 300 KB gzipped", async () => {
   assert.ok(gz <= SEARCH_WASM_GZIP_MAX, `${gz} > ${SEARCH_WASM_GZIP_MAX}`);
 });
 
-test("render .wasm stays under its regression guard (370 KB gzipped)", async () => {
+test("render .wasm stays under its regression guard (320 KB gzipped)", async () => {
   const gz = await gzipped("render/promptshelf_render_bg.wasm");
   assert.ok(gz <= RENDER_WASM_GZIP_MAX, `${gz} > ${RENDER_WASM_GZIP_MAX}`);
   for (const f of ["promptshelf.js", "render/promptshelf_render.js"]) await gzipped(f);

@@ -99,6 +99,8 @@ test("errors are RenderErrors with the CLI's code, line and column", async () =>
       ["syntax.prompty", "---\nname: X\n---\nuser:\nHi {{ who }\n"],
       ["filter.prompty", "---\nname: X\n---\nuser:\n{{ name | nosuchfilter }}"],
       ["required.prompty", "---\nname: X\ninputs:\n  - name: q\n    kind: string\n    required: true\n---\nuser:\n{{q}}"],
+      // Parsed by the search module's parser (the render module has none): a `parse` error.
+      ["yaml.prompty", "---\nname: X\nmodel: [api\n---\nuser:\nHi\n"],
     ];
     for (const [name, text] of cases) {
       await writeFile(join(dir, name), text);
@@ -123,6 +125,40 @@ test("errors are RenderErrors with the CLI's code, line and column", async () =>
   const envText = "---\nname: X\ninputs:\n  who:\n    type: string\n    default: ${env:WHO}\nmodel:\n  api: chat\n---\nuser:\nHi {{who}}";
   assert.equal(thrown(() => rd.render("prompts/e.prompty", envText)).code, "missing_env");
   assert.deepEqual(rd.render("prompts/e.prompty", envText, {}, { env: { WHO: "Ada" } }), [{ role: "user", content: "Hi Ada" }]);
+});
+
+test("render(path, text) parses with the search module: numbers keep their form, as in the CLI", async () => {
+  await access(bin).catch(() => assert.fail(`no promptshelf binary at ${bin}; run cargo build -p promptshelf-watcher`));
+  const dir = await mkdtemp(join(tmpdir(), "promptshelf-render-num-"));
+  try {
+    // A float default written `1.0` must print as Python prints it (`1.0`), not as JS would.
+    const text = "---\nname: N\ninputs:\n  - name: t\n    kind: float\n    default: 1.0\n  - name: n\n    kind: integer\n    default: 12345678901234567\n---\nuser:\nt={{t}} n={{n}}\n";
+    await writeFile(join(dir, "n.prompty"), text);
+    const want = cliOutcome(await cli(join(dir, "n.prompty")));
+    assert.deepEqual(want.messages, [{ role: "user", content: "t=1.0 n=12345678901234567" }]);
+    assert.deepEqual(outcome(() => rd.render("prompts/n.prompty", text)), want);
+    assert.deepEqual(rd.render("prompts/empty.prompty", "\ufeff \n"), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("render(path, text) before the search module is initialised: a clear Error, not a trap", async () => {
+  // A fresh process: only the render module is initialised.
+  const script = `import { readFile } from "node:fs/promises";
+const rd = await import(${JSON.stringify(join(pkgDir, "render", "promptshelf_render.js"))});
+await rd.default({ module_or_path: await readFile(${JSON.stringify(join(pkgDir, "render", "promptshelf_render_bg.wasm"))}) });
+const doc = { id: "x", type: "prompt_template", content: { frontmatter: { name: "X" }, body: "user:\\nHi", shape: "v2", body_line: 4 } };
+let e;
+try { rd.render("prompts/x.prompty", "---\\nname: X\\n---\\nuser:\\nHi"); } catch (err) { e = err; }
+console.log(JSON.stringify({ name: e?.name, message: e?.message, trap: e instanceof WebAssembly.RuntimeError, doc: rd.renderDocument(doc) }));`;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
+  const got = JSON.parse(stdout.trim().split("\n").pop());
+  assert.equal(got.name, "Error");
+  assert.equal(got.trap, false);
+  assert.match(got.message, /initialise `promptshelf`/);
+  // Rendering a document needs no parser, so it works without the search module.
+  assert.deepEqual(got.doc, [{ role: "user", content: "Hi" }]);
 });
 
 test("renderById over a search Shelf, a Map of documents, and a shelf loaded from index bytes", () => {

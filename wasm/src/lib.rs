@@ -67,3 +67,20 @@ pub fn parse(path: &str, text: &str) -> Result<JsValue, JsValue> {
     .map_err(|e| errors::parse_error(&e))?;
     convert::to_js(&doc)
 }
+
+/// `parse`, with the document as JSON text instead of an object: the hook
+/// `promptshelf/render`'s `render(path, text, …)` calls (the render module carries no
+/// parser of its own, so the browser downloads the parsers once). Text, not an object, so
+/// that numbers keep their exact form (`1.0` stays a float) on the way to the template.
+/// Internal to the package (not in the TypeScript declarations); throws `parse`'s errors.
+#[cfg(feature = "search")]
+#[wasm_bindgen(js_name = parseJson, skip_typescript)]
+pub fn parse_json(path: &str, text: &str) -> Result<String, JsValue> {
+    let doc = promptshelf_core::parse_document(
+        path,
+        text.as_bytes(),
+        &promptshelf_core::ParseOptions::default(),
+    )
+    .map_err(|e| errors::parse_error(&e))?;
+    serde_json::to_string(&doc).map_err(|e| errors::type_error(&e.to_string()))
+}

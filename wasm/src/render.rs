@@ -6,6 +6,9 @@
 //!
 //! Three entry points, one pipeline (`promptshelf_core::render`):
 //! - `render(path, text, inputs, options)`: a file's text, for an editor's live preview.
+//!   The text is parsed by the search module (`promptshelf`, which must be initialised
+//!   first), not here: this module carries no YAML/Prompty parser, so a page that renders
+//!   downloads the parsers once (the render .wasm is ~40 KB gzip smaller).
 //! - `renderDocument(doc, inputs, options)`: a parsed document object — what `parse()`
 //!   returns, what `shelf.get(id)` returns on a shelf built from files or documents, or the
 //!   read API's `GET /v1/prompts/{id}` JSON. The template travels inside the document
@@ -17,8 +20,10 @@
 
 use crate::errors::{named, opt_u32, set, type_error};
 use crate::json::{stringify, to_js};
+use js_sys::Reflect;
 use promptshelf_core::render::{
-    render_source_with, render_with, EnvMap, PromptSource, RenderError, RenderOptions,
+    is_blank_source, render_parsed_source_with, render_with, EnvMap, Message, PromptSource,
+    RenderError, RenderErrorCode, RenderOptions,
 };
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use serde::Deserialize;
@@ -40,6 +45,15 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn get(this: &DocumentSource, id: &str) -> Result<JsValue, JsValue>;
+}
+
+// The search module of the same package (pkg/promptshelf.js, next to pkg/render/): the same
+// ES module instance the page imported and initialised, so its parser is the one in use.
+#[wasm_bindgen(raw_module = "../promptshelf.js")]
+extern "C" {
+    /// `parseJson(path, text)` (lib.rs): the parsed document as JSON text, or a `ParseError`.
+    #[wasm_bindgen(catch, js_name = parseJson)]
+    fn search_module_parse_json(path: &str, text: &str) -> Result<String, JsValue>;
 }
 
 /// Options of `render` as JS callers write them.
@@ -111,6 +125,8 @@ fn plain_error(code: &str, message: &str) -> JsValue {
 /// file's defaults/samples), `options.env` answers `${env:NAME}` references (nothing is
 /// read from any real environment), `options.strict` makes undefined variables errors.
 /// Returns `[{role, content}]`; throws a `RenderError` (`code`, `line`, `column`).
+/// The text is parsed by the search module, `promptshelf`: initialise it first (`await
+/// init()`), as a page that searches already has.
 #[wasm_bindgen(js_name = render, unchecked_return_type = "Message[]")]
 pub fn render_text(
     path: &str,
@@ -119,8 +135,40 @@ pub fn render_text(
     options: Option<RenderOptionsArg>,
 ) -> Result<JsValue, JsValue> {
     let (inputs, env, opts) = args(inputs, options)?;
-    let messages = render_source_with(path, text, &inputs, &env, &opts).map_err(|e| error(&e))?;
+    if is_blank_source(text) {
+        return to_js(&Vec::<Message>::new());
+    }
+    let json = search_module_parse_json(path, text).map_err(parse_failure)?;
+    let doc: Document =
+        serde_json::from_str(&json).map_err(|e| type_error(&format!("document: {e}")))?;
+    let messages =
+        render_parsed_source_with(&doc, text, &inputs, &env, &opts).map_err(|e| error(&e))?;
     to_js(&messages)
+}
+
+/// What the search module's parser threw → what `render` throws: a `ParseError` becomes a
+/// `RenderError` of code `parse` at the same position (as natively); anything else means
+/// the search module is not ready (not initialised), which says what to do.
+fn parse_failure(e: JsValue) -> JsValue {
+    let field = |key: &str| Reflect::get(&e, &JsValue::from_str(key)).ok();
+    if field("name").and_then(|v| v.as_string()).as_deref() != Some("ParseError") {
+        let why = field("message")
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        return named(
+            "Error",
+            &format!(
+                "render(path, text) parses with the search module: initialise `promptshelf` \
+                 (`await init()` of its default export) before rendering ({why})"
+            ),
+        )
+        .into();
+    }
+    let reason = field("reason")
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    let at = |key: &str| field(key).and_then(|v| v.as_f64()).map(|n| n as u32);
+    error(&RenderError::new(RenderErrorCode::Parse, reason).at(at("line"), at("column")))
 }
 
 /// The fields of a document that rendering reads; the rest (and the read API's extra

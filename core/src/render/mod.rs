@@ -154,7 +154,8 @@ impl RenderError {
         self
     }
 
-    fn at(mut self, line: Option<u32>, column: Option<u32>) -> RenderError {
+    /// The same error at a 1-based position (e.g. a parse error's, reported as `parse`).
+    pub fn at(mut self, line: Option<u32>, column: Option<u32>) -> RenderError {
         self.line = line;
         self.column = column;
         self
@@ -260,6 +261,12 @@ pub fn render_source(
     render_source_with(path, text, inputs, env, &RenderOptions::default())
 }
 
+/// An empty (or whitespace-only) file renders to no messages, as in the reference: it is
+/// not a document for the library, but previewing it should not be an error.
+pub fn is_blank_source(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}').trim().is_empty()
+}
+
 /// [`render_source`] with options.
 pub fn render_source_with(
     path: &str,
@@ -268,9 +275,7 @@ pub fn render_source_with(
     env: &EnvMap,
     opts: &RenderOptions,
 ) -> Result<Vec<Message>, RenderError> {
-    // An empty file renders to no messages, as in the reference (it is not a document
-    // for the library, but previewing it should not be an error).
-    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+    if is_blank_source(text) {
         return Ok(Vec::new());
     }
     let doc = crate::parse::parse_document(
@@ -279,7 +284,21 @@ pub fn render_source_with(
         &crate::parse::ParseOptions::default(),
     )
     .map_err(|e| RenderError::new(RenderErrorCode::Parse, e.message).at(e.line, e.column))?;
-    render_with(&PromptSource::from_document(&doc)?, inputs, env, opts)
+    render_parsed_source_with(&doc, text, inputs, env, opts)
+}
+
+/// The rest of [`render_source_with`] once `text` has been parsed into `doc` by the host:
+/// the npm package's render module gets the document from the search module (`parseJson`),
+/// so the browser downloads one copy of the parsers, not two. `text` gives front-matter
+/// errors their positions, as in [`render_source_with`].
+pub fn render_parsed_source_with(
+    doc: &Document,
+    text: &str,
+    inputs: &Value,
+    env: &EnvMap,
+    opts: &RenderOptions,
+) -> Result<Vec<Message>, RenderError> {
+    render_with(&PromptSource::from_document(doc)?, inputs, env, opts)
         .map_err(|e| locate_in_source(e, text))
 }
 
