@@ -52,7 +52,14 @@ pub struct Loaded {
 /// Parses one YAML document. `Ok(None)` when the text holds no document at all (empty
 /// or only comments).
 pub fn load(text: &str) -> Result<Option<Loaded>, YamlError> {
-    Builder::new(text.len()).run(text)
+    Builder::new(text.len(), true).run(text)
+}
+
+/// [`load`] without recording positions (`Loaded::positions` is empty): the same value
+/// and the same errors, cheaper. Load again with [`load`] to locate a problem found in
+/// the value.
+pub fn load_without_positions(text: &str) -> Result<Option<Loaded>, YamlError> {
+    Builder::new(text.len(), false).run(text)
 }
 
 /// A finished node: its value, its cost (nodes + string bytes, what it occupies in
@@ -89,6 +96,8 @@ struct Builder {
     budget: usize,
     root: Option<Node>,
     documents: usize,
+    /// Whether `positions` is filled.
+    record: bool,
 }
 
 fn pos_of(mark: Mark) -> Pos {
@@ -138,7 +147,7 @@ fn escape_pointer(segment: &str) -> String {
 }
 
 impl Builder {
-    fn new(input_len: usize) -> Builder {
+    fn new(input_len: usize, record: bool) -> Builder {
         Builder {
             stack: Vec::new(),
             anchors: HashMap::new(),
@@ -149,6 +158,7 @@ impl Builder {
             budget: input_len.saturating_mul(8).max(1 << 20),
             root: None,
             documents: 0,
+            record,
         }
     }
 
@@ -182,6 +192,9 @@ impl Builder {
 
     /// The pointer a new child of the current top container will have, if recorded.
     fn child_pointer(&self) -> Option<String> {
+        if !self.record {
+            return None;
+        }
         let Some(top) = self.stack.last() else {
             return Some(String::new());
         };
@@ -640,6 +653,28 @@ mod tests {
         assert!(error("a: 1\n...\n---\nb: 2\n")
             .message
             .contains("more than one"));
+    }
+
+    #[test]
+    fn loading_without_positions_gives_the_same_value_and_errors() {
+        for text in [
+            "name: x\nmodel:\n  api: chat\ntags: [a, b]\n",
+            "a: &x [1, 2]\nb: *x\n",
+            "a: [1, 2\n",
+            "a: 1\na: 2\n",
+            "",
+        ] {
+            let with = load(text);
+            let without = load_without_positions(text);
+            match (with, without) {
+                (Ok(w), Ok(wo)) => {
+                    assert_eq!(w.map(|l| l.value), wo.as_ref().map(|l| l.value.clone()));
+                    assert!(wo.is_none_or(|l| l.positions.is_empty()));
+                }
+                (Err(a), Err(b)) => assert_eq!((a.pos, a.message), (b.pos, b.message)),
+                (a, b) => panic!("{text:?}: {a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]
