@@ -20,6 +20,13 @@ pub const MAX_TOKEN_CHARS: usize = 40;
 /// prompt) is one token, handed over as a slice of `text` when it has no upper case;
 /// only runs with other characters go through the Unicode rules ([`unicode_run`]).
 pub fn for_each_token(text: &str, mut f: impl FnMut(&str, usize, usize)) {
+    tokenize(text, &mut f)
+}
+
+/// [`for_each_token`], compiled once for all its callers (the .wasm the npm package
+/// ships has one copy; a call through `dyn` per token costs little beside the rest).
+#[inline(never)]
+fn tokenize(text: &str, f: &mut dyn FnMut(&str, usize, usize)) {
     let bytes = text.as_bytes();
     let mut buf = String::with_capacity(32);
     let mut i = 0;
@@ -47,7 +54,7 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str, usize, usize)) {
         // boundaries, so the slice never fails.
         let run = text.get(start..i).unwrap_or("");
         if !ascii {
-            unicode_run(run, start, &mut buf, &mut f);
+            unicode_run(run, start, &mut buf, f);
         } else if run.len() <= MAX_TOKEN_CHARS {
             if upper {
                 buf.clear();
@@ -62,8 +69,11 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str, usize, usize)) {
 }
 
 /// The Unicode rules over one run without ASCII separators, `base` its offset in the
-/// whole text.
-fn unicode_run(text: &str, base: usize, buf: &mut String, f: &mut impl FnMut(&str, usize, usize)) {
+/// whole text. Not generic and never inlined: one copy serves every caller of
+/// [`for_each_token`] (a copy per caller grew the npm package's .wasm), and the call
+/// through `dyn` only happens for the rare runs with non-ASCII characters.
+#[inline(never)]
+fn unicode_run(text: &str, base: usize, buf: &mut String, f: &mut dyn FnMut(&str, usize, usize)) {
     let mut f = |t: &str, s: usize, e: usize| f(t, base + s, base + e);
     buf.clear();
     let mut start: Option<usize> = None;
