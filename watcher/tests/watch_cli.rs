@@ -204,7 +204,8 @@ fn build_of(root: &Path) -> PathBuf {
 fn kill_9_during_a_fresh_build_leaves_no_database_and_a_restart_converges() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for i in 0..2000 {
+    // Three chunks of 1,024 files: the kill below lands after the first commit.
+    for i in 0..3000 {
         write(
             root,
             &format!("personas/p{i:04}.json"),
@@ -213,9 +214,9 @@ fn kill_9_during_a_fresh_build_leaves_no_database_and_a_restart_converges() {
     }
     let db = db_of(root);
     let want = expected(root);
-    // A one-shot sync into an absent database builds it beside its place; kill it as
-    // soon as the build has started (or whenever it is seen: a fast machine may
-    // finish first, and then the database must simply be complete).
+    // A one-shot sync into an absent database builds it beside its place; kill it once
+    // the build holds documents (past the empty schema's few pages), or whenever that
+    // is seen: a fast machine may finish first, and then the database must be whole.
     let mut child = bin()
         .arg("sync")
         .arg(root)
@@ -227,7 +228,7 @@ fn kill_9_during_a_fresh_build_leaves_no_database_and_a_restart_converges() {
         if child.try_wait().unwrap().is_some() {
             break;
         }
-        if fs::metadata(build_of(root)).is_ok_and(|m| m.len() > 0) {
+        if fs::metadata(build_of(root)).is_ok_and(|m| m.len() > 256 * 1024) {
             signal(&child, "-KILL");
             break;
         }
