@@ -59,13 +59,7 @@ pub fn version() -> String {
 #[cfg(feature = "search")]
 #[wasm_bindgen(unchecked_return_type = "Document")]
 pub fn parse(path: &str, text: &str) -> Result<JsValue, JsValue> {
-    let doc = promptshelf_core::parse_document(
-        path,
-        text.as_bytes(),
-        &promptshelf_core::ParseOptions::default(),
-    )
-    .map_err(|e| errors::parse_error(&e))?;
-    convert::to_js(&doc)
+    convert::to_js(&parse_file(path, text)?)
 }
 
 /// `parse`, with the document as JSON text instead of an object: the hook
@@ -76,11 +70,17 @@ pub fn parse(path: &str, text: &str) -> Result<JsValue, JsValue> {
 #[cfg(feature = "search")]
 #[wasm_bindgen(js_name = parseJson, skip_typescript)]
 pub fn parse_json(path: &str, text: &str) -> Result<String, JsValue> {
-    let doc = promptshelf_core::parse_document(
+    serde_json::to_string(&parse_file(path, text)?).map_err(|e| errors::type_error(&e.to_string()))
+}
+
+/// The one parse both exports share, with the default limits, errors already as JS
+/// `ParseError`s.
+#[cfg(feature = "search")]
+fn parse_file(path: &str, text: &str) -> Result<promptshelf_core::Document, JsValue> {
+    promptshelf_core::parse_document(
         path,
         text.as_bytes(),
         &promptshelf_core::ParseOptions::default(),
     )
-    .map_err(|e| errors::parse_error(&e))?;
-    serde_json::to_string(&doc).map_err(|e| errors::type_error(&e.to_string()))
+    .map_err(|e| errors::parse_error(&e))
 }
