@@ -131,6 +131,7 @@ impl FreshBuild {
             }
         }
         let mut conn = Connection::open(&tmp)?;
+        schema::set_new_page_size(&conn)?;
         // MEMORY, not OFF: a failed batch must still roll back (the engine retries it).
         // Pages appended past the original end of the file are not journaled at all.
         conn.pragma_update(None, "journal_mode", "MEMORY")?;

@@ -94,6 +94,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, Error> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
+        schema::set_new_page_size(&conn)?;
         // Any read of a non-database fails here with NotADatabase.
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;

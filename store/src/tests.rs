@@ -271,3 +271,36 @@ fn clean_close_mark_skips_the_check_until_the_file_is_damaged() {
     let err = Store::open(&path).err().expect("must fail");
     assert!(err.is_corruption(), "{err}");
 }
+
+fn page_size(store: &Store) -> u32 {
+    store
+        .conn()
+        .pragma_query_value(None, "page_size", |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_new_file_gets_16k_pages_and_an_old_one_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.db");
+    let store = Store::open(&new).unwrap();
+    assert_eq!(page_size(&store), schema::PAGE_SIZE);
+    drop(store);
+
+    // A database written with SQLite's default 4 KiB pages (an older promptshelf).
+    let old = dir.path().join("old.db");
+    {
+        let mut conn = rusqlite::Connection::open(&old).unwrap();
+        conn.pragma_update(None, "page_size", 4096).unwrap();
+        schema::migrate(&mut conn).unwrap();
+    }
+    let mut store = Store::open(&old).unwrap();
+    assert_eq!(page_size(&store), 4096);
+    store
+        .write(|w| w.upsert_document(&doc("a", "personas/a.json", "A"), 0, 1))
+        .unwrap();
+    drop(store);
+    let store = Store::open(&old).unwrap();
+    assert_eq!(page_size(&store), 4096);
+    assert_eq!(read::count_documents(store.conn(), None).unwrap(), 1);
+}
