@@ -170,6 +170,46 @@ fn restart_sees_one_file_gone_and_another_new_and_confirms_a_touched_file_by_has
     );
 }
 
+/// Files synced the instant they were written are "racy": the next reconcile reads
+/// them again and confirms them by hash. A batch of confirmations only updates their
+/// records: documents, generation and the stored search index stay as they were.
+#[test]
+fn racy_files_are_confirmed_by_hash_without_touching_documents_or_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "personas/a.json", &persona("a", "A"));
+    write(root, "personas/b.json", &persona("b", "B"));
+    let c = cfg(root);
+    run_once(&c).unwrap();
+    let snapshot = |db: &Path| {
+        let s = Store::open_read_only(db).unwrap();
+        let racy: Vec<bool> = read::all_files(s.conn())
+            .unwrap()
+            .iter()
+            .map(|f| f.racy)
+            .collect();
+        let gen = read::generation(s.conn()).unwrap();
+        let index = read::search_index(s.conn()).unwrap();
+        (racy, gen, index)
+    };
+    let (racy, gen, index) = snapshot(&c.db);
+    assert_eq!(racy, [true, true], "written just now, so racy");
+    let before = docs(&c.db);
+
+    // Out of the window now (without changing the files' mtimes).
+    std::thread::sleep(Duration::from_millis(150));
+    let (r, _) = run_once(&c).unwrap();
+    assert_eq!((r.read, r.upserted, r.removed), (2, 0, 0), "{r:?}");
+    let (racy_after, gen_after, index_after) = snapshot(&c.db);
+    assert_eq!(racy_after, [false, false]);
+    assert_eq!(gen_after, gen, "nothing a reader sees changed");
+    assert_eq!(index_after, index);
+    assert_eq!(docs(&c.db), before);
+
+    let (r, _) = run_once(&c).unwrap();
+    assert_eq!(r.read, 0, "confirmed records are trusted: {r:?}");
+}
+
 #[test]
 fn a_broken_file_keeps_its_last_good_document_as_stale_until_fixed_or_deleted() {
     let dir = tempfile::tempdir().unwrap();
