@@ -144,6 +144,13 @@ pub struct Index {
     /// document costs in proportion to that document, not to the index. Not part of
     /// the blob: derived from the postings on the first removal after a load.
     pub(crate) reverse: Option<Reverse>,
+    /// Posting changes a batch has deferred, by term id: (slot, its new frequencies or
+    /// `None` for removal), in the order they were made. Inserting into or removing
+    /// from the middle of a long list moves its tail; a burst of 1,000 edited files
+    /// did that ~100 times per file in lists of up to 10,000 postings (37% of the
+    /// watcher's CPU, 0.7 ms per file). Deferred, each list is merged once per batch
+    /// ([`Index::flush_postings`]). Empty whenever a public method returns.
+    pub(crate) edits: FxHashMap<u32, Vec<(u32, Option<[u8; NF]>)>>,
 }
 
 /// Per-slot inverse of the postings and filters (see [`Index::reverse`]).
@@ -279,14 +286,41 @@ fn analyze_with(doc: &Document, mut on_token: impl FnMut(&str, usize)) -> Analyz
 }
 
 /// Inserts a posting into a list sorted by slot (appending is the common case).
-fn insert_posting(list: &mut Vec<Posting>, p: Posting) {
-    match list.last() {
-        Some(last) if last.doc >= p.doc => match list.binary_search_by_key(&p.doc, |q| q.doc) {
-            Ok(i) => list[i] = p,
-            Err(i) => list.insert(i, p),
-        },
-        _ => list.push(p),
+/// Applies one term's deferred edits to its list; the last edit of a slot wins, as if
+/// they had been applied one by one. One edit goes in place; several are merged in
+/// one pass over the list.
+fn apply_edits(list: &mut Vec<Posting>, edits: &mut [(u32, Option<[u8; NF]>)]) {
+    if let [(slot, tf)] = *edits {
+        match (list.binary_search_by_key(&slot, |q| q.doc), tf) {
+            (Ok(i), Some(tf)) => list[i].tf = tf,
+            (Err(i), Some(tf)) => list.insert(i, Posting { doc: slot, tf }),
+            (Ok(i), None) => {
+                list.remove(i);
+            }
+            (Err(_), None) => {}
+        }
+        return;
     }
+    // Stable: edits of one slot stay in the order they were made.
+    edits.sort_by_key(|e| e.0);
+    let mut merged = Vec::with_capacity(list.len() + edits.len());
+    let mut i = 0;
+    for (k, &(slot, tf)) in edits.iter().enumerate() {
+        if edits.get(k + 1).is_some_and(|next| next.0 == slot) {
+            continue; // a later edit of the same slot wins
+        }
+        let start = i;
+        i += list[i..].partition_point(|q| q.doc < slot);
+        merged.extend_from_slice(&list[start..i]);
+        if list.get(i).is_some_and(|q| q.doc == slot) {
+            i += 1;
+        }
+        if let Some(tf) = tf {
+            merged.push(Posting { doc: slot, tf });
+        }
+    }
+    merged.extend_from_slice(&list[i..]);
+    *list = merged;
 }
 
 /// Tokenizes a document into distinct terms (see [`Prepared`]). Distinct terms go into
@@ -517,6 +551,13 @@ impl Index {
     /// document (its terms and filter values), plus, once after a load, one pass over
     /// the postings to learn what each document contributed.
     pub fn remove(&mut self, id: &DocumentId) -> bool {
+        let removed = self.remove_deferred(id);
+        self.flush_postings();
+        removed
+    }
+
+    /// [`Index::remove`] with its posting edits left for the batch to flush.
+    fn remove_deferred(&mut self, id: &DocumentId) -> bool {
         let Some(&slot) = self.by_id.get(id) else {
             return false;
         };
@@ -537,7 +578,7 @@ impl Index {
     /// order and the typo-tolerance candidates are brought up to date once per batch.
     pub fn update(&mut self, removed: &[DocumentId], upserted: &[Document]) {
         for id in removed {
-            self.remove(id);
+            self.remove_deferred(id);
         }
         let mut counter = Counter::default();
         let mut new_terms = false;
@@ -565,7 +606,7 @@ impl Index {
     /// ignored and the document tokenized here instead.
     pub fn update_prepared(&mut self, removed: &[DocumentId], upserted: &[(&Document, &Prepared)]) {
         for id in removed {
-            self.remove(id);
+            self.remove_deferred(id);
         }
         let mut new_terms = false;
         for &(doc, p) in upserted {
@@ -595,6 +636,7 @@ impl Index {
     }
 
     fn finish_batch(&mut self, new_terms: bool) {
+        self.flush_postings();
         if new_terms {
             self.dict.finish();
             self.grams = std::sync::OnceLock::new();
@@ -612,6 +654,7 @@ impl Index {
         if self.reverse.is_some() {
             return;
         }
+        self.flush_postings();
         let n = self.docs.len();
         let mut rev = Reverse {
             terms: vec![Vec::new(); n],
@@ -641,11 +684,7 @@ impl Index {
         };
         let (terms, keys) = rev.take(slot);
         for t in terms {
-            if let Some(list) = self.postings.get_mut(t as usize) {
-                if let Ok(p) = list.binary_search_by_key(&slot, |q| q.doc) {
-                    list.remove(p);
-                }
-            }
+            self.unset_posting(t, slot);
         }
         for key in keys {
             if let Some(docs) = self.filters.get_mut(&key) {
@@ -701,7 +740,7 @@ impl Index {
                     None => self.docs.len() as u32,
                 };
                 for &(id, tf) in &counted {
-                    insert_posting(&mut self.postings[id as usize], Posting { doc: slot, tf });
+                    self.set_posting(id, slot, tf);
                 }
                 slot
             }
@@ -721,27 +760,57 @@ impl Index {
             let n = new.get(j).copied();
             match (o, n) {
                 (Some(ot), Some((nt, tf))) if ot == nt => {
-                    let list = &mut self.postings[nt as usize];
-                    match list.binary_search_by_key(&slot, |q| q.doc) {
-                        Ok(p) => list[p].tf = tf,
-                        Err(p) => list.insert(p, Posting { doc: slot, tf }),
-                    }
+                    self.set_posting(nt, slot, tf);
                     i += 1;
                     j += 1;
                 }
                 (Some(ot), n) if n.is_none_or(|(nt, _)| ot < nt) => {
-                    if let Some(list) = self.postings.get_mut(ot as usize) {
-                        if let Ok(p) = list.binary_search_by_key(&slot, |q| q.doc) {
-                            list.remove(p);
-                        }
-                    }
+                    self.unset_posting(ot, slot);
                     i += 1;
                 }
                 (_, Some((nt, tf))) => {
-                    insert_posting(&mut self.postings[nt as usize], Posting { doc: slot, tf });
+                    self.set_posting(nt, slot, tf);
                     j += 1;
                 }
                 (_, None) => break,
+            }
+        }
+    }
+
+    /// Sets `slot`'s frequencies in `term`'s list. Done at once where that moves
+    /// nothing (the list has no deferred edits, and the slot is in it or goes at its
+    /// end, as every document of an initial sync does), deferred otherwise.
+    fn set_posting(&mut self, term: u32, slot: u32, tf: [u8; NF]) {
+        if self.edits.is_empty() || !self.edits.contains_key(&term) {
+            if let Some(list) = self.postings.get_mut(term as usize) {
+                match list.last() {
+                    None => return list.push(Posting { doc: slot, tf }),
+                    Some(last) if last.doc < slot => return list.push(Posting { doc: slot, tf }),
+                    _ => {
+                        if let Ok(i) = list.binary_search_by_key(&slot, |q| q.doc) {
+                            list[i].tf = tf;
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        self.edits.entry(term).or_default().push((slot, Some(tf)));
+    }
+
+    /// Takes `slot` out of `term`'s list (deferred: see [`Index::edits`]).
+    fn unset_posting(&mut self, term: u32, slot: u32) {
+        self.edits.entry(term).or_default().push((slot, None));
+    }
+
+    /// Applies the deferred posting edits, each list in one pass.
+    fn flush_postings(&mut self) {
+        if self.edits.is_empty() {
+            return;
+        }
+        for (term, mut edits) in std::mem::take(&mut self.edits) {
+            if let Some(list) = self.postings.get_mut(term as usize) {
+                apply_edits(list, &mut edits);
             }
         }
     }
@@ -839,5 +908,83 @@ mod prepare_tests {
             "a frequency saturates"
         );
         assert_eq!(got, want);
+    }
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    fn list(slots: &[(u32, u8)]) -> Vec<Posting> {
+        slots
+            .iter()
+            .map(|&(doc, tf)| Posting { doc, tf: [tf; NF] })
+            .collect()
+    }
+
+    /// Deferred edits merged at once give the list that applying them one by one
+    /// (insert, overwrite, remove; the last edit of a slot winning) gives.
+    #[test]
+    fn merged_edits_equal_edits_applied_one_by_one() {
+        let mut l = list(&[(1, 1), (3, 1), (5, 1), (7, 1), (9, 1)]);
+        let mut edits = vec![
+            (5, None),          // removed
+            (4, Some([2; NF])), // inserted in the middle
+            (9, Some([3; NF])), // overwritten
+            (0, Some([4; NF])), // inserted first
+            (7, None),          // removed, then put back: the last edit wins
+            (7, Some([5; NF])),
+            (3, Some([6; NF])), // put, then removed
+            (3, None),
+            (11, Some([7; NF])), // appended
+            (8, None),           // removing an absent slot does nothing
+        ];
+        apply_edits(&mut l, &mut edits);
+        assert_eq!(l, list(&[(0, 4), (1, 1), (4, 2), (7, 5), (9, 3), (11, 7)]));
+
+        let mut one = list(&[(1, 1), (3, 1)]);
+        apply_edits(&mut one, &mut [(2, Some([9; NF]))]);
+        assert_eq!(one, list(&[(1, 1), (2, 9), (3, 1)]));
+        apply_edits(&mut one, &mut [(1, None)]);
+        assert_eq!(one, list(&[(2, 9), (3, 1)]));
+    }
+
+    /// A batch that rewrites many documents leaves no deferred edit behind, and
+    /// searches see every change.
+    #[test]
+    fn a_batch_of_rewrites_leaves_nothing_deferred() {
+        let docs: Vec<Document> = (0..50)
+            .map(|i| {
+                crate::parse_document(
+                    &format!("personas/p{i}.json"),
+                    format!(
+                        r#"{{"id": "p{i}", "name": "Old {i}", "prompt": "common old words {i}"}}"#
+                    )
+                    .as_bytes(),
+                    &crate::ParseOptions::default(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let mut ix = Index::from_bytes(&Index::build(&docs).to_bytes()).unwrap();
+        let new: Vec<Document> = (0..50)
+            .map(|i| {
+                crate::parse_document(
+                    &format!("personas/p{i}.json"),
+                    format!(
+                        r#"{{"id": "p{i}", "name": "New {i}", "prompt": "common fresh text"}}"#
+                    )
+                    .as_bytes(),
+                    &crate::ParseOptions::default(),
+                )
+                .unwrap()
+            })
+            .collect();
+        ix.update(&[DocumentId("p0".into())], &new[1..]);
+        assert!(ix.edits.is_empty());
+        let opts = crate::search::SearchOptions::default();
+        assert_eq!(ix.search("old", &opts).unwrap().total, 0);
+        assert_eq!(ix.search("fresh", &opts).unwrap().total, 49);
+        assert_eq!(ix.search("common", &opts).unwrap().total, 49);
     }
 }
