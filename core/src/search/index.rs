@@ -150,7 +150,7 @@ pub struct Index {
     /// did that ~100 times per file in lists of up to 10,000 postings (37% of the
     /// watcher's CPU, 0.7 ms per file). Deferred, each list is merged once per batch
     /// ([`Index::flush_postings`]). Empty whenever a public method returns.
-    pub(crate) edits: FxHashMap<u32, Vec<(u32, Option<[u8; NF]>)>>,
+    pub(crate) edits: FxHashMap<u32, Vec<PostingEdit>>,
 }
 
 /// Per-slot inverse of the postings and filters (see [`Index::reverse`]).
@@ -286,10 +286,14 @@ fn analyze_with(doc: &Document, mut on_token: impl FnMut(&str, usize)) -> Analyz
 }
 
 /// Inserts a posting into a list sorted by slot (appending is the common case).
+/// A deferred change of one slot in one posting list: its new frequencies, or `None`
+/// for removal (see [`Index::edits`]).
+type PostingEdit = (u32, Option<[u8; NF]>);
+
 /// Applies one term's deferred edits to its list; the last edit of a slot wins, as if
 /// they had been applied one by one. One edit goes in place; several are merged in
 /// one pass over the list.
-fn apply_edits(list: &mut Vec<Posting>, edits: &mut [(u32, Option<[u8; NF]>)]) {
+fn apply_edits(list: &mut Vec<Posting>, edits: &mut [PostingEdit]) {
     if let [(slot, tf)] = *edits {
         match (list.binary_search_by_key(&slot, |q| q.doc), tf) {
             (Ok(i), Some(tf)) => list[i].tf = tf,
