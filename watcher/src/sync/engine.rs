@@ -562,12 +562,14 @@ impl Engine {
                 updated.push(rec);
             }
         }
-        self.store.write(|w| {
-            for rec in &updated {
-                w.upsert_file(rec)?;
-            }
-            Ok(())
-        })?;
+        if !updated.is_empty() {
+            self.store.write(|w| {
+                for rec in &updated {
+                    w.upsert_file(rec)?;
+                }
+                Ok(())
+            })?;
+        }
         for rec in updated {
             self.files.insert(rec.path.clone(), rec);
         }
