@@ -1,26 +1,24 @@
 //! promptshelf's read API as a Cloudflare Worker, served from a SQLite snapshot
 //! (`promptshelf build`) shipped with the worker.
 //!
-//! The crate splits in two so that almost everything is testable without a Workers runtime:
-//! - [`Snapshot`] and [`answer`]: open a snapshot from bytes (rusqlite; on wasm32 its
-//!   SQLite is `sqlite-wasm-rs`) and answer a request through the core's pure handler
-//!   (`promptshelf_core::api::handle_with_body`) over the store crate's `Reader`, the same
+//! The crate is Worker glue only; the snapshot and D1 formats (opening, validating, the
+//! queries) live in the store crate with the code that writes them:
+//! - [`answer`]: one request answered through the core's pure handler
+//!   (`promptshelf_core::api::handle_with_body`) over a [`Snapshot`]'s `Reader`
+//!   (`promptshelf_store::snapshot`; on wasm32 its SQLite is `sqlite-wasm-rs`), the same
 //!   code path as the local server, so both give byte-identical bodies. Host-independent,
 //!   unit-tested natively.
-//! - [`d1`]: D1 mode's queries and the in-memory snapshot built from their rows.
 //! - `entry` (wasm32 only): the `worker` crate's fetch handler. It fetches the snapshot
 //!   from the static-assets binding once per isolate (or, in D1 mode, copies the D1 rows
 //!   and re-checks `snapshot_id` now and then), keeps it open, and converts
 //!   `worker::Request`/`Response` to and from the core's types. Nothing else.
 
-pub mod d1;
 #[cfg(target_arch = "wasm32")]
 mod entry;
-mod snapshot;
 #[cfg(test)]
 mod tests;
 
-pub use snapshot::{Snapshot, SnapshotError};
+pub use promptshelf_store::snapshot::{Snapshot, SnapshotError};
 
 use promptshelf_core::api::{self, ApiConfig, ApiError, Request, Response};
 
@@ -67,7 +65,7 @@ pub fn api_config() -> ApiConfig {
 pub fn answer(snapshot: Result<&Snapshot, &str>, req: &Request, body: &[u8]) -> Response {
     let cfg = api_config();
     match snapshot {
-        Ok(s) => s.answer(req, body, &cfg),
+        Ok(s) => api::handle_with_body(req, body, &s.reader(), &cfg),
         Err(why) => {
             let mut resp = api::error_response(&ApiError::new(
                 503,

@@ -121,7 +121,7 @@ impl<'a> Reader<'a> {
         self.conn
     }
 
-    fn to_api(row: crate::StoredDocument) -> Result<StoredDocument, StoreError> {
+    fn to_api(row: crate::DocumentRow) -> Result<StoredDocument, StoreError> {
         let document: Document = serde_json::from_str(&row.json)
             .map_err(|e| err(format!("document `{}` has unreadable JSON: {e}", row.id)))?;
         Ok(StoredDocument {

@@ -71,7 +71,7 @@ pub struct SyncErrorRecord {
 /// One row of `documents`, with the document JSON kept as stored (the read API
 /// returns it without re-serializing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDocument {
+pub struct DocumentRow {
     pub id: String,
     pub doc_type: String,
     pub name: String,
@@ -88,18 +88,9 @@ pub struct StoredDocument {
     pub stale: bool,
 }
 
-impl StoredDocument {
+impl DocumentRow {
     /// The stored JSON as a core document.
     pub fn document(&self) -> Result<promptshelf_core::Document, serde_json::Error> {
         serde_json::from_str(&self.json)
     }
-}
-
-/// Which documents to list, in `(type?, name, id)` order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListQuery {
-    /// `persona` or `prompt_template`; `None` for both.
-    pub doc_type: Option<String>,
-    pub limit: u32,
-    pub offset: u32,
 }

@@ -1,4 +1,4 @@
-//! Writes, always inside one transaction per batch (see [`crate::Store::write`]), so a
+//! Writes, always inside one transaction per batch (see [`crate::Database::write`]), so a
 //! reader never sees half a batch and a crash at any point leaves the previous state.
 
 use crate::read::{META_GENERATION, META_LAST_SYNC};
@@ -128,6 +128,16 @@ impl Writer<'_> {
             .tx
             .prepare_cached("DELETE FROM sync_errors WHERE path = ?1")?;
         stmt.execute([path])?;
+        Ok(())
+    }
+
+    /// Records which document a file's error row concerns (the stale document kept in
+    /// place of a broken file).
+    pub fn set_error_doc_id(&self, path: &str, doc_id: &str) -> Result<(), Error> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("UPDATE sync_errors SET doc_id = ?2 WHERE path = ?1")?;
+        stmt.execute([path, doc_id])?;
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use super::walk::{walk, Found, Stat};
 use promptshelf_core::search::Prepared;
 use promptshelf_core::{Document, ParseOptions};
 use promptshelf_store::fresh::{Finished, FreshBuild};
-use promptshelf_store::{read, ErrorKind, FileRecord, Store, SyncErrorRecord, Writer};
+use promptshelf_store::{read, Database, ErrorKind, FileRecord, SyncErrorRecord, Writer};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -76,7 +76,7 @@ impl Progress for Quiet {}
 
 pub struct Engine {
     lib: Library,
-    store: Store,
+    store: Database,
     files: HashMap<String, FileRecord>,
     /// Which files parse to which id (the first path wins). Derived from `files`;
     /// built by the first batch (see [`Engine::ensure_claims`]), so a restart on an
@@ -111,7 +111,7 @@ impl Engine {
     /// starts from the fresh build `fresh` (then `store` is the build's).
     pub fn load(
         lib: Library,
-        store: Store,
+        store: Database,
         fresh: Option<FreshBuild>,
         search: Box<dyn SearchHook>,
         opts: ParseOptions,
