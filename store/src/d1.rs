@@ -44,10 +44,17 @@ pub const MAX_STATEMENT_BYTES: usize = 100_000;
 /// Why a snapshot cannot be written as D1 SQL.
 #[derive(Debug, thiserror::Error)]
 pub enum D1Error {
+    /// Reading the snapshot failed.
     #[error(transparent)]
     Store(#[from] crate::Error),
+    /// A row does not fit in one D1 statement.
     #[error("a row of `{table}` needs a {bytes}-byte SQL statement; D1 accepts at most {MAX_STATEMENT_BYTES}")]
-    TooLong { table: String, bytes: usize },
+    TooLong {
+        /// The table the row belongs to.
+        table: String,
+        /// The size of its statement.
+        bytes: usize,
+    },
 }
 
 impl From<rusqlite::Error> for D1Error {

@@ -45,14 +45,24 @@ use std::time::Duration;
 /// Everything that can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// SQLite refused a statement (busy, corrupt, constraint...).
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A stored document's JSON does not read back as a document.
     #[error("document JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The file was written by a newer promptshelf.
     #[error("database schema version {found} is newer than this build supports ({supported}); use a newer promptshelf or delete the database (it is rebuilt from the files)")]
-    TooNew { found: u32, supported: u32 },
+    TooNew {
+        /// The file's `user_version`.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// `PRAGMA quick_check` found damage (its report).
     #[error("database integrity check failed: {0}")]
     Corrupt(String),
+    /// A file operation around the database failed (snapshot, fresh build).
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -69,6 +69,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Deletes the document with this id (no file provides it any more).
     pub fn delete_document(&self, id: &str) -> Result<(), Error> {
         let mut stmt = self
             .tx
@@ -77,6 +78,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Inserts or replaces a file record.
     pub fn upsert_file(&self, f: &FileRecord) -> Result<(), Error> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO files (path, size, mtime_ns, content_hash, doc_id, racy) \
@@ -95,6 +97,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Deletes a file record (the file is gone).
     pub fn delete_file(&self, path: &str) -> Result<(), Error> {
         let mut stmt = self
             .tx
@@ -123,6 +126,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Deletes the sync error of a file, if it has one.
     pub fn clear_error(&self, path: &str) -> Result<(), Error> {
         let mut stmt = self
             .tx
@@ -141,6 +145,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Sets a `sync_meta` value.
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), Error> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO sync_meta (key, value) VALUES (?1, ?2) \

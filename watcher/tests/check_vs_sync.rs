@@ -42,7 +42,11 @@ fn tricky_tree(root: &Path) {
     write(root, "personas/a-first.json", &persona("agent-2"));
     write(root, "personas/team/c-third.json", &persona("agent-2"));
     // Broken files.
-    write(root, "personas/broken.json", b"{\n  \"name\": \"x\",\n  oops\n}");
+    write(
+        root,
+        "personas/broken.json",
+        b"{\n  \"name\": \"x\",\n  oops\n}",
+    );
     write(root, "prompts/unclosed.prompty", b"---\nname: x\n");
     write(root, "personas/empty.json", b"");
     // Over the size limit (well over: both must report its real size).

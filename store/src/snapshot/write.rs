@@ -13,8 +13,11 @@ use std::path::{Path, PathBuf};
 pub struct SnapshotInfo {
     /// The snapshot's identity (hex), also its content generation.
     pub id: String,
+    /// Documents in the snapshot.
     pub documents: u64,
+    /// Of which personas.
     pub personas: u64,
+    /// Of which prompt templates.
     pub prompt_templates: u64,
     /// Files that failed to parse when the snapshot was built (kept as a count and a
     /// list in `sync_errors`, with relative paths only).

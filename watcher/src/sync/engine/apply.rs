@@ -53,7 +53,9 @@ enum Settle<'o> {
     /// The winning file provides it (new, changed, or a duplicate that took over).
     Provide {
         winner: String,
-        doc: Cow<'o, Document>,
+        /// Boxed: a document read again is owned, and much bigger than the other
+        /// outcomes.
+        doc: Box<Cow<'o, Document>>,
         /// Its JSON, serialized ahead on the parsing threads.
         json: Option<Cow<'o, str>>,
         /// Its tokens, prepared ahead on the parsing threads.
@@ -411,7 +413,7 @@ fn provide<'o>(
     if let Some((doc, json, tokens)) = fresh.get(winner) {
         return Settle::Provide {
             winner: winner.to_owned(),
-            doc: Cow::Borrowed(*doc),
+            doc: Box::new(Cow::Borrowed(*doc)),
             json: json.map(Cow::Borrowed),
             tokens: tokens.cloned(),
             mtime_ms,
@@ -428,7 +430,7 @@ fn provide<'o>(
         } if rec.is_some_and(|r| r.content_hash == hash.0) => match *result {
             Ok(doc) if doc.id.as_str() == id => Settle::Provide {
                 winner: winner.to_owned(),
-                doc: Cow::Owned(doc),
+                doc: Box::new(Cow::Owned(doc)),
                 json: json.map(Cow::Owned),
                 tokens: prepared,
                 mtime_ms,
@@ -490,7 +492,7 @@ fn write_plan<'p>(
                     Some(json) => w.upsert_document_json(doc, json, *mtime_ms, *size)?,
                     None => w.upsert_document(doc, *mtime_ms, *size)?,
                 }
-                upserted.push((Cow::Borrowed(doc.as_ref()), tokens.clone()));
+                upserted.push((Cow::Borrowed(doc.as_ref().as_ref()), tokens.clone()));
             }
             Settle::KeepStale { path, mark } => {
                 write_kept_stale(w, &p.id, path, *mark)?;
