@@ -4,13 +4,11 @@
 //! (`PROMPTSHELF_SOURCE = "d1"`) the rows are copied out of D1 instead, and copied again
 //! when D1's `snapshot_id` changes.
 
+use crate::d1::{queries, query_columns, row_values, snapshot_from_rows, SNAPSHOT_ID_QUERY};
 use crate::{
     answer, api_config, snapshot_part_asset, Snapshot, ASSETS_BINDING, D1_BINDING, SNAPSHOT_ASSET,
 };
 use promptshelf_core::api;
-use promptshelf_store::d1::{
-    queries, query_columns, row_values, snapshot_from_rows, SNAPSHOT_ID_QUERY,
-};
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::{
@@ -154,8 +152,7 @@ async fn snapshot(env: &Env) -> std::result::Result<Rc<Snapshot>, String> {
                     "the snapshot asset {SNAPSHOT_ASSET} is missing; build it with scripts/build-edge"
                 ));
             };
-            let mut all =
-                Vec::with_capacity(promptshelf_store::snapshot::declared_size(&first).unwrap_or(0));
+            let mut all = Vec::with_capacity(crate::snapshot::declared_size(&first).unwrap_or(0));
             all.extend_from_slice(&first);
             drop(first);
             let mut i = 1;

@@ -4,21 +4,24 @@
 //! The crate is Worker glue only; the snapshot and D1 formats (opening, validating, the
 //! queries) live in the store crate with the code that writes them:
 //! - [`answer`]: one request answered through the core's pure handler
-//!   (`promptshelf_core::api::handle_with_body`) over a [`Snapshot`]'s `Reader`
+//!   (`promptshelf_core::api::handle_with_body`) over a [`Snapshot`]
 //!   (`promptshelf_store::snapshot`; on wasm32 its SQLite is `sqlite-wasm-rs`), the same
 //!   code path as the local server, so both give byte-identical bodies. Host-independent,
-//!   unit-tested natively.
+//!   unit-tested natively. [`d1`] is the store's D1 module (the queries the worker runs,
+//!   the snapshot built from their rows), re-exported for `entry`.
 //! - `entry` (wasm32 only): the `worker` crate's fetch handler. It fetches the snapshot
 //!   from the static-assets binding once per isolate (or, in D1 mode, copies the D1 rows
 //!   and re-checks `snapshot_id` now and then), keeps it open, and converts
 //!   `worker::Request`/`Response` to and from the core's types. Nothing else.
 
+pub use promptshelf_store::d1;
 #[cfg(target_arch = "wasm32")]
 mod entry;
+use promptshelf_store::snapshot;
 #[cfg(test)]
 mod tests;
 
-pub use promptshelf_store::snapshot::{Snapshot, SnapshotError};
+pub use snapshot::{Snapshot, SnapshotError};
 
 use promptshelf_core::api::{self, ApiConfig, ApiError, Request, Response};
 
@@ -65,7 +68,7 @@ pub fn api_config() -> ApiConfig {
 pub fn answer(snapshot: Result<&Snapshot, &str>, req: &Request, body: &[u8]) -> Response {
     let cfg = api_config();
     match snapshot {
-        Ok(s) => api::handle_with_body(req, body, &s.reader(), &cfg),
+        Ok(s) => s.answer(req, body, &cfg),
         Err(why) => {
             let mut resp = api::error_response(&ApiError::new(
                 503,

@@ -308,7 +308,7 @@ pub fn snapshot_from_rows(results: &[Vec<Vec<Value>>]) -> Result<Snapshot, Snaps
 #[cfg(test)]
 mod tests {
     use super::*;
-    use promptshelf_core::api::{self, Request};
+    use promptshelf_core::api::Request;
     use rusqlite::types::ValueRef;
 
     #[test]
@@ -466,8 +466,8 @@ mod tests {
             "/v1/index",
             "/v1/personas?tag=support",
         ] {
-            let a = api::handle(&Request::get(target), &file.reader(), &cfg);
-            let b = api::handle(&Request::get(target), &d1.reader(), &cfg);
+            let a = file.answer(&Request::get(target), &[], &cfg);
+            let b = d1.answer(&Request::get(target), &[], &cfg);
             assert_eq!(a.status, b.status, "{target}");
             assert!(a.body == b.body, "{target}: bodies differ");
             assert_eq!(a.header("etag"), b.header("etag"), "{target}");

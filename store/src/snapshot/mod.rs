@@ -23,6 +23,7 @@ pub use write::{content_id, write_snapshot, SnapshotInfo};
 
 use crate::reader::{IndexCache, Reader};
 use crate::SCHEMA_VERSION;
+use promptshelf_core::api::{self, ApiConfig, Request, Response};
 use rusqlite::Connection;
 
 /// Why a snapshot cannot be served. The worker answers every request with this reason
@@ -133,6 +134,12 @@ impl Snapshot {
     /// take).
     pub fn reader(&self) -> Reader<'_> {
         Reader::new(&self.conn, &self.index)
+    }
+
+    /// The core read API's answer for `req` (with its body) over this snapshot: what the
+    /// edge worker returns, the same handler the local server calls.
+    pub fn answer(&self, req: &Request, body: &[u8], cfg: &ApiConfig) -> Response {
+        api::handle_with_body(req, body, &self.reader(), cfg)
     }
 }
 
