@@ -121,4 +121,29 @@ mod tests {
         assert_eq!(lib.relative(Path::new("/lib")), None);
         assert_eq!(lib.relative(Path::new("/other/a.json")), None);
     }
+
+    #[test]
+    fn live_events_follow_the_library_rules() {
+        let lib = Library::new("/lib".into(), "/lib/personas/shelf.json".into());
+        let c = |p: &str| lib.candidate(Path::new(p));
+        assert_eq!(
+            c("/lib/personas/a.json").as_deref(),
+            Some("personas/a.json")
+        );
+        assert_eq!(
+            c("/lib/prompts/x/y.prompty").as_deref(),
+            Some("prompts/x/y.prompty")
+        );
+        for p in [
+            "/lib/personas/node_modules/a.json",
+            "/lib/prompts/x/node_modules/y.prompty",
+            "/lib/personas/.git/a.json",
+            "/lib/other/a.json",
+            "/lib/personas/a.json~",
+            // The database itself, even with a document's name.
+            "/lib/personas/shelf.json",
+        ] {
+            assert_eq!(c(p), None, "{p}");
+        }
+    }
 }
