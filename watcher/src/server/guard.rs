@@ -197,12 +197,11 @@ fn origin_allowed(cfg: &ServerConfig, origin: &str, host: Option<&str>, wildcard
     if wildcard && cfg.api.cors == Cors::AllowAll {
         return true;
     }
-    let same_origin = host.and_then(split_host).is_some_and(|(h, port)| {
+    host.and_then(split_host).is_some_and(|(h, port)| {
         matches!(o.scheme.as_str(), "http" | "https")
             && h == o.host
             && port.or_else(|| default_port(&o.scheme)) == o.effective_port()
-    });
-    same_origin
+    })
 }
 
 /// The JSON 403 for a refusal, naming the option that would allow the request.
