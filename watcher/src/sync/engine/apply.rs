@@ -298,7 +298,12 @@ fn file_change<'o>(
     Some(match o {
         Observed::Gone => FileChange::Removed,
         Observed::Same { stat, racy } => {
-            let rec = confirmed(old.as_ref()?, *stat, *racy);
+            let rec = FileRecord {
+                size: stat.size,
+                mtime_ns: stat.mtime_ns,
+                racy: *racy,
+                ..old?
+            };
             if let Some(id) = &rec.doc_id {
                 claims.claim(id, rel);
             }
