@@ -111,6 +111,8 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader over `conn` (inside a read transaction, or an immutable snapshot),
+    /// searching through `index`.
     pub fn new(conn: &'a Connection, index: &'a IndexCache) -> Reader<'a> {
         Reader { conn, index }
     }
@@ -121,7 +123,7 @@ impl<'a> Reader<'a> {
         self.conn
     }
 
-    fn to_api(row: crate::StoredDocument) -> Result<StoredDocument, StoreError> {
+    fn to_api(row: crate::DocumentRow) -> Result<StoredDocument, StoreError> {
         let document: Document = serde_json::from_str(&row.json)
             .map_err(|e| err(format!("document `{}` has unreadable JSON: {e}", row.id)))?;
         Ok(StoredDocument {
@@ -416,6 +418,7 @@ impl ReaderPool {
         Ok(out)
     }
 
+    /// The database file the pool reads.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -114,13 +114,10 @@ pub fn decode<'a>(
     opts: &ParseOptions,
 ) -> Result<Cow<'a, str>, ParseError> {
     if bytes.len() > opts.max_bytes {
-        return Err(ParseError::file(
+        return Err(crate::library::too_large(
             path,
-            format!(
-                "file is {} bytes, over the limit of {} bytes",
-                bytes.len(),
-                opts.max_bytes
-            ),
+            bytes.len() as u64,
+            opts.max_bytes,
         ));
     }
     let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {

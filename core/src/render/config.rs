@@ -121,12 +121,14 @@ impl Resolver<'_> {
 
     /// One string value: `Some(resolved)` when it is a reference, `None` otherwise.
     fn reference(&self, s: &str, key: &str) -> Result<Option<Value>, RenderError> {
-        let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) else {
+        // The one parser of `${protocol:...}` strings (also used by hosts to find the
+        // `${file:NAME}` files to read).
+        let Some((protocol, rest)) = crate::library::reference(s) else {
             return Ok(None);
         };
         match self.shape {
             Shape::V2 => {
-                let (protocol, val) = inner.split_once(':').unwrap_or((inner, ""));
+                let val = rest.unwrap_or("");
                 match protocol.to_lowercase().as_str() {
                     "env" => {
                         let (name, default) = val.split_once(':').unwrap_or((val, ""));
@@ -143,7 +145,9 @@ impl Resolver<'_> {
                 }
             }
             Shape::V1 => {
-                let parts: Vec<&str> = inner.split(':').collect();
+                let parts: Vec<&str> = std::iter::once(protocol)
+                    .chain(rest.into_iter().flat_map(|r| r.split(':')))
+                    .collect();
                 match (parts.first().copied(), parts.len() > 1) {
                     (Some("env"), true) => {
                         let default = parts.get(2).copied().unwrap_or("");

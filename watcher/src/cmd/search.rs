@@ -103,7 +103,7 @@ fn load(source: &Path) -> Result<Index, String> {
         }
         return Ok(Index::build(&report.documents));
     }
-    let store = promptshelf_store::Store::open_read_only(source)
+    let store = promptshelf_store::Database::open_read_only(source)
         .map_err(|e| format!("{}: not a promptshelf database: {e}", source.display()))?;
     let conn = store.conn();
     if let Ok(Some((_, bytes))) = promptshelf_store::read::search_index(conn) {

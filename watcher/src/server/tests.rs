@@ -6,7 +6,7 @@ use super::*;
 use promptshelf_core::api::{handle, Request};
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use promptshelf_store::reader::IndexCache;
-use promptshelf_store::{ErrorKind, Store as Db, SyncErrorRecord};
+use promptshelf_store::{Database as Db, ErrorKind, SyncErrorRecord};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
