@@ -26,6 +26,7 @@ mod tests;
 pub use engine::load_index;
 pub use error::ApiError;
 pub use openapi::OPENAPI_JSON;
+pub use routes::route_label;
 pub use store::{
     Counts, FieldFilter, HealthInfo, ListPage, ListQuery, RawDocument, RawListPage, SearchProblem,
     SearchRequest, Searcher, Store, StoreError, StoredDocument,

@@ -163,6 +163,16 @@ mod tests {
             .unwrap(),
             None,
         );
+        // Ids with `/`: reachable unencoded before `/render`; an id that itself ends in
+        // `/render` only percent-encoded.
+        for id in ["team/support", "team/render"] {
+            let t = text.replace("id: support", &format!("id: {id}"));
+            let path = format!("prompts/{id}.prompty");
+            s.insert(
+                parse_document(&path, t.as_bytes(), &ParseOptions::default()).unwrap(),
+                None,
+            );
+        }
         let persona = br#"{"id": "alice", "name": "Alice", "prompt": "You are Alice."}"#;
         if let Ok(p) = parse_document("personas/alice.json", persona, &ParseOptions::default()) {
             s.insert(p, None);
@@ -198,6 +208,32 @@ mod tests {
             r.body,
             call(&post("/v1/prompts/support/render", body), &store()).body
         );
+    }
+
+    #[test]
+    fn slash_ids_render_encoded_or_not() {
+        let body = r#"{"inputs": {"question": "Q"}}"#;
+        let s = store();
+        let want = call(&post("/v1/prompts/team%2Fsupport/render", body), &s);
+        assert_eq!(want.status, 200, "{}", String::from_utf8_lossy(&want.body));
+        assert_eq!(want.json().unwrap()["id"], "team/support");
+        let plain = call(&post("/v1/prompts/team/support/render", body), &s);
+        assert_eq!((plain.status, plain.body), (200, want.body));
+        let r = call(&post("/v1/prompts/team%2Frender/render", body), &s);
+        assert_eq!(r.json().unwrap()["id"], "team/render");
+        // Unencoded, `/render` is the sub-resource: a GET of it is the render route's 405.
+        let r = handle(
+            &Request::get("/v1/prompts/team/render"),
+            &s,
+            &ApiConfig::default(),
+        );
+        assert_eq!(r.status, 405);
+        let r = handle(
+            &Request::get("/v1/prompts/team%2Frender"),
+            &s,
+            &ApiConfig::default(),
+        );
+        assert_eq!(r.json().unwrap()["id"], "team/render");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::cors;
 use super::cursor;
 use super::error::ApiError;
-use super::http::{if_none_match_matches, parse_query, parse_uint, percent_decode};
+use super::http::{if_none_match_matches, normalize_path, parse_query, parse_uint, percent_decode};
 use super::openapi::OPENAPI_JSON;
 use super::store::{FieldFilter, ListQuery, SearchRequest, Store};
 use super::{ApiConfig, Request, Response};
@@ -41,7 +41,9 @@ pub fn dispatch(
     store: &dyn Store,
     cfg: &ApiConfig,
 ) -> Result<Response, ApiError> {
-    let target_len = req.path.len() + req.query.len();
+    // What the edge sees: its runtime has already parsed the URL (see `normalize_path`).
+    let path = normalize_path(&req.path);
+    let target_len = path.len() + req.query.len();
     if target_len > cfg.max_target_bytes {
         return Err(ApiError::uri_too_long(target_len, cfg.max_target_bytes));
     }
@@ -51,7 +53,7 @@ pub fn dispatch(
             cfg.max_body_bytes,
         ));
     }
-    let route = resolve(&req.path)?;
+    let route = resolve(&path)?;
     if let Route::Render(id) = &route {
         return match req.method.as_str() {
             "POST" => super::render::render_prompt(req, body, store, id),
@@ -118,41 +120,113 @@ fn sanitize_method(m: &str) -> String {
         .collect()
 }
 
-fn resolve(raw_path: &str) -> Result<Route, ApiError> {
-    let Some(rest) = raw_path.strip_prefix('/') else {
+/// Sub-resources of a document, addressed as `/v1/{collection}/{id}/{name}`. They are
+/// matched on the last path segment, so the id before them may contain unencoded `/`
+/// (`/v1/prompts/support/reply/render`). An id whose own last segment is one of these
+/// names must be sent with its `/` encoded as `%2F` (the canonical form, which always
+/// works). A route added later (`/v1/documents/{id}/versions`...) is one more row.
+const SUB_RESOURCES: &[(Collection, &str, fn(String) -> Route)] =
+    &[(Collection::Prompts, "render", Route::Render)];
+
+/// The collections whose documents are addressed by id in the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    Documents,
+    Personas,
+    Prompts,
+}
+
+impl Collection {
+    fn parse(seg: &str) -> Option<Collection> {
+        match seg {
+            "documents" => Some(Collection::Documents),
+            "personas" => Some(Collection::Personas),
+            "prompts" => Some(Collection::Prompts),
+            _ => None,
+        }
+    }
+
+    fn list(self) -> Route {
+        match self {
+            Collection::Documents => Route::Documents,
+            Collection::Personas => Route::TypedList(DocType::Persona),
+            Collection::Prompts => Route::TypedList(DocType::PromptTemplate),
+        }
+    }
+
+    fn item(self, id: String) -> Route {
+        match self {
+            Collection::Documents => Route::Document(id),
+            Collection::Personas => Route::TypedDocument(DocType::Persona, id),
+            Collection::Prompts => Route::TypedDocument(DocType::PromptTemplate, id),
+        }
+    }
+}
+
+/// Routes a path that [`normalize_path`] has already brought into the form the edge sees
+/// (no dot segments). Each segment is percent-decoded; an id is every segment after the
+/// collection name (minus a sub-resource name at the end) joined by `/`, so
+/// `personas/support/agent` and `personas%2Fsupport%2Fagent` name the same document.
+fn resolve(path: &str) -> Result<Route, ApiError> {
+    let Some(rest) = path.strip_prefix('/') else {
         return Err(ApiError::bad_path("the path must start with `/`"));
     };
     let mut segs = Vec::new();
     for raw in rest.split('/') {
-        let seg = percent_decode(raw, false, "path")?;
-        if seg == "." || seg == ".." {
-            return Err(ApiError::bad_path(
-                "dot segments (`.`, `..`) are not allowed in paths",
-            ));
-        }
-        segs.push(seg);
+        segs.push(percent_decode(raw, false, "path")?);
     }
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let route = match s.as_slice() {
-        ["v1", "health"] => Route::Health,
-        ["v1", "documents"] => Route::Documents,
-        ["v1", "documents", id] => Route::Document(valid_id(id)?),
-        ["v1", "personas"] => Route::TypedList(DocType::Persona),
-        ["v1", "personas", id] => Route::TypedDocument(DocType::Persona, valid_id(id)?),
-        ["v1", "prompts"] => Route::TypedList(DocType::PromptTemplate),
-        ["v1", "prompts", id] => Route::TypedDocument(DocType::PromptTemplate, valid_id(id)?),
-        ["v1", "prompts", id, "render"] => Route::Render(valid_id(id)?),
-        ["v1", "search"] => Route::Search,
-        ["v1", "index"] => Route::Index,
-        ["v1", "openapi.json"] => Route::OpenApi,
-        _ => {
-            return Err(ApiError::not_found(format!(
-                "no route for `{}`; see /v1/openapi.json",
-                truncate(raw_path, 200)
-            )))
-        }
+        ["v1", "health"] => Some(Route::Health),
+        ["v1", "search"] => Some(Route::Search),
+        ["v1", "index"] => Some(Route::Index),
+        ["v1", "openapi.json"] => Some(Route::OpenApi),
+        ["v1", coll] => Collection::parse(coll).map(Collection::list),
+        ["v1", coll, id @ ..] => match Collection::parse(coll) {
+            Some(c) => Some(item_route(c, id)?),
+            None => None,
+        },
+        _ => None,
     };
-    Ok(route)
+    route.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no route for `{}`; see /v1/openapi.json",
+            truncate(path, 200)
+        ))
+    })
+}
+
+/// The route of `/v1/{collection}/{segs...}`: a sub-resource when the last segment
+/// names one (and an id precedes it), else the document whose id is all of `segs`.
+fn item_route(c: Collection, segs: &[&str]) -> Result<Route, ApiError> {
+    if let [id @ .., last] = segs {
+        let sub = SUB_RESOURCES
+            .iter()
+            .find(|(rc, name, _)| *rc == c && name == last);
+        if let (false, Some((_, _, make))) = (id.is_empty(), sub) {
+            return Ok(make(valid_id(&id.join("/"))?));
+        }
+    }
+    Ok(c.item(valid_id(&segs.join("/"))?))
+}
+
+/// The route template of `path` (`/v1/documents/{id}`), for metrics labels: the same
+/// routing as the handler, so a slash id counts under its route. `None` for a path no
+/// route answers.
+pub fn route_label(path: &str) -> Option<&'static str> {
+    Some(match resolve(&normalize_path(path)).ok()? {
+        Route::Health => "/v1/health",
+        Route::Documents => "/v1/documents",
+        Route::Document(_) => "/v1/documents/{id}",
+        Route::TypedList(DocType::Persona) => "/v1/personas",
+        Route::TypedList(DocType::PromptTemplate) => "/v1/prompts",
+        Route::TypedDocument(DocType::Persona, _) => "/v1/personas/{id}",
+        Route::TypedDocument(DocType::PromptTemplate, _) => "/v1/prompts/{id}",
+        Route::Search => "/v1/search",
+        Route::Index => "/v1/index",
+        Route::OpenApi => "/v1/openapi.json",
+        Route::Render(_) => "/v1/prompts/{id}/render",
+    })
 }
 
 fn valid_id(id: &str) -> Result<String, ApiError> {

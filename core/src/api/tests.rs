@@ -173,12 +173,55 @@ fn get_document() {
     assert_eq!(v["content"]["role"], "agent");
     assert_eq!(r.header("etag"), Some("\"1-42\""));
     assert_eq!(r.header("content-type"), Some("application/json"));
-    // Ids with a slash are reachable percent-encoded.
+    // Ids with a slash are reachable percent-encoded (the canonical form) and as they
+    // are, with the same bytes.
     let r = get("/v1/documents/chat%2Fbasic");
     assert_eq!(r.status, 200);
     assert_eq!(r.json().unwrap()["id"], "chat/basic");
+    for other in [
+        "/v1/documents/chat/basic",
+        "/v1/documents/chat%2fbasic",
+        "/v1/documents/./chat/basic",
+        "/v1/documents/x/../chat/basic",
+    ] {
+        assert_eq!(get(other).body, r.body, "{other}");
+    }
+    assert_eq!(get("/v1/prompts/chat/basic").body, r.body);
+    assert_error(&get("/v1/personas/chat/basic"), 404, "not_found");
     assert_error(&get("/v1/documents/nobody"), 404, "not_found");
-    assert_error(&get("/v1/documents/chat/basic"), 404, "not_found");
+    assert_error(&get("/v1/documents/chat/basic/"), 404, "not_found");
+    assert_error(&get("/v1/documents/chat//basic"), 404, "not_found");
+}
+
+/// Dot segments are resolved the way a WHATWG URL parser (the edge runtime's) does
+/// before routing, so the local server answers what the edge answers, message included.
+#[test]
+fn dot_segments_resolve_like_the_edge() {
+    for (raw, normal) in [
+        ("/v1/documents/../../etc/passwd", "/etc/passwd"),
+        ("/admin/../v1/x", "/v1/x"),
+        ("/v1/documents/..", "/v1/"),
+        ("/v1/documents/%2e%2E", "/v1/"),
+        ("/v1/x/%2e%2e/health", "/v1/health"),
+        ("/v1/./health", "/v1/health"),
+        ("/v1\\health", "/v1/health"),
+        ("/v1/documents/.", "/v1/documents/"),
+        ("/v1/a b", "/v1/a%20b"),
+    ] {
+        let (a, b) = (get(raw), get(normal));
+        assert_eq!(
+            (a.status, &a.body),
+            (b.status, &b.body),
+            "{raw} answers like {normal}"
+        );
+    }
+    let r = get("/v1/documents/../../etc/passwd");
+    assert_error(&r, 404, "not_found");
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("`/etc/passwd`"),
+        "the message names the resolved path"
+    );
+    assert_eq!(get("/admin/../v1/health").status, 200);
 }
 
 #[test]
@@ -541,9 +584,10 @@ fn bad_input_table() {
         ("/v2/documents", 404, "not_found"),
         ("/v1/documents/", 400, "invalid_parameter"),
         ("/v1//documents", 404, "not_found"),
-        ("/v1/../etc/passwd", 400, "bad_path"),
-        ("/v1/documents/..", 400, "bad_path"),
-        ("/v1/documents/%2e%2e", 400, "bad_path"),
+        ("/v1/../etc/passwd", 404, "not_found"),
+        ("/v1/documents/..", 404, "not_found"),
+        ("/v1/documents/%2e%2e", 404, "not_found"),
+        ("/v1/documents/.", 400, "invalid_parameter"),
         ("/v1/documents/..%2F..%2Fetc%2Fpasswd", 404, "not_found"),
         (
             "/v1/documents/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
