@@ -41,6 +41,13 @@ pub use snippet::Snippet;
 use crate::model::{DocType, DocumentId};
 use serde::{Deserialize, Serialize};
 
+/// Whether the last word of a query also matches as a prefix when the caller does not
+/// say otherwise. One default for every host — the CLI (`promptshelf search`), the read
+/// API (`/v1/search`) and the npm package (`shelf.search`) — so the same query string
+/// gives the same ranked hits everywhere: a word stem typed at a terminal (`recrui`)
+/// finds what the dashboard's search box finds.
+pub const PREFIX_LAST: bool = true;
+
 /// How to run a search. Deserializable with defaults for every field, so hosts can
 /// take it from JSON or query strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +57,8 @@ pub struct SearchOptions {
     pub limit: usize,
     /// Hits to skip (default 0).
     pub offset: usize,
-    /// Treat an unfinished last word as a prefix (search-as-you-type; default true).
+    /// Treat an unfinished last word as a prefix (search-as-you-type; default
+    /// [`PREFIX_LAST`]).
     pub prefix_last: bool,
     /// Compute highlighted snippets for the page's hits (default true).
     pub snippets: bool,
@@ -65,7 +73,7 @@ impl Default for SearchOptions {
         SearchOptions {
             limit: 20,
             offset: 0,
-            prefix_last: true,
+            prefix_last: PREFIX_LAST,
             snippets: true,
             facets: true,
             max_facet_values: 20,
