@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::store::Store;
 use super::{Request, Response};
 use crate::model::DocType;
-use crate::render::{self, EnvMap, PromptSource, RenderError, RenderOptions};
+use crate::render::{self, RenderError, RenderOptions, Source};
 use serde_json::{json, Map, Value};
 
 /// The HTTP methods this route accepts.
@@ -119,9 +119,13 @@ pub fn render_prompt(
             )))
         }
     };
-    let rendered = PromptSource::from_document(&doc).and_then(|src| {
-        render::render_with(&src, &Value::Object(inputs), &EnvMap::new(), &options())
-    });
+    // No file text here (stored documents), and no environment: the server's own
+    // variables are never exposed (`options()`).
+    let source = Source::Document {
+        doc: &doc,
+        text: None,
+    };
+    let rendered = render::render(source, &Value::Object(inputs), &options());
     match rendered {
         Ok(messages) => Ok(Response {
             status: 200,

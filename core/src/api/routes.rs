@@ -125,8 +125,11 @@ fn sanitize_method(m: &str) -> String {
 /// (`/v1/prompts/support/reply/render`). An id whose own last segment is one of these
 /// names must be sent with its `/` encoded as `%2F` (the canonical form, which always
 /// works). A route added later (`/v1/documents/{id}/versions`...) is one more row.
-const SUB_RESOURCES: &[(Collection, &str, fn(String) -> Route)] =
-    &[(Collection::Prompts, "render", Route::Render)];
+const SUB_RESOURCES: &[SubResource] = &[(Collection::Prompts, "render", Route::Render)];
+
+/// A sub-resource row: the collection it hangs off, its path segment, and the route it
+/// makes of the id before it.
+type SubResource = (Collection, &'static str, fn(String) -> Route);
 
 /// The collections whose documents are addressed by id in the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -103,6 +103,48 @@ pub struct Plan {
     pub sample: Map<String, Value>,
 }
 
+/// The NAME of `s` when it is a `${file:NAME}` reference, read as the runtime of `shape`
+/// reads it (v2: protocol in any case, NAME is all after the first `:`; v1: an exact
+/// `file`, NAME up to the next `:`, after the caller's strip). The one parser of file
+/// references: the resolver below looks files up by it, and hosts that read files for
+/// [`RenderOptions::files`](super::RenderOptions) list them with [`file_references`].
+pub fn file_reference(s: &str, shape: Shape) -> Option<&str> {
+    let inner = s.strip_prefix("${")?.strip_suffix('}')?;
+    match shape {
+        Shape::V2 => {
+            let (protocol, name) = inner.split_once(':')?;
+            protocol.eq_ignore_ascii_case("file").then_some(name)
+        }
+        Shape::V1 => {
+            let mut parts = inner.split(':');
+            (parts.next() == Some("file")).then(|| parts.next())?
+        }
+    }
+}
+
+/// Every file NAME the front matter may reference (under either shape's reading, so a
+/// host reads what rendering can ask for; the core itself reads no files).
+pub fn file_references(frontmatter: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                let v1 = file_reference(py_strip(s), Shape::V1);
+                for name in [file_reference(s, Shape::V2), v1].into_iter().flatten() {
+                    if !out.iter().any(|n| n == name) {
+                        out.push(name.to_owned());
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(frontmatter, &mut out);
+    out
+}
+
 /// Resolves `${...}` references in a front-matter subtree.
 struct Resolver<'a> {
     env: &'a EnvMap,
@@ -138,7 +180,10 @@ impl Resolver<'_> {
                             None => Err(self.missing_env(name, key)),
                         }
                     }
-                    "file" => Ok(Some(self.files.get(val).cloned().unwrap_or(Value::Null))),
+                    "file" => {
+                        let name = file_reference(s, Shape::V2).unwrap_or(val);
+                        Ok(Some(self.files.get(name).cloned().unwrap_or(Value::Null)))
+                    }
                     _ => Ok(None),
                 }
             }
@@ -156,7 +201,8 @@ impl Resolver<'_> {
                         }
                     }
                     (Some("file"), true) => {
-                        let v = self.files.get(parts[1]).cloned().unwrap_or(Value::Null);
+                        let name = file_reference(s, Shape::V1).unwrap_or(parts[1]);
+                        let v = self.files.get(name).cloned().unwrap_or(Value::Null);
                         Ok(Some(self.v1_normalize(v, key)?))
                     }
                     _ => Ok(None),

@@ -176,6 +176,9 @@ pub struct RenderOptions {
     /// written, that the host chose to read (the core reads no files). Unresolved file
     /// references count as absent.
     pub files: BTreeMap<String, Value>,
+    /// Values for `${env:NAME}` references, that the host chose to expose (the CLI its
+    /// process environment, the read API none, the npm package what the page passes).
+    pub env: EnvMap,
 }
 
 impl Default for RenderOptions {
@@ -185,6 +188,7 @@ impl Default for RenderOptions {
             fuel: 2_000_000,
             max_output_bytes: 4 * 1024 * 1024,
             files: BTreeMap::new(),
+            env: EnvMap::new(),
         }
     }
 }
@@ -241,65 +245,71 @@ impl<'a> PromptSource<'a> {
     }
 }
 
-/// Renders a parsed prompt document with default options.
-pub fn render(doc: &Document, inputs: &Value, env: &EnvMap) -> Result<Vec<Message>, RenderError> {
-    render_with(
-        &PromptSource::from_document(doc)?,
-        inputs,
-        env,
-        &RenderOptions::default(),
-    )
+/// What [`render`] renders: every host's prompt reaches the pipeline through one of these.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A `.prompty` file's text at library-relative `path` (the CLI): parsed here. A blank
+    /// file renders to no messages ([`is_blank_source`]).
+    File {
+        /// Library-relative path (gives the document its id and shape).
+        path: &'a str,
+        /// The file's text.
+        text: &'a str,
+    },
+    /// A prompt document parsed elsewhere (the read API's stored documents; the npm render
+    /// module's, parsed by the search module so the browser downloads one copy of the
+    /// parsers). `text`, the file it came from when at hand, gives front-matter errors
+    /// their positions, as for [`Source::File`].
+    Document {
+        /// The parsed document (a persona is a `not_a_prompt` error).
+        doc: &'a Document,
+        /// The document's file text, if the host has it.
+        text: Option<&'a str>,
+    },
+    /// Front matter and body already split out (tests and fuzzing drive the pipeline
+    /// with hand-built front matter).
+    Prompt(&'a PromptSource<'a>),
 }
 
-/// Parses `text` (a `.prompty` file at library-relative `path`) and renders it.
-pub fn render_source(
-    path: &str,
-    text: &str,
+/// Renders a prompt into chat messages: the one entry point the CLI, the read API and
+/// the npm package call, so a prompt renders alike everywhere. `inputs` is a JSON object
+/// (or null) of input values; missing ones fall back to the file's defaults and samples.
+pub fn render(
+    source: Source<'_>,
     inputs: &Value,
-    env: &EnvMap,
+    opts: &RenderOptions,
 ) -> Result<Vec<Message>, RenderError> {
-    render_source_with(path, text, inputs, env, &RenderOptions::default())
+    match source {
+        Source::Prompt(src) => render_prompt(src, inputs, opts),
+        Source::Document { doc, text } => {
+            let out = render_prompt(&PromptSource::from_document(doc)?, inputs, opts);
+            match text {
+                Some(text) => out.map_err(|e| locate_in_source(e, text)),
+                None => out,
+            }
+        }
+        Source::File { path, text } => {
+            if is_blank_source(text) {
+                return Ok(Vec::new());
+            }
+            let doc = crate::parse::parse_document(
+                path,
+                text.as_bytes(),
+                &crate::parse::ParseOptions::default(),
+            )
+            .map_err(|e| {
+                RenderError::new(RenderErrorCode::Parse, e.message).at(e.line, e.column)
+            })?;
+            let text = Some(text);
+            render(Source::Document { doc: &doc, text }, inputs, opts)
+        }
+    }
 }
 
 /// An empty (or whitespace-only) file renders to no messages, as in the reference: it is
 /// not a document for the library, but previewing it should not be an error.
 pub fn is_blank_source(text: &str) -> bool {
     text.trim_start_matches('\u{feff}').trim().is_empty()
-}
-
-/// [`render_source`] with options.
-pub fn render_source_with(
-    path: &str,
-    text: &str,
-    inputs: &Value,
-    env: &EnvMap,
-    opts: &RenderOptions,
-) -> Result<Vec<Message>, RenderError> {
-    if is_blank_source(text) {
-        return Ok(Vec::new());
-    }
-    let doc = crate::parse::parse_document(
-        path,
-        text.as_bytes(),
-        &crate::parse::ParseOptions::default(),
-    )
-    .map_err(|e| RenderError::new(RenderErrorCode::Parse, e.message).at(e.line, e.column))?;
-    render_parsed_source_with(&doc, text, inputs, env, opts)
-}
-
-/// The rest of [`render_source_with`] once `text` has been parsed into `doc` by the host:
-/// the npm package's render module gets the document from the search module (`parseJson`),
-/// so the browser downloads one copy of the parsers, not two. `text` gives front-matter
-/// errors their positions, as in [`render_source_with`].
-pub fn render_parsed_source_with(
-    doc: &Document,
-    text: &str,
-    inputs: &Value,
-    env: &EnvMap,
-    opts: &RenderOptions,
-) -> Result<Vec<Message>, RenderError> {
-    render_with(&PromptSource::from_document(doc)?, inputs, env, opts)
-        .map_err(|e| locate_in_source(e, text))
 }
 
 /// Gives a front-matter error (missing input, missing env variable) the position of
@@ -343,11 +353,10 @@ fn locate_in_source(mut e: RenderError, text: &str) -> RenderError {
     e
 }
 
-/// The whole pipeline. See the module docs.
-pub fn render_with(
+/// The whole pipeline (see the module docs), behind [`render`].
+fn render_prompt(
     src: &PromptSource<'_>,
     inputs: &Value,
-    env: &EnvMap,
     opts: &RenderOptions,
 ) -> Result<Vec<Message>, RenderError> {
     let given = match inputs {
@@ -364,7 +373,7 @@ pub fn render_with(
         Value::Null => &Value::Object(Map::new()),
         other => other,
     };
-    let plan = Plan::from_frontmatter(fm, src.shape, env, &opts.files)?;
+    let plan = Plan::from_frontmatter(fm, src.shape, &opts.env, &opts.files)?;
     let (template, body_line) = normalize_body(src.body, src.body_line);
     let values = effective_inputs(&plan, given)?;
     match plan.shape {
