@@ -106,9 +106,9 @@ async function serve(db) {
   }
 }
 
-/** Ranked ids and the total from each host. */
+/** Ranked ids and the total from each host (`--`: a query may start with `-`). */
 async function cli(q) {
-  const { stdout } = await run(bin, ["search", join(dir, "library"), q, "--format", "json", "--limit", String(LIMIT)], {
+  const { stdout } = await run(bin, ["search", "--format", "json", "--limit", String(LIMIT), "--", join(dir, "library"), q], {
     env: { ...process.env, NO_COLOR: "1" },
     maxBuffer: 64 << 20,
   });

@@ -274,6 +274,11 @@ pub enum Source<'a> {
 /// Renders a prompt into chat messages: the one entry point the CLI, the read API and
 /// the npm package call, so a prompt renders alike everywhere. `inputs` is a JSON object
 /// (or null) of input values; missing ones fall back to the file's defaults and samples.
+///
+/// Always inlined: each caller passes one kind of source, so the match folds away and a
+/// caller that never passes a file (the npm render module) does not link the parsers
+/// (about 35 KB gzip of its .wasm; `tests/js/pack.test.mjs` guards the size).
+#[inline(always)]
 pub fn render(
     source: Source<'_>,
     inputs: &Value,
@@ -281,29 +286,42 @@ pub fn render(
 ) -> Result<Vec<Message>, RenderError> {
     match source {
         Source::Prompt(src) => render_prompt(src, inputs, opts),
-        Source::Document { doc, text } => {
-            let out = render_prompt(&PromptSource::from_document(doc)?, inputs, opts);
-            match text {
-                Some(text) => out.map_err(|e| locate_in_source(e, text)),
-                None => out,
-            }
-        }
-        Source::File { path, text } => {
-            if is_blank_source(text) {
-                return Ok(Vec::new());
-            }
-            let doc = crate::parse::parse_document(
-                path,
-                text.as_bytes(),
-                &crate::parse::ParseOptions::default(),
-            )
-            .map_err(|e| {
-                RenderError::new(RenderErrorCode::Parse, e.message).at(e.line, e.column)
-            })?;
-            let text = Some(text);
-            render(Source::Document { doc: &doc, text }, inputs, opts)
-        }
+        Source::Document { doc, text } => render_document(doc, text, inputs, opts),
+        Source::File { path, text } => render_file(path, text, inputs, opts),
     }
+}
+
+/// [`Source::Document`].
+fn render_document(
+    doc: &Document,
+    text: Option<&str>,
+    inputs: &Value,
+    opts: &RenderOptions,
+) -> Result<Vec<Message>, RenderError> {
+    let out = render_prompt(&PromptSource::from_document(doc)?, inputs, opts);
+    match text {
+        Some(text) => out.map_err(|e| locate_in_source(e, text)),
+        None => out,
+    }
+}
+
+/// [`Source::File`].
+fn render_file(
+    path: &str,
+    text: &str,
+    inputs: &Value,
+    opts: &RenderOptions,
+) -> Result<Vec<Message>, RenderError> {
+    if is_blank_source(text) {
+        return Ok(Vec::new());
+    }
+    let doc = crate::parse::parse_document(
+        path,
+        text.as_bytes(),
+        &crate::parse::ParseOptions::default(),
+    )
+    .map_err(|e| RenderError::new(RenderErrorCode::Parse, e.message).at(e.line, e.column))?;
+    render_document(&doc, Some(text), inputs, opts)
 }
 
 /// An empty (or whitespace-only) file renders to no messages, as in the reference: it is
