@@ -330,7 +330,7 @@ fn front_matter_errors_get_file_positions_from_source() {
     let e = render(
         Source::File {
             path: "p.prompty",
-            text: text,
+            text,
         },
         &json!({}),
         &RenderOptions::default(),
@@ -342,7 +342,7 @@ fn front_matter_errors_get_file_positions_from_source() {
     let e = render(
         Source::File {
             path: "p.prompty",
-            text: text,
+            text,
         },
         &json!({}),
         &RenderOptions::default(),
