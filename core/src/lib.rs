@@ -5,7 +5,7 @@
 //! Map:
 //! - [`model`]: the document model (`Document`, `DocType`, `DocumentId`, `ContentHash`).
 //! - [`parse`]: bytes of one file → a `Document` or a `ParseError` with line/column.
-//! - [`api`]: the read API v1 as a pure function over a read-only `Store`.
+//! - [`api`]: the read API v1 as a pure function over a read-only `DocumentSource`.
 //! - [`library`]: which paths are documents, and duplicate-id resolution across a library.
 //! - [`render`]: a prompt document + inputs + host env → chat messages, like the Prompty runtime.
 

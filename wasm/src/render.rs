@@ -40,10 +40,10 @@ extern "C" {
 
     /// Where `renderById` looks documents up: a search `Shelf`, a `Map`, anything with `get`.
     #[wasm_bindgen(typescript_type = "{ get(id: string): unknown }")]
-    pub type DocumentSource;
+    pub type DocumentLookup;
 
     #[wasm_bindgen(method, catch)]
-    fn get(this: &DocumentSource, id: &str) -> Result<JsValue, JsValue>;
+    fn get(this: &DocumentLookup, id: &str) -> Result<JsValue, JsValue>;
 }
 
 // The search module of the same package (pkg/promptshelf.js, next to pkg/render/): the same
@@ -250,7 +250,7 @@ pub fn render_document(
 /// object with a `get(id)` method, such as a `Map` of the read API's documents.
 #[wasm_bindgen(js_name = renderById, unchecked_return_type = "Message[]")]
 pub fn render_by_id(
-    shelf: &DocumentSource,
+    shelf: &DocumentLookup,
     id: &str,
     inputs: Option<InputsArg>,
     options: Option<RenderOptionsArg>,

@@ -1,6 +1,6 @@
 //! The read API v1 as a pure function: [`handle`] turns a [`Request`] (method, raw path,
 //! raw query, headers) into a [`Response`] (status, headers, body bytes) by reading a
-//! [`Store`]. The local server and the edge worker are thin adapters around it, so both
+//! [`DocumentSource`]. The local server and the edge worker are thin adapters around it, so both
 //! give byte-identical bodies for the same database. No I/O, no clocks: time limits and
 //! sockets are the host's business.
 //!
@@ -28,8 +28,8 @@ pub use error::ApiError;
 pub use openapi::OPENAPI_JSON;
 pub use routes::route_label;
 pub use store::{
-    Counts, FieldFilter, HealthInfo, ListPage, ListQuery, RawDocument, RawListPage, SearchProblem,
-    SearchRequest, Searcher, Store, StoreError, StoredDocument,
+    Counts, DocumentSource, FieldFilter, HealthInfo, ListPage, ListRequest, RawDocument,
+    RawListPage, SearchProblem, SearchRequest, Searcher, ServedDocument, StoreError,
 };
 
 /// One HTTP request as the host received it. `path` and `query` are raw (still
@@ -155,7 +155,7 @@ impl Default for ApiConfig {
 
 /// Answers one read-API request. Never panics on client input: every bad request is a
 /// 4xx JSON error; a failing store is a 503 JSON error.
-pub fn handle(req: &Request, store: &dyn Store, cfg: &ApiConfig) -> Response {
+pub fn handle(req: &Request, store: &dyn DocumentSource, cfg: &ApiConfig) -> Response {
     handle_with_body(req, &[], store, cfg)
 }
 
@@ -165,7 +165,7 @@ pub fn handle(req: &Request, store: &dyn Store, cfg: &ApiConfig) -> Response {
 pub fn handle_with_body(
     req: &Request,
     body: &[u8],
-    store: &dyn Store,
+    store: &dyn DocumentSource,
     cfg: &ApiConfig,
 ) -> Response {
     let mut resp = match routes::dispatch(req, body, store, cfg) {

@@ -13,7 +13,7 @@
 //! the server's environment, and a reference without a default is a `missing_env` error.
 
 use super::error::ApiError;
-use super::store::Store;
+use super::store::DocumentSource;
 use super::{Request, Response};
 use crate::model::DocType;
 use crate::render::{self, RenderError, RenderOptions, Source};
@@ -87,7 +87,7 @@ fn render_error_response(e: &RenderError) -> Response {
 pub fn render_prompt(
     req: &Request,
     body: &[u8],
-    store: &dyn Store,
+    store: &dyn DocumentSource,
     id: &str,
 ) -> Result<Response, ApiError> {
     if let Some(ct) = req.header("content-type") {

@@ -6,7 +6,7 @@ use super::cursor;
 use super::error::ApiError;
 use super::http::{if_none_match_matches, normalize_path, parse_query, parse_uint, percent_decode};
 use super::openapi::OPENAPI_JSON;
-use super::store::{FieldFilter, ListQuery, SearchRequest, Store};
+use super::store::{DocumentSource, FieldFilter, ListRequest, SearchRequest};
 use super::{ApiConfig, Request, Response};
 use crate::model::DocType;
 use serde::Serialize;
@@ -38,7 +38,7 @@ enum Route {
 pub fn dispatch(
     req: &Request,
     body: &[u8],
-    store: &dyn Store,
+    store: &dyn DocumentSource,
     cfg: &ApiConfig,
 ) -> Result<Response, ApiError> {
     // What the edge sees: its runtime has already parsed the URL (see `normalize_path`).
@@ -316,9 +316,9 @@ fn list_query(
     params: &[(String, String)],
     cfg: &ApiConfig,
     fixed_type: Option<DocType>,
-) -> Result<ListQuery, ApiError> {
+) -> Result<ListRequest, ApiError> {
     let (mut ty, mut cur, mut off, mut lim) = (None, None, None, None);
-    let mut q = ListQuery::default();
+    let mut q = ListRequest::default();
     for (k, v) in params {
         match k.as_str() {
             "type" if fixed_type.is_none() => once(&mut ty, k, v)?,
@@ -454,9 +454,9 @@ fn etag_for(generation: &str) -> String {
 /// with 304 before the route reads anything else.
 fn cached(
     req: &Request,
-    store: &dyn Store,
+    store: &dyn DocumentSource,
     cfg: &ApiConfig,
-    body: impl FnOnce(&dyn Store) -> Result<Vec<u8>, ApiError>,
+    body: impl FnOnce(&dyn DocumentSource) -> Result<Vec<u8>, ApiError>,
     content_type: &str,
 ) -> Result<Response, ApiError> {
     let etag = etag_for(&store.generation()?);
@@ -488,7 +488,7 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::unavailable(format!("could not serialize the response: {e}")))
 }
 
-fn health(store: &dyn Store, params: &[(String, String)]) -> Result<Response, ApiError> {
+fn health(store: &dyn DocumentSource, params: &[(String, String)]) -> Result<Response, ApiError> {
     no_params(params)?;
     #[derive(Serialize)]
     struct Health<'a> {
@@ -549,7 +549,7 @@ fn openapi(
     })
 }
 
-fn get(store: &dyn Store, id: &str, want: Option<DocType>) -> Result<Vec<u8>, ApiError> {
+fn get(store: &dyn DocumentSource, id: &str, want: Option<DocType>) -> Result<Vec<u8>, ApiError> {
     match store.get_raw(id)? {
         Some(doc) if want.is_none_or(|t| t == doc.doc_type) => Ok(doc.json),
         _ => Err(ApiError::not_found(format!(
@@ -567,7 +567,7 @@ fn get(store: &dyn Store, id: &str, want: Option<DocType>) -> Result<Vec<u8>, Ap
 /// A list page: `{"data":[...],"total":N,"limit":N,"offset":N,"next_cursor":...}`,
 /// written around the documents' ready-made JSON (byte for byte what serializing a
 /// struct with those fields in that order gives).
-fn list(store: &dyn Store, mut q: ListQuery) -> Result<Vec<u8>, ApiError> {
+fn list(store: &dyn DocumentSource, mut q: ListRequest) -> Result<Vec<u8>, ApiError> {
     let limit = q.limit;
     q.limit = limit + 1; // one extra tells whether a next page exists
     let mut page = store.list_raw(&q)?;
@@ -599,7 +599,7 @@ fn list(store: &dyn Store, mut q: ListQuery) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-fn search(store: &dyn Store, req: &SearchRequest) -> Result<Vec<u8>, ApiError> {
+fn search(store: &dyn DocumentSource, req: &SearchRequest) -> Result<Vec<u8>, ApiError> {
     let searcher = store
         .searcher()?
         .ok_or_else(|| ApiError::unavailable("the database holds no search index yet"))?;
@@ -609,7 +609,7 @@ fn search(store: &dyn Store, req: &SearchRequest) -> Result<Vec<u8>, ApiError> {
     }
 }
 
-fn index(store: &dyn Store) -> Result<Vec<u8>, ApiError> {
+fn index(store: &dyn DocumentSource) -> Result<Vec<u8>, ApiError> {
     store
         .index_bytes()?
         .ok_or_else(|| ApiError::unavailable("the database holds no search index yet"))

@@ -1,6 +1,6 @@
 //! The read-only view of a database that the read API needs. Hosts implement it over
 //! SQLite (native: a read transaction per request; edge: an immutable snapshot); the
-//! unit tests use [`super::memory::MemoryStore`]. One `&dyn Store` serves one request,
+//! unit tests use [`super::memory::MemoryStore`]. One `&dyn DocumentSource` serves one request,
 //! so an implementation can pin one consistent snapshot for everything it answers.
 
 use crate::model::{DocType, Document};
@@ -20,9 +20,10 @@ impl StoreError {
 }
 
 /// One document as the API returns it: the parsed [`Document`] plus what only the store
-/// knows (the file's modification time as RFC 3339 UTC text, staleness).
+/// knows (the file's modification time as RFC 3339 UTC text, staleness). Not the
+/// store's row type (`promptshelf_store`'s stored document), which keeps the JSON text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoredDocument {
+pub struct ServedDocument {
     #[serde(flatten)]
     pub document: Document,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,7 +39,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// One document already serialized as the API answers it: exactly the bytes of
-/// `serde_json::to_vec(&StoredDocument)`. A store that keeps each document as JSON
+/// `serde_json::to_vec(&ServedDocument)`. A store that keeps each document as JSON
 /// builds it with [`RawDocument::splice`] instead of parsing that JSON into a
 /// [`Document`] and serializing it again, which is most of the cost of a read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +52,7 @@ pub struct RawDocument {
 
 impl RawDocument {
     /// Serializes a parsed document (what stores without stored JSON use).
-    pub fn from_stored(doc: &StoredDocument) -> Result<RawDocument, StoreError> {
+    pub fn from_stored(doc: &ServedDocument) -> Result<RawDocument, StoreError> {
         let json = serde_json::to_vec(doc).map_err(|e| {
             StoreError::new(format!(
                 "document `{}` does not serialize: {e}",
@@ -67,7 +68,7 @@ impl RawDocument {
 
     /// Builds the API JSON from `document_json`, the compact `serde_json` text of a
     /// [`Document`] as stored, by appending `modified` and `stale` inside its closing
-    /// brace: the same bytes [`StoredDocument`]'s `Serialize` gives (its document
+    /// brace: the same bytes [`ServedDocument`]'s `Serialize` gives (its document
     /// fields are flattened first, then `modified`, then `stale` when true), without
     /// building the document. The text is checked to be one JSON object (a syntax
     /// scan, no allocation), so a damaged row is a store error, never a broken body.
@@ -139,7 +140,7 @@ impl FieldFilter {
 /// What `GET /v1/documents` asks the store for. Order is always by `id` ascending
 /// (byte order), which is what makes cursors stable across writes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ListQuery {
+pub struct ListRequest {
     pub doc_type: Option<DocType>,
     /// All of these tags (ASCII case-insensitive) must be present.
     pub tags: Vec<String>,
@@ -157,7 +158,7 @@ pub struct ListQuery {
 /// and limit).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListPage {
-    pub items: Vec<StoredDocument>,
+    pub items: Vec<ServedDocument>,
     pub total: u64,
 }
 
@@ -214,15 +215,16 @@ pub trait Searcher {
 }
 
 /// Everything the read API reads. Implementations must answer all calls made during one
-/// request from the same consistent snapshot.
-pub trait Store {
+/// request from the same consistent snapshot. (Named apart from `promptshelf_store`'s
+/// database type, which implements it through `store::reader::Reader`.)
+pub trait DocumentSource {
     /// The content generation: changes whenever any document, or the index, changes.
     /// Opaque text; only `[A-Za-z0-9._:-]` are kept when it becomes an ETag.
     fn generation(&self) -> Result<String, StoreError>;
     fn health(&self) -> Result<HealthInfo, StoreError>;
-    fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError>;
-    fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
-    /// [`Store::get`], already serialized. The read routes call this one; stores that
+    fn get(&self, id: &str) -> Result<Option<ServedDocument>, StoreError>;
+    fn list(&self, query: &ListRequest) -> Result<ListPage, StoreError>;
+    /// [`DocumentSource::get`], already serialized. The read routes call this one; stores that
     /// keep the document JSON override it to return it verbatim (see
     /// [`RawDocument::splice`]). The bytes must equal serializing what `get` returns.
     fn get_raw(&self, id: &str) -> Result<Option<RawDocument>, StoreError> {
@@ -231,8 +233,8 @@ pub trait Store {
             .map(RawDocument::from_stored)
             .transpose()
     }
-    /// [`Store::list`], already serialized; same contract as [`Store::get_raw`].
-    fn list_raw(&self, query: &ListQuery) -> Result<RawListPage, StoreError> {
+    /// [`DocumentSource::list`], already serialized; same contract as [`DocumentSource::get_raw`].
+    fn list_raw(&self, query: &ListRequest) -> Result<RawListPage, StoreError> {
         let page = self.list(query)?;
         Ok(RawListPage {
             items: page

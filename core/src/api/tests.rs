@@ -534,17 +534,17 @@ fn methods() {
 #[test]
 fn store_failure_is_503_json() {
     struct Broken;
-    impl Store for Broken {
+    impl DocumentSource for Broken {
         fn generation(&self) -> Result<String, StoreError> {
             Err(StoreError::new("disk on fire"))
         }
         fn health(&self) -> Result<HealthInfo, StoreError> {
             Err(StoreError::new("disk on fire"))
         }
-        fn get(&self, _: &str) -> Result<Option<StoredDocument>, StoreError> {
+        fn get(&self, _: &str) -> Result<Option<ServedDocument>, StoreError> {
             Err(StoreError::new("disk on fire"))
         }
-        fn list(&self, _: &ListQuery) -> Result<ListPage, StoreError> {
+        fn list(&self, _: &ListRequest) -> Result<ListPage, StoreError> {
             Err(StoreError::new("disk on fire"))
         }
         fn index_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
@@ -739,23 +739,23 @@ fn openapi_lists_every_route() {
 /// `serde_json` text and spliced into responses verbatim.
 struct Spliced(MemoryStore);
 
-impl Store for Spliced {
+impl DocumentSource for Spliced {
     fn generation(&self) -> Result<String, StoreError> {
         self.0.generation()
     }
     fn health(&self) -> Result<HealthInfo, StoreError> {
         self.0.health()
     }
-    fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError> {
+    fn get(&self, id: &str) -> Result<Option<ServedDocument>, StoreError> {
         self.0.get(id)
     }
-    fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+    fn list(&self, q: &ListRequest) -> Result<ListPage, StoreError> {
         self.0.list(q)
     }
     fn get_raw(&self, id: &str) -> Result<Option<RawDocument>, StoreError> {
         self.0.get(id)?.as_ref().map(splice).transpose()
     }
-    fn list_raw(&self, q: &ListQuery) -> Result<RawListPage, StoreError> {
+    fn list_raw(&self, q: &ListRequest) -> Result<RawListPage, StoreError> {
         let page = self.0.list(q)?;
         Ok(RawListPage {
             items: page.items.iter().map(splice).collect::<Result<_, _>>()?,
@@ -770,7 +770,7 @@ impl Store for Spliced {
     }
 }
 
-fn splice(d: &StoredDocument) -> Result<RawDocument, StoreError> {
+fn splice(d: &ServedDocument) -> Result<RawDocument, StoreError> {
     let text = serde_json::to_string(&d.document).unwrap();
     RawDocument::splice(
         d.document.id.as_str(),
