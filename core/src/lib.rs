@@ -9,6 +9,9 @@
 //! - [`library`]: which paths are documents, and duplicate-id resolution across a library.
 //! - [`render`]: a prompt document + inputs + host env → chat messages, like the Prompty runtime.
 
+// The core is the contract three hosts build on: every public item says what it is for.
+#![warn(missing_docs)]
+
 // `api` serves `POST /v1/prompts/{id}/render`, so it needs `render`; both are default
 // features, left out only by the npm package's build (see core/Cargo.toml).
 #[cfg(feature = "api")]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 /// Folder (directly under the library root) that holds personas, and the one for prompts.
 pub const PERSONAS_DIR: &str = "personas";
+/// Folder (directly under the library root) that holds prompt templates.
 pub const PROMPTS_DIR: &str = "prompts";
 
 /// True for files editors and tools leave behind while saving: `foo~` (backups),

@@ -11,17 +11,23 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// A [`DocumentSource`] over documents held in memory: the reference semantics the SQLite implementation is tested against, and a store for unit tests.
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     /// Keyed by id; `BTreeMap` gives the id order the API pages in.
     pub docs: BTreeMap<String, ServedDocument>,
+    /// The content generation behind ETags.
     pub generation: String,
+    /// What `/v1/index` serves (`None`: 503, as a database without an index).
     pub index_bytes: Option<Vec<u8>>,
+    /// What `/v1/search` runs on (`None`: 503).
     pub searcher: Option<Arc<dyn Searcher + Send + Sync>>,
+    /// The sync error count `/v1/health` reports.
     pub sync_errors: u64,
 }
 
 impl MemoryStore {
+    /// An empty store at `generation`.
     pub fn new(generation: &str) -> Self {
         MemoryStore {
             generation: generation.to_owned(),
@@ -29,6 +35,7 @@ impl MemoryStore {
         }
     }
 
+    /// Adds (or replaces, by id) a document with its file's modification time.
     pub fn insert(&mut self, document: Document, modified: Option<&str>) {
         self.docs.insert(
             document.id.0.clone(),

@@ -36,6 +36,7 @@ pub use store::{
 /// percent-encoded); the handler decodes them strictly.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Request {
+    /// The HTTP method, upper case as sent.
     pub method: String,
     /// The path part of the request target, e.g. `/v1/documents/a%2Fb`.
     pub path: String,
@@ -53,6 +54,7 @@ impl Request {
         Request::new("GET", target)
     }
 
+    /// A request with `method` for `target` (`/path?query`).
     pub fn new(method: &str, target: &str) -> Request {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         Request {
@@ -64,6 +66,7 @@ impl Request {
         }
     }
 
+    /// Adds a header (tests and simple hosts build requests this way).
     pub fn with_header(mut self, name: &str, value: &str) -> Request {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
@@ -82,13 +85,16 @@ impl Request {
 /// report its length); HTTP stacks drop it on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// HTTP status.
     pub status: u16,
     /// Header names are lower case.
     pub headers: Vec<(&'static str, String)>,
+    /// Body bytes (JSON, or the index blob for `/v1/index`).
     pub body: Vec<u8>,
 }
 
 impl Response {
+    /// The first header named `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -118,6 +124,7 @@ pub enum Cors {
 /// differs per host (a CDN wants `s-maxage`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
+    /// Which browser origins may read the answers.
     pub cors: Cors,
     /// `Cache-Control` of successful data responses.
     pub cache_control: String,
@@ -125,11 +132,17 @@ pub struct ApiConfig {
     pub max_target_bytes: usize,
     /// Largest request body accepted (the read API uses none); beyond: 413.
     pub max_body_bytes: usize,
+    /// List page size when `limit` is absent.
     pub default_page_size: u64,
+    /// Largest `limit` a list accepts.
     pub max_page_size: u64,
+    /// Largest `offset` a list accepts (deeper pages use cursors).
     pub max_offset: u64,
+    /// Search hits per page when `limit` is absent.
     pub default_search_limit: u64,
+    /// Largest `limit` a search accepts.
     pub max_search_limit: u64,
+    /// Largest `offset` a search accepts.
     pub max_search_offset: u64,
     /// Longest search query, in characters.
     pub max_query_chars: usize,

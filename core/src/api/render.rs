@@ -84,6 +84,7 @@ fn render_error_response(e: &RenderError) -> Response {
     }
 }
 
+/// `POST /v1/prompts/{id}/render`: renders the stored prompt `id` with the inputs in `body` (a JSON object `{"inputs": {...}}`, or empty) into `{"id", "messages"}`; render errors are 422 with code and position.
 pub fn render_prompt(
     req: &Request,
     body: &[u8],

@@ -14,6 +14,7 @@ use std::sync::Arc;
 pub struct StoreError(pub String);
 
 impl StoreError {
+    /// An error with this message.
     pub fn new(msg: impl Into<String>) -> Self {
         StoreError(msg.into())
     }
@@ -24,8 +25,10 @@ impl StoreError {
 /// store's row type (`promptshelf_store`'s stored document), which keeps the JSON text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServedDocument {
+    /// The parsed document (its fields are the answer's top level).
     #[serde(flatten)]
     pub document: Document,
+    /// The file's modification time (RFC 3339 UTC), when the store knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
     /// True while the document's file fails to parse and this is its last good
@@ -44,7 +47,9 @@ fn is_false(b: &bool) -> bool {
 /// [`Document`] and serializing it again, which is most of the cost of a read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawDocument {
+    /// The document's id (cursors are built from it).
     pub id: String,
+    /// Its type, so typed routes can refuse the other kind.
     pub doc_type: DocType,
     /// The document's API JSON (one object).
     pub json: Vec<u8>,
@@ -120,6 +125,7 @@ impl RawDocument {
 pub struct FieldFilter {
     /// Object keys from `content` down, each `[A-Za-z0-9_-]+`.
     pub path: Vec<String>,
+    /// The value the field must equal (compared as text).
     pub value: String,
 }
 
@@ -141,6 +147,7 @@ impl FieldFilter {
 /// (byte order), which is what makes cursors stable across writes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListRequest {
+    /// Only documents of this type, if set.
     pub doc_type: Option<DocType>,
     /// All of these tags (ASCII case-insensitive) must be present.
     pub tags: Vec<String>,
@@ -158,22 +165,29 @@ pub struct ListRequest {
 /// and limit).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListPage {
+    /// The documents of the page, in id order.
     pub items: Vec<ServedDocument>,
+    /// Documents matching the filters, over all pages.
     pub total: u64,
 }
 
 /// A page of [`RawDocument`]s plus the number matching the filters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RawListPage {
+    /// The documents of the page, serialized, in id order.
     pub items: Vec<RawDocument>,
+    /// Documents matching the filters, over all pages.
     pub total: u64,
 }
 
 /// Document counts by type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Counts {
+    /// All documents.
     pub documents: u64,
+    /// Documents of type `persona`.
     pub personas: u64,
+    /// Documents of type `prompt_template`.
     pub prompt_templates: u64,
 }
 
@@ -182,6 +196,7 @@ pub struct Counts {
 pub struct HealthInfo {
     /// The content generation (also the ETag of every data route).
     pub generation: String,
+    /// Documents by type.
     pub counts: Counts,
     /// `PRAGMA user_version` of the database, when the store has one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -196,21 +211,27 @@ pub struct HealthInfo {
 /// Parameters of one search, already validated by the handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchRequest {
+    /// The query text, as the client sent it.
     pub query: String,
+    /// Hits per page.
     pub limit: usize,
+    /// Hits to skip.
     pub offset: usize,
 }
 
 /// A query the engine rejected (syntax), with the character position it points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchProblem {
+    /// Character position of a syntax error in the query, if it has one.
     pub position: Option<usize>,
+    /// What is wrong with the query.
     pub message: String,
 }
 
 /// The seam between the API and the search engine: a loaded index answers a query with
 /// its results as JSON (the engine's own `Serialize` output), or a query error.
 pub trait Searcher {
+    /// Runs `req` and returns the engine's results JSON, or why the query is bad.
     fn search_json(&self, req: &SearchRequest) -> Result<serde_json::Value, SearchProblem>;
 }
 
@@ -221,8 +242,11 @@ pub trait DocumentSource {
     /// The content generation: changes whenever any document, or the index, changes.
     /// Opaque text; only `[A-Za-z0-9._:-]` are kept when it becomes an ETag.
     fn generation(&self) -> Result<String, StoreError>;
+    /// What `/v1/health` reports beyond status and version.
     fn health(&self) -> Result<HealthInfo, StoreError>;
+    /// The document with this id, if any.
     fn get(&self, id: &str) -> Result<Option<ServedDocument>, StoreError>;
+    /// A page of documents matching `query`, in id order.
     fn list(&self, query: &ListRequest) -> Result<ListPage, StoreError>;
     /// [`DocumentSource::get`], already serialized. The read routes call this one; stores that
     /// keep the document JSON override it to return it verbatim (see

@@ -11,6 +11,7 @@ use super::{EnvMap, RenderError, RenderErrorCode};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// Which Prompty runtime generation a file is written for; each renders by its own rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// prompty 0.1.x: `model: {api, configuration, parameters}`, `inputs` as a map, `sample`.
@@ -20,6 +21,7 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// The shape named `v1` or `v2` (what the parser stores in `content.shape`).
     pub fn parse(s: &str) -> Option<Shape> {
         match s {
             "v1" => Some(Shape::V1),
@@ -75,29 +77,40 @@ pub fn has_v1_markers(fm: &Value) -> bool {
         || inputs
 }
 
+/// The template language of the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
+    /// Jinja2 (the default), via minijinja.
     Jinja2,
+    /// Mustache, chevron-compatible.
     Mustache,
 }
 
 /// One declared input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prop {
+    /// The input's name (the template variable).
     pub name: String,
+    /// Its declared kind (`string`, `thread`...).
     pub kind: String,
+    /// `default`, used when the caller gives no value.
     pub default: Option<Value>,
+    /// `example` (v2), used after `default`.
     pub example: Option<Value>,
+    /// `required` (v2): no value, no default and no example is an error.
     pub required: bool,
 }
 
 /// Everything rendering needs from the front matter.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The runtime generation whose rules apply.
     pub shape: Shape,
+    /// The body's template language.
     pub engine: Engine,
     /// prompty 2.x `template.format.strict` (default true): role lines only from the template.
     pub strict: bool,
+    /// Declared inputs, in declaration order.
     pub props: Vec<Prop>,
     /// v1 `sample` (an object), after resolution.
     pub sample: Map<String, Value>,
@@ -327,6 +340,7 @@ fn v1_props(inputs: &Value) -> Vec<Prop> {
 }
 
 impl Plan {
+    /// Reads the front matter, resolving `${env:}` from `env` and `${file:}` from `files`.
     pub fn from_frontmatter(
         fm: &Value,
         shape: Shape,

@@ -33,6 +33,7 @@ pub type EnvMap = BTreeMap<String, String>;
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
+    /// `system`, `user`, `assistant`, ... (lower case).
     pub role: String,
     /// The message text (for a message with `parts`, the text as written, images included).
     pub content: String,
@@ -43,6 +44,7 @@ pub struct Message {
 }
 
 impl Message {
+    /// A text message.
     pub fn new(role: &str, content: &str) -> Message {
         Message {
             role: role.to_owned(),
@@ -56,10 +58,19 @@ impl Message {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Part {
-    Text { text: String },
-    ImageUrl { image_url: ImageUrl },
+    /// A piece of text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// An image, by URL.
+    ImageUrl {
+        /// Where the image is.
+        image_url: ImageUrl,
+    },
 }
 
+/// An image reference in a content part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageUrl {
     /// `http(s):` and `data:` URLs as written. A relative file path stays a path: the
@@ -91,13 +102,14 @@ pub enum RenderErrorCode {
     UnsupportedFormat,
     /// The rendered text cannot be split into messages (v1's "Invalid prompt format").
     InvalidPrompt,
-    /// The file itself does not parse (from [`render_source`]).
+    /// The file itself does not parse (a [`Source::File`] that is no document).
     Parse,
     /// The document is not a prompt template.
     NotAPrompt,
 }
 
 impl RenderErrorCode {
+    /// The code's string form (`missing_input`, ...): API contract.
     pub fn as_str(self) -> &'static str {
         match self {
             RenderErrorCode::InvalidInputs => "invalid_inputs",
@@ -121,9 +133,13 @@ impl RenderErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{}{message}", position_prefix(*line, *column))]
 pub struct RenderError {
+    /// What kind of failure (API contract).
     pub code: RenderErrorCode,
+    /// What went wrong, for humans.
     pub message: String,
+    /// 1-based line in the file, when known.
     pub line: Option<u32>,
+    /// 1-based column in the file, when known.
     pub column: Option<u32>,
     /// What the error is about (an input or variable name), to locate it in the source.
     #[serde(skip)]
@@ -139,6 +155,7 @@ fn position_prefix(line: Option<u32>, column: Option<u32>) -> String {
 }
 
 impl RenderError {
+    /// An error of kind `code` without a position.
     pub fn new(code: RenderErrorCode, message: impl Into<String>) -> RenderError {
         RenderError {
             code,
@@ -196,8 +213,11 @@ impl Default for RenderOptions {
 /// A prompt ready to render: front matter (as JSON), the raw body, where the body starts.
 #[derive(Debug, Clone)]
 pub struct PromptSource<'a> {
+    /// The front matter as JSON (`null` when the file has none).
     pub frontmatter: &'a Value,
+    /// The body as written.
     pub body: &'a str,
+    /// Which runtime's rules apply.
     pub shape: Shape,
     /// 1-based file line of the body's first line (for error positions); 1 when unknown.
     pub body_line: u32,

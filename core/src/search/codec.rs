@@ -60,14 +60,22 @@ const F_DESC_FULL: u8 = 8;
 /// Why a blob could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
+    /// The blob does not start with [`MAGIC`].
     #[error("not a promptshelf index (bad magic)")]
     BadMagic,
     #[error("unsupported index format version {found} (this build reads {FORMAT_VERSION})")]
-    UnsupportedVersion { found: u16 },
+    /// Another format version: hosts rebuild the index from the documents.
+    UnsupportedVersion {
+        /// The blob's version.
+        found: u16,
+    },
+    /// The blob ends before its header or payload says it should.
     #[error("index blob is truncated")]
     Truncated,
+    /// The payload does not match its checksum.
     #[error("index checksum mismatch (corrupted blob)")]
     ChecksumMismatch,
+    /// The payload is inconsistent (what is wrong, for debugging).
     #[error("index blob is corrupt: {0}")]
     Corrupt(&'static str),
 }
@@ -144,7 +152,7 @@ struct Compacted<'a> {
 
 impl Index {
     /// Serializes the index (see the module docs of `codec` for the layout): one writer
-    /// per section, in layout order, each paired with a reader in [`Reader`].
+    /// per section, in layout order, each paired with a reader (`Reader`).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut p = Vec::with_capacity(1 << 16);
         let live = self.compacted();

@@ -84,10 +84,14 @@ impl Default for SearchOptions {
 /// One ranked hit, with what a result list shows (no store needed).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
+    /// The document's id.
     pub id: DocumentId,
+    /// Its type.
     #[serde(rename = "type")]
     pub doc_type: DocType,
+    /// Its display name.
     pub name: String,
+    /// Its library-relative path.
     pub path: String,
     /// Relevance (multi-field BM25, boosts applied), rounded to 6 decimals; 0 for queries with
     /// no text part (filters only).
@@ -95,6 +99,7 @@ pub struct Hit {
     /// Index terms of the query that this document contains (after prefix and typo
     /// expansion), sorted.
     pub matched: Vec<String>,
+    /// The best window of the document's text with the matches marked (unless snippets are off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<Snippet>,
 }
@@ -104,9 +109,13 @@ pub struct Hit {
 pub struct SearchResults {
     /// Number of matching documents (all pages).
     pub total: usize,
+    /// Hits skipped before this page.
     pub offset: usize,
+    /// The page size asked for.
     pub limit: usize,
+    /// This page's hits, best first.
     pub hits: Vec<Hit>,
+    /// Counts by type and tag over all matches.
     pub facets: Facets,
 }
 
@@ -114,26 +123,39 @@ pub struct SearchResults {
 /// that serialize the results at once (the browser build) and need no copies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HitRef<'a> {
+    /// The document's id.
     pub id: &'a DocumentId,
+    /// Its type.
     pub doc_type: DocType,
+    /// Its display name.
     pub name: &'a str,
+    /// Its library-relative path.
     pub path: &'a str,
+    /// Relevance, as in [`Hit::score`].
     pub score: f64,
+    /// Index terms of the query the document contains, sorted.
     pub matched: Vec<&'a str>,
+    /// The snippet, as in [`Hit::snippet`].
     pub snippet: Option<Snippet>,
 }
 
 /// [`SearchResults`] borrowing the index's strings (see [`HitRef`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchResultsRef<'a> {
+    /// Number of matching documents (all pages).
     pub total: usize,
+    /// Hits skipped before this page.
     pub offset: usize,
+    /// The page size asked for.
     pub limit: usize,
+    /// This page's hits, best first.
     pub hits: Vec<HitRef<'a>>,
+    /// Counts by type and tag over all matches.
     pub facets: FacetsRef<'a>,
 }
 
 impl HitRef<'_> {
+    /// A copy that owns its strings.
     pub fn owned(&self) -> Hit {
         Hit {
             id: self.id.clone(),
@@ -148,6 +170,7 @@ impl HitRef<'_> {
 }
 
 impl SearchResultsRef<'_> {
+    /// A copy that owns its strings.
     pub fn owned(&self) -> SearchResults {
         SearchResults {
             total: self.total,
