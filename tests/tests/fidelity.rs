@@ -194,7 +194,7 @@ fn end_to_end_agrees_with_the_reference_runtimes() {
             let doc = match promptshelf_core::parse_document(file, &bytes, &Default::default()) {
                 Ok(d) => d,
                 Err(e) => {
-                    // Not a document (e.g. the empty file): `render_source` still renders it.
+                    // Not a document (e.g. the empty file): `Source::File` still renders it.
                     let text = String::from_utf8_lossy(&bytes);
                     let source = Source::File {
                         path: file,
