@@ -193,6 +193,28 @@ fn get_document() {
     assert_error(&get("/v1/documents/chat//basic"), 404, "not_found");
 }
 
+/// Metrics labels come from the handler's own routing, so slash ids count under their route.
+#[test]
+fn route_labels() {
+    use super::route_label;
+    for (path, want) in [
+        ("/v1/health", Some("/v1/health")),
+        ("/v1/documents", Some("/v1/documents")),
+        ("/v1/documents/a", Some("/v1/documents/{id}")),
+        ("/v1/documents/a/b/c", Some("/v1/documents/{id}")),
+        ("/v1/documents/a%2Fb", Some("/v1/documents/{id}")),
+        ("/v1/personas/team/x", Some("/v1/personas/{id}")),
+        ("/v1/prompts/a/b", Some("/v1/prompts/{id}")),
+        ("/v1/prompts/a/b/render", Some("/v1/prompts/{id}/render")),
+        ("/v1/prompts/render", Some("/v1/prompts/{id}")),
+        ("/v1/x/../search", Some("/v1/search")),
+        ("/v1/nope", None),
+        ("/admin/status", None),
+    ] {
+        assert_eq!(route_label(path), want, "{path}");
+    }
+}
+
 /// Dot segments are resolved the way a WHATWG URL parser (the edge runtime's) does
 /// before routing, so the local server answers what the edge answers, message included.
 #[test]

@@ -27,7 +27,7 @@ pub struct HttpMetrics {
 
 /// The metrics label of a request path.
 pub fn route_label(path: &str) -> &'static str {
-    if path.starts_with("/admin/") {
+    if path == "/admin" || path.starts_with("/admin/") {
         return "/admin";
     }
     promptshelf_core::api::route_label(path).unwrap_or("other")
