@@ -125,11 +125,16 @@ fn sanitize_method(m: &str) -> String {
 /// (`/v1/prompts/support/reply/render`). An id whose own last segment is one of these
 /// names must be sent with its `/` encoded as `%2F` (the canonical form, which always
 /// works). A route added later (`/v1/documents/{id}/versions`...) is one more row.
-const SUB_RESOURCES: &[SubResource] = &[(Collection::Prompts, "render", Route::Render)];
+const SUB_RESOURCES: &[SubResource] = &[(
+    Collection::Prompts,
+    "render",
+    Route::Render,
+    "/v1/prompts/{id}/render",
+)];
 
-/// A sub-resource row: the collection it hangs off, its path segment, and the route it
-/// makes of the id before it.
-type SubResource = (Collection, &'static str, fn(String) -> Route);
+/// A sub-resource row: the collection it hangs off, its path segment, the route it makes
+/// of the id before it, and its metrics label.
+type SubResource = (Collection, &'static str, fn(String) -> Route, &'static str);
 
 /// The collections whose documents are addressed by id in the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +159,15 @@ impl Collection {
             Collection::Documents => Route::Documents,
             Collection::Personas => Route::TypedList(DocType::Persona),
             Collection::Prompts => Route::TypedList(DocType::PromptTemplate),
+        }
+    }
+
+    /// Metrics labels of the collection's list and item routes.
+    fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Collection::Documents => ("/v1/documents", "/v1/documents/{id}"),
+            Collection::Personas => ("/v1/personas", "/v1/personas/{id}"),
+            Collection::Prompts => ("/v1/prompts", "/v1/prompts/{id}"),
         }
     }
 
@@ -205,31 +219,45 @@ fn item_route(c: Collection, segs: &[&str]) -> Result<Route, ApiError> {
     if let [id @ .., last] = segs {
         let sub = SUB_RESOURCES
             .iter()
-            .find(|(rc, name, _)| *rc == c && name == last);
-        if let (false, Some((_, _, make))) = (id.is_empty(), sub) {
+            .find(|(rc, name, ..)| *rc == c && name == last);
+        if let (false, Some((_, _, make, _))) = (id.is_empty(), sub) {
             return Ok(make(valid_id(&id.join("/"))?));
         }
     }
     Ok(c.item(valid_id(&segs.join("/"))?))
 }
 
-/// The route template of `path` (`/v1/documents/{id}`), for metrics labels: the same
-/// routing as the handler, so a slash id counts under its route. `None` for a path no
-/// route answers.
+/// The route template of `path` (`/v1/documents/{id}`), for metrics labels: the
+/// handler's routing rules (normalised path, sub-resources matched from the end) without
+/// its decoding, so labelling a request allocates nothing. `None` for a path no route
+/// answers.
 pub fn route_label(path: &str) -> Option<&'static str> {
-    Some(match resolve(&normalize_path(path)).ok()? {
-        Route::Health => "/v1/health",
-        Route::Documents => "/v1/documents",
-        Route::Document(_) => "/v1/documents/{id}",
-        Route::TypedList(DocType::Persona) => "/v1/personas",
-        Route::TypedList(DocType::PromptTemplate) => "/v1/prompts",
-        Route::TypedDocument(DocType::Persona, _) => "/v1/personas/{id}",
-        Route::TypedDocument(DocType::PromptTemplate, _) => "/v1/prompts/{id}",
-        Route::Search => "/v1/search",
-        Route::Index => "/v1/index",
-        Route::OpenApi => "/v1/openapi.json",
-        Route::Render(_) => "/v1/prompts/{id}/render",
-    })
+    let path = normalize_path(path);
+    let rest = path.strip_prefix("/v1/")?;
+    let (head, tail) = match rest.split_once('/') {
+        Some((h, t)) => (h, Some(t)),
+        None => (rest, None),
+    };
+    let fixed = match head {
+        "health" => Some("/v1/health"),
+        "search" => Some("/v1/search"),
+        "index" => Some("/v1/index"),
+        "openapi.json" => Some("/v1/openapi.json"),
+        _ => None,
+    };
+    if let Some(label) = fixed {
+        return tail.is_none().then_some(label);
+    }
+    let c = Collection::parse(head)?;
+    let Some(tail) = tail else {
+        return Some(c.labels().0);
+    };
+    let sub = tail.rsplit_once('/').and_then(|(_, last)| {
+        SUB_RESOURCES
+            .iter()
+            .find(|(rc, name, ..)| *rc == c && *name == last)
+    });
+    Some(sub.map_or(c.labels().1, |(.., label)| label))
 }
 
 fn valid_id(id: &str) -> Result<String, ApiError> {
