@@ -221,10 +221,10 @@ fn item_route(c: Collection, segs: &[&str]) -> Result<Route, ApiError> {
             .iter()
             .find(|(rc, name, ..)| *rc == c && name == last);
         if let (false, Some((_, _, make, _))) = (id.is_empty(), sub) {
-            return Ok(make(valid_id(&id.join("/"))?));
+            return Ok(make(valid_id(id.join("/"))?));
         }
     }
-    Ok(c.item(valid_id(&segs.join("/"))?))
+    Ok(c.item(valid_id(segs.join("/"))?))
 }
 
 /// The route template of `path` (`/v1/documents/{id}`), for metrics labels: the
@@ -260,7 +260,7 @@ pub fn route_label(path: &str) -> Option<&'static str> {
     Some(sub.map_or(c.labels().1, |(.., label)| label))
 }
 
-fn valid_id(id: &str) -> Result<String, ApiError> {
+fn valid_id(id: String) -> Result<String, ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid_parameter("the document id is empty"));
     }
@@ -274,7 +274,7 @@ fn valid_id(id: &str) -> Result<String, ApiError> {
             "the document id contains control characters",
         ));
     }
-    Ok(id.to_owned())
+    Ok(id)
 }
 
 fn truncate(s: &str, max: usize) -> &str {
