@@ -22,6 +22,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Folder (directly under the library root) that holds personas, and the one for prompts.
 pub const PERSONAS_DIR: &str = "personas";
+/// Folder (directly under the library root) that holds prompt templates.
 pub const PROMPTS_DIR: &str = "prompts";
 
 /// Folders never entered at any depth, besides hidden ones: package managers' trees

@@ -44,9 +44,13 @@ impl Default for ParseOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{path}:{}:{}: {message}", line.map_or("?".into(), |l| l.to_string()), column.map_or("?".into(), |c| c.to_string()))]
 pub struct ParseError {
+    /// The file's library-relative path.
     pub path: String,
+    /// 1-based line, when the problem has a position.
     pub line: Option<u32>,
+    /// 1-based column in characters, when the problem has a position.
     pub column: Option<u32>,
+    /// What is wrong, for humans.
     pub message: String,
 }
 

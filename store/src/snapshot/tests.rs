@@ -2,7 +2,7 @@ use super::*;
 use crate::reader::{IndexCache, Reader};
 use crate::records::{ErrorKind, FileRecord, SyncErrorRecord};
 use crate::Database;
-use promptshelf_core::api::Store as _;
+use promptshelf_core::api::DocumentSource as _;
 use promptshelf_core::{ContentHash, DocType, DocumentId};
 
 fn doc(id: &str, body: &str) -> Document {

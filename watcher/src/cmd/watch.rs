@@ -154,16 +154,20 @@ impl Signals {
         })
     }
 
-    async fn wait(mut self) -> &'static str {
+    /// Takes `self` by value (not `mut self`): only the unix branch mutates, and an unused
+    /// `mut` is a warning, hence an error, in the Windows check (`scripts/test` windows).
+    async fn wait(self) -> &'static str {
         #[cfg(unix)]
         {
+            let mut term = self.term;
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = self.term.recv() => "SIGTERM",
+                _ = term.recv() => "SIGTERM",
             }
         }
         #[cfg(not(unix))]
         {
+            let Signals {} = self;
             let _ = tokio::signal::ctrl_c().await;
             "ctrl-c"
         }
