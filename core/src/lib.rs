@@ -22,6 +22,8 @@ pub mod parse;
 #[cfg(feature = "render")]
 pub mod render;
 pub mod search;
+#[cfg(feature = "versions")]
+pub mod versions;
 
 pub use model::{ContentHash, DocType, Document, DocumentId};
 pub use parse::{parse_document, ParseError, ParseOptions};
