@@ -2,6 +2,7 @@
 
 mod cmd;
 mod config;
+mod history;
 mod logging;
 mod scan;
 mod server;
