@@ -7,4 +7,5 @@ pub mod search;
 pub mod serve;
 pub mod sync;
 pub mod version;
+pub mod versions;
 pub mod watch;

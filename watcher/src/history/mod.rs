@@ -644,3 +644,161 @@ fn resolve_ref(
         reachable,
     }
 }
+
+/// The `[labels]` table of `promptshelf.toml` (label → ref), from the config's extra
+/// tables. Values that are not strings are reported and skipped.
+pub fn configured_labels(extra: &toml::Table) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut out = BTreeMap::new();
+    let mut problems = Vec::new();
+    if let Some(t) = extra.get("labels") {
+        match t {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    match v {
+                        toml::Value::String(r) if k != versions::LATEST => {
+                            out.insert(k.clone(), r.clone());
+                        }
+                        _ => problems.push(format!(
+                            "[labels] {k}: must be a git ref such as \"refs/tags/prompts-prod\" (and `latest` is built in)"
+                        )),
+                    }
+                }
+            }
+            _ => problems.push("[labels] must be a table of label = \"git ref\"".into()),
+        }
+    }
+    (out, problems)
+}
+
+/// What [`store_history`] wrote, for logs and `check`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Summary {
+    /// Repository state.
+    pub repo: RepoInfo,
+    /// Documents with a history.
+    pub documents: usize,
+    /// Versions stored (drafts included).
+    pub versions: usize,
+    /// Drafts (uncommitted content on top of HEAD, or files outside git).
+    pub drafts: usize,
+    /// Broken labels: label → why.
+    pub label_errors: BTreeMap<String, String>,
+    /// Other problems (pin file, config).
+    pub warnings: Vec<String>,
+}
+
+/// Reads the history of the library at `root` and replaces the stored one in `db` with
+/// it. A synced document whose content differs from its newest committed version (or
+/// that has none: a new file, or a library outside git) gets a draft version on top.
+pub fn store_history(
+    root: &Path,
+    db: &mut promptshelf_store::Database,
+    labels: &BTreeMap<String, String>,
+    opts: &ParseOptions,
+) -> Result<Summary, HistoryError> {
+    use promptshelf_store::versions::{DocLabel, DocVersions, LabelRow};
+    let mut history = extract(root, labels, opts)?;
+    let docs = db
+        .read(promptshelf_store::read::all_documents)
+        .map_err(git)?;
+    let mut summary = Summary {
+        repo: history.repo.clone(),
+        warnings: history.warnings.clone(),
+        ..Summary::default()
+    };
+    for row in &docs {
+        let entry = history
+            .documents
+            .entry(row.id.clone())
+            .or_insert_with(|| DocHistory {
+                path: row.file_path.clone(),
+                versions: Vec::new(),
+            });
+        if entry.versions.last().map(|v| v.info.hash.0.as_str()) == Some(row.content_hash.as_str()) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(root.join(&row.file_path)) else {
+            continue;
+        };
+        let hash = ContentHash::of(&bytes);
+        let number = entry.versions.len() as u32 + 1;
+        entry.versions.push(Version {
+            info: VersionInfo {
+                number,
+                commit: None,
+                author: None,
+                time: None,
+                summary: None,
+                path: row.file_path.clone(),
+                hash: hash.clone(),
+                draft: true,
+                error: None,
+            },
+            document: None,
+        });
+        history.contents.insert(hash.0, bytes);
+        summary.drafts += 1;
+    }
+    let mut doc_labels = Vec::new();
+    for id in history.documents.keys() {
+        for label in labels.keys() {
+            doc_labels.push(DocLabel {
+                doc_id: id.clone(),
+                label: label.clone(),
+                resolved: history.resolve(id, label).map_err(|e| e.to_string()),
+            });
+        }
+    }
+    let label_rows: Vec<LabelRow> = labels
+        .iter()
+        .map(|(label, reference)| {
+            let (commit, error) = match history.labels.get(label) {
+                Some(LabelState::Ok { commit, .. }) => (Some(commit.clone()), None),
+                Some(LabelState::Broken(m)) => (None, Some(m.clone())),
+                None => (None, Some(format!("label `{label}`: not resolved (library not in git)"))),
+            };
+            if let Some(e) = &error {
+                summary.label_errors.insert(label.clone(), e.clone());
+            }
+            LabelRow {
+                label: label.clone(),
+                reference: Some(reference.clone()),
+                commit,
+                error,
+            }
+        })
+        .collect();
+    let infos: Vec<(String, Vec<VersionInfo>)> = history
+        .documents
+        .iter()
+        .map(|(id, d)| (id.clone(), d.versions.iter().map(|v| v.info.clone()).collect()))
+        .collect();
+    summary.documents = infos.len();
+    summary.versions = infos.iter().map(|(_, v)| v.len()).sum();
+    let dv: Vec<DocVersions<'_>> = infos
+        .iter()
+        .map(|(id, v)| DocVersions {
+            doc_id: id,
+            versions: v,
+        })
+        .collect();
+    db.write(|w| {
+        w.replace_history(
+            &dv,
+            history
+                .contents
+                .iter()
+                .map(|(h, d)| (h.as_str(), d.as_slice())),
+            &label_rows,
+            &doc_labels,
+        )?;
+        w.set_meta(META_HISTORY, &serde_json::to_string(&summary)?)?;
+        w.bump_generation()?;
+        Ok(())
+    })
+    .map_err(git)?;
+    Ok(summary)
+}
+
+/// Meta key of the last [`Summary`] (JSON), for `/admin/status` and `check`.
+pub const META_HISTORY: &str = "history";

@@ -89,8 +89,53 @@ pub fn run_once(cfg: &Config) -> Result<(ReconcileReport, Status), SyncError> {
     let bar = progress::for_config(cfg);
     let report = engine.reconcile(None, bar.as_ref(), &shared.cancel)?;
     engine.checkpoint()?;
+    drop(engine);
+    sync_history(cfg);
     shared.set_phase(Phase::Stopped);
     Ok((report, handle.status()))
+}
+
+/// Reads the library's git history into the database (versions, labels; issue #15).
+/// Never fails the sync: a history that cannot be read is logged, and the documents
+/// stay served as they are.
+pub fn sync_history(cfg: &Config) {
+    let (labels, problems) = crate::history::configured_labels(&cfg.extra);
+    for p in &problems {
+        tracing::warn!("promptshelf.toml: {p}");
+    }
+    let opts = ParseOptions {
+        max_bytes: cfg.max_file_bytes,
+    };
+    let started = std::time::Instant::now();
+    let result = promptshelf_store::Database::open(&cfg.db)
+        .map_err(|e| crate::history::HistoryError::Git(e.to_string()))
+        .and_then(|mut db| {
+            let s = crate::history::store_history(&cfg.root, &mut db, &labels, &opts);
+            let _ = db.close_clean();
+            s
+        });
+    match result {
+        Ok(s) => {
+            for (label, e) in &s.label_errors {
+                tracing::warn!(label = %label, "{e}");
+            }
+            for w in &s.warnings {
+                tracing::warn!("history: {w}");
+            }
+            if s.repo.shallow {
+                tracing::warn!("history: shallow clone, the oldest versions are missing");
+            }
+            tracing::info!(
+                documents = s.documents,
+                versions = s.versions,
+                drafts = s.drafts,
+                commits = s.repo.commits,
+                ms = started.elapsed().as_millis() as u64,
+                "history read"
+            );
+        }
+        Err(e) => tracing::warn!("history not read: {e}"),
+    }
 }
 
 /// Starts `watch`: opens the database (recovering a damaged one), starts the watcher,
