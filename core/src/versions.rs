@@ -161,6 +161,12 @@ impl<F: Fn(&str) -> bool> LabelCommits for F {
     }
 }
 
+impl LabelCommits for std::collections::HashSet<String> {
+    fn contains(&self, commit: &str) -> bool {
+        std::collections::HashSet::contains(self, commit)
+    }
+}
+
 /// The version number `label` names for document `id` whose versions are `versions`
 /// (oldest first, possibly ending with a draft).
 ///

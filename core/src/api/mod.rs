@@ -20,6 +20,7 @@ mod openapi;
 pub mod render;
 mod routes;
 pub mod store;
+pub mod versions;
 #[cfg(test)]
 mod tests;
 
