@@ -285,4 +285,120 @@ mod tests {
         assert_eq!(doc_label(conn, "prompts/a", "nope").unwrap(), None);
         assert_eq!(labels(conn).unwrap()[0].label, "production");
     }
+
+    /// The read API over a real database with history: pages, a fixed version (immutable),
+    /// a label (movable), a broken label, a diff, and the fallback without history.
+    #[test]
+    fn api_routes_answer_from_the_stored_history() {
+        use crate::reader::{IndexCache, Reader};
+        use promptshelf_core::api::{handle, ApiConfig, Request};
+        let texts = [
+            "---\nname: R\nmodel:\n  api: chat\n---\nuser:\nHello\n",
+            "---\nname: R\nmodel:\n  api: completion\n---\nuser:\nHello\n",
+        ];
+        let vs: Vec<VersionInfo> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| VersionInfo {
+                error: None,
+                hash: ContentHash::of(t.as_bytes()),
+                ..info(i as u32 + 1, t)
+            })
+            .collect();
+        let doc = promptshelf_core::parse::parse_document(
+            "prompts/a.prompty",
+            texts[1].as_bytes(),
+            &Default::default(),
+        )
+        .unwrap();
+        let mut db = Database::open_in_memory().unwrap();
+        db.write(|w| {
+            w.upsert_document(&doc, 0, 10)?;
+            w.upsert_document(
+                &promptshelf_core::parse::parse_document(
+                    "prompts/plain.prompty",
+                    texts[0].as_bytes(),
+                    &Default::default(),
+                )
+                .unwrap(),
+                0,
+                10,
+            )?;
+            w.replace_history(
+                &[DocVersions {
+                    doc_id: "prompts/a",
+                    versions: &vs,
+                }],
+                vs.iter()
+                    .zip(texts)
+                    .map(|(v, t)| (v.hash.0.as_str(), t.as_bytes())),
+                &[],
+                &[
+                    DocLabel {
+                        doc_id: "prompts/a".into(),
+                        label: "production".into(),
+                        resolved: Ok(1),
+                    },
+                    DocLabel {
+                        doc_id: "prompts/a".into(),
+                        label: "staging".into(),
+                        resolved: Err("label `staging`: ref `refs/heads/staging` does not exist".into()),
+                    },
+                ],
+            )
+        })
+        .unwrap();
+        let cache = IndexCache::new(None);
+        let reader = Reader::new(db.conn(), &cache);
+        let cfg = ApiConfig::default();
+        let get = |t: &str| handle(&Request::get(t), &reader, &cfg);
+        let json = |r: &promptshelf_core::api::Response| -> serde_json::Value {
+            serde_json::from_slice(&r.body).unwrap()
+        };
+        let header = |r: &promptshelf_core::api::Response, k: &str| {
+            r.headers.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        };
+
+        let r = get("/v1/documents/prompts/a/versions?limit=1&offset=1");
+        assert_eq!(r.status, 200);
+        let b = json(&r);
+        assert_eq!((b["total"].as_u64(), b["data"][0]["number"].as_u64()), (Some(2), Some(2)));
+
+        let r = get("/v1/documents/prompts%2Fa?version=1");
+        assert_eq!(r.status, 200);
+        assert_eq!(json(&r)["content"]["model"]["api"], "chat");
+        assert_eq!(header(&r, "cache-control").unwrap(), promptshelf_core::api::versions::IMMUTABLE);
+        let etag = header(&r, "etag").unwrap();
+        assert!(etag.starts_with("\"v"), "{etag}");
+        let mut again = Request::get("/v1/documents/prompts%2Fa?version=1");
+        again.headers.push(("If-None-Match".into(), etag));
+        assert_eq!(handle(&again, &reader, &cfg).status, 304);
+
+        let r = get("/v1/documents/prompts/a?label=production");
+        assert_eq!((r.status, header(&r, "x-promptshelf-version")), (200, Some("1".into())));
+        assert_ne!(header(&r, "cache-control").unwrap(), promptshelf_core::api::versions::IMMUTABLE);
+        let r = get("/v1/documents/prompts/a?label=latest");
+        assert_eq!(json(&r)["content"]["model"]["api"], "completion");
+        let r = get("/v1/documents/prompts/a?label=staging");
+        assert_eq!(r.status, 409);
+        assert!(String::from_utf8_lossy(&r.body).contains("does not exist"));
+        assert_eq!(get("/v1/documents/prompts/a?label=nope").status, 404);
+        assert_eq!(get("/v1/documents/prompts/a?version=3").status, 404);
+        assert_eq!(get("/v1/documents/prompts/a?version=1&label=x").status, 400);
+
+        let r = get("/v1/documents/prompts/a/diff?from=1&to=latest");
+        assert_eq!(r.status, 200);
+        let d = json(&r);
+        assert!(d["unified"].as_str().unwrap().contains("-  api: chat\n+  api: completion\n"));
+        assert!(d["changed_paths"].as_array().unwrap().iter().any(|p| p == "/content/model/api"));
+        assert_eq!(get("/v1/documents/prompts/a/diff?from=1").status, 400);
+
+        // No history for this one: its current document is version 1, `latest`.
+        let r = get("/v1/documents/prompts/plain/versions");
+        assert_eq!((r.status, json(&r)["total"].as_u64()), (200, Some(1)));
+        assert_eq!(get("/v1/documents/prompts/plain?version=1").status, 200);
+        assert_eq!(get("/v1/documents/prompts/plain?version=2").status, 404);
+        assert_eq!(get("/v1/documents/prompts/plain?label=production").status, 409);
+        assert_eq!(get("/v1/documents/nope/versions").status, 404);
+    }
 }
