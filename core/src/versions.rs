@@ -185,10 +185,13 @@ pub fn resolve_label(
 ) -> Result<u32, LabelError> {
     let committed = versions.iter().filter(|v| !v.draft).count() as u32;
     if label == LATEST {
-        return versions.last().map(|v| v.number).ok_or(LabelError::NotAtLabel {
-            label: label.into(),
-            id: id.into(),
-        });
+        return versions
+            .last()
+            .map(|v| v.number)
+            .ok_or(LabelError::NotAtLabel {
+                label: label.into(),
+                id: id.into(),
+            });
     }
     if let Some(&n) = pins.get(id).and_then(|m| m.get(label)) {
         if !configured.contains_key(label) {
@@ -273,7 +276,12 @@ pub fn diff(
 }
 
 /// Appends the JSON pointers under `at` where `a` and `b` differ.
-fn json_paths(a: &serde_json::Value, b: &serde_json::Value, at: &mut String, out: &mut Vec<String>) {
+fn json_paths(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    at: &mut String,
+    out: &mut Vec<String>,
+) {
     use serde_json::Value;
     if a == b {
         return;
@@ -305,7 +313,11 @@ fn json_paths(a: &serde_json::Value, b: &serde_json::Value, at: &mut String, out
                 at.truncate(len);
             }
         }
-        _ => out.push(if at.is_empty() { "/".into() } else { at.clone() }),
+        _ => out.push(if at.is_empty() {
+            "/".into()
+        } else {
+            at.clone()
+        }),
     }
 }
 
@@ -355,10 +367,16 @@ mod tests {
         let at_c2 = |c: &str| c == "c1" || c == "c2";
         let mut configured: BTreeMap<String, Result<&dyn LabelCommits, String>> = BTreeMap::new();
         configured.insert("production".into(), Ok(&at_c2));
-        configured.insert("staging".into(), Err("ref refs/heads/staging is missing".into()));
+        configured.insert(
+            "staging".into(),
+            Err("ref refs/heads/staging is missing".into()),
+        );
         let pins = Pins::new();
         assert_eq!(resolve_label("a", &vs, LATEST, &pins, &configured), Ok(3));
-        assert_eq!(resolve_label("a", &vs, "production", &pins, &configured), Ok(2));
+        assert_eq!(
+            resolve_label("a", &vs, "production", &pins, &configured),
+            Ok(2)
+        );
         assert!(matches!(
             resolve_label("a", &vs, "staging", &pins, &configured),
             Err(LabelError::Broken { .. })
@@ -368,10 +386,17 @@ mod tests {
             Err(LabelError::Unknown { .. })
         ));
         let pins = parse_pins("a = { production = 1 }\nb = { production = 9 }").unwrap();
-        assert_eq!(resolve_label("a", &vs, "production", &pins, &configured), Ok(1));
+        assert_eq!(
+            resolve_label("a", &vs, "production", &pins, &configured),
+            Ok(1)
+        );
         assert!(matches!(
             resolve_label("b", &vs, "production", &pins, &configured),
-            Err(LabelError::PinOutOfRange { pinned: 9, have: 3, .. })
+            Err(LabelError::PinOutOfRange {
+                pinned: 9,
+                have: 3,
+                ..
+            })
         ));
         let none = |_: &str| false;
         configured.insert("production".into(), Ok(&none));
@@ -387,7 +412,9 @@ mod tests {
         let b = v(2, "c2");
         let d = diff((&a, "x\ny\nz\n", None), (&b, "x\nY\nz\n", None));
         assert!(d.unified.contains("-y\n+Y\n"), "{}", d.unified);
-        assert!(d.unified.starts_with("--- a/prompts/a.prompty\n+++ b/prompts/a.prompty\n"));
+        assert!(d
+            .unified
+            .starts_with("--- a/prompts/a.prompty\n+++ b/prompts/a.prompty\n"));
         assert!(d.changed_paths.is_empty());
         let mut out = Vec::new();
         json_paths(

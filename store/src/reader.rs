@@ -273,8 +273,10 @@ impl api::DocumentSource for Reader<'_> {
         offset: usize,
         limit: usize,
     ) -> Result<Option<(Vec<promptshelf_core::versions::VersionInfo>, u64)>, StoreError> {
-        Ok(no_history(crate::versions::versions(self.conn, id, offset, limit))?
-            .filter(|(_, total)| *total > 0))
+        Ok(
+            no_history(crate::versions::versions(self.conn, id, offset, limit))?
+                .filter(|(_, total)| *total > 0),
+        )
     }
 
     fn version(

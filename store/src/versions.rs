@@ -107,8 +107,7 @@ impl Writer<'_> {
     }
 }
 
-const VERSION_COLUMNS: &str =
-    "number, commit_id, author, time, summary, path, hash, draft, error";
+const VERSION_COLUMNS: &str = "number, commit_id, author, time, summary, path, hash, draft, error";
 
 fn version_from_row(r: &Row<'_>) -> rusqlite::Result<VersionInfo> {
     let error: Option<String> = r.get(8)?;
@@ -277,7 +276,10 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM contents", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 2, "one row per distinct content, unused ones dropped");
-        assert_eq!(doc_label(conn, "prompts/a", "staging").unwrap(), Some(Ok(2)));
+        assert_eq!(
+            doc_label(conn, "prompts/a", "staging").unwrap(),
+            Some(Ok(2))
+        );
         assert_eq!(
             doc_label(conn, "prompts/a", "production").unwrap(),
             Some(Err("broken".into()))
@@ -342,7 +344,9 @@ mod tests {
                     DocLabel {
                         doc_id: "prompts/a".into(),
                         label: "staging".into(),
-                        resolved: Err("label `staging`: ref `refs/heads/staging` does not exist".into()),
+                        resolved: Err(
+                            "label `staging`: ref `refs/heads/staging` does not exist".into()
+                        ),
                     },
                 ],
             )
@@ -356,18 +360,27 @@ mod tests {
             serde_json::from_slice(&r.body).unwrap()
         };
         let header = |r: &promptshelf_core::api::Response, k: &str| {
-            r.headers.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+            r.headers
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.clone())
         };
 
         let r = get("/v1/documents/prompts/a/versions?limit=1&offset=1");
         assert_eq!(r.status, 200);
         let b = json(&r);
-        assert_eq!((b["total"].as_u64(), b["data"][0]["number"].as_u64()), (Some(2), Some(2)));
+        assert_eq!(
+            (b["total"].as_u64(), b["data"][0]["number"].as_u64()),
+            (Some(2), Some(2))
+        );
 
         let r = get("/v1/documents/prompts%2Fa?version=1");
         assert_eq!(r.status, 200);
         assert_eq!(json(&r)["content"]["model"]["api"], "chat");
-        assert_eq!(header(&r, "cache-control").unwrap(), promptshelf_core::api::versions::IMMUTABLE);
+        assert_eq!(
+            header(&r, "cache-control").unwrap(),
+            promptshelf_core::api::versions::IMMUTABLE
+        );
         let etag = header(&r, "etag").unwrap();
         assert!(etag.starts_with("\"v"), "{etag}");
         let mut again = Request::get("/v1/documents/prompts%2Fa?version=1");
@@ -375,8 +388,14 @@ mod tests {
         assert_eq!(handle(&again, &reader, &cfg).status, 304);
 
         let r = get("/v1/documents/prompts/a?label=production");
-        assert_eq!((r.status, header(&r, "x-promptshelf-version")), (200, Some("1".into())));
-        assert_ne!(header(&r, "cache-control").unwrap(), promptshelf_core::api::versions::IMMUTABLE);
+        assert_eq!(
+            (r.status, header(&r, "x-promptshelf-version")),
+            (200, Some("1".into()))
+        );
+        assert_ne!(
+            header(&r, "cache-control").unwrap(),
+            promptshelf_core::api::versions::IMMUTABLE
+        );
         let r = get("/v1/documents/prompts/a?label=latest");
         assert_eq!(json(&r)["content"]["model"]["api"], "completion");
         let r = get("/v1/documents/prompts/a?label=staging");
@@ -389,8 +408,15 @@ mod tests {
         let r = get("/v1/documents/prompts/a/diff?from=1&to=latest");
         assert_eq!(r.status, 200);
         let d = json(&r);
-        assert!(d["unified"].as_str().unwrap().contains("-  api: chat\n+  api: completion\n"));
-        assert!(d["changed_paths"].as_array().unwrap().iter().any(|p| p == "/content/model/api"));
+        assert!(d["unified"]
+            .as_str()
+            .unwrap()
+            .contains("-  api: chat\n+  api: completion\n"));
+        assert!(d["changed_paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "/content/model/api"));
         assert_eq!(get("/v1/documents/prompts/a/diff?from=1").status, 400);
 
         // No history for this one: its current document is version 1, `latest`.
@@ -398,7 +424,10 @@ mod tests {
         assert_eq!((r.status, json(&r)["total"].as_u64()), (200, Some(1)));
         assert_eq!(get("/v1/documents/prompts/plain?version=1").status, 200);
         assert_eq!(get("/v1/documents/prompts/plain?version=2").status, 404);
-        assert_eq!(get("/v1/documents/prompts/plain?label=production").status, 409);
+        assert_eq!(
+            get("/v1/documents/prompts/plain?label=production").status,
+            409
+        );
         assert_eq!(get("/v1/documents/nope/versions").status, 404);
     }
 }

@@ -20,9 +20,9 @@ mod openapi;
 pub mod render;
 mod routes;
 pub mod store;
-pub mod versions;
 #[cfg(test)]
 mod tests;
+pub mod versions;
 
 pub use engine::load_index;
 pub use error::ApiError;

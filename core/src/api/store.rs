@@ -296,7 +296,11 @@ pub trait DocumentSource {
     }
     /// The version a configured label names for a document (`Err` with the reason when
     /// it names none); `None` when the store knows no such label for it.
-    fn doc_label(&self, _id: &str, _label: &str) -> Result<Option<Result<u32, String>>, StoreError> {
+    fn doc_label(
+        &self,
+        _id: &str,
+        _label: &str,
+    ) -> Result<Option<Result<u32, String>>, StoreError> {
         Ok(None)
     }
 }

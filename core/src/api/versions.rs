@@ -218,7 +218,11 @@ fn fixed_etag(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update(b"\0");
     }
-    format!("\"v{}-{}\"", super::routes::REPRESENTATION, &h.finalize().to_hex()[..32])
+    format!(
+        "\"v{}-{}\"",
+        super::routes::REPRESENTATION,
+        &h.finalize().to_hex()[..32]
+    )
 }
 
 fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, ApiError> {
@@ -244,13 +248,24 @@ pub(super) fn get_version(
         return Err(ApiError::new(
             422,
             "version_unparsable",
-            format!("version {} of this document did not parse: {why}", r.info.number),
+            format!(
+                "version {} of this document did not parse: {why}",
+                r.info.number
+            ),
         ));
     };
-    let etag = r
-        .fixed
-        .then(|| fixed_etag(&["document", id, &r.info.number.to_string(), &r.info.hash.0, &r.info.path]));
-    respond(req, etag, generation_etag, cfg, Some(r.info.number), || to_json(&doc))
+    let etag = r.fixed.then(|| {
+        fixed_etag(&[
+            "document",
+            id,
+            &r.info.number.to_string(),
+            &r.info.hash.0,
+            &r.info.path,
+        ])
+    });
+    respond(req, etag, generation_etag, cfg, Some(r.info.number), || {
+        to_json(&doc)
+    })
 }
 
 /// `GET /v1/documents/{id}/versions?offset=&limit=`.
@@ -304,7 +319,11 @@ pub(super) fn list_versions(
         None => {
             let one = single(store, id, &Pick::Number(1))?;
             Page {
-                data: if offset == 0 { vec![one.info] } else { Vec::new() },
+                data: if offset == 0 {
+                    vec![one.info]
+                } else {
+                    Vec::new()
+                },
                 total: 1,
                 limit,
                 offset,
@@ -348,8 +367,7 @@ pub(super) fn diff_versions(
     };
     let a = resolve(store, id, &from)?;
     let b = resolve(store, id, &to)?;
-    let etag = (a.fixed && b.fixed)
-        .then(|| {
+    let etag = (a.fixed && b.fixed).then(|| {
         fixed_etag(&[
             "diff",
             id,

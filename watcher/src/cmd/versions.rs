@@ -143,9 +143,12 @@ fn pick<'h>(h: &'h History, id: &str, which: &str) -> Result<&'h Version, Fail> 
     } else {
         n
     };
-    vs.iter()
-        .find(|v| v.info.number == n)
-        .ok_or_else(|| Fail(2, format!("`{id}` has no version {n} (it has {})", vs.len())))
+    vs.iter().find(|v| v.info.number == n).ok_or_else(|| {
+        Fail(
+            2,
+            format!("`{id}` has no version {n} (it has {})", vs.len()),
+        )
+    })
 }
 
 fn text_of(h: &History, v: &Version) -> String {
@@ -180,8 +183,15 @@ pub fn run_log(args: LogArgs) -> ExitCode {
             Format::Text => {
                 for v in vs.iter().rev() {
                     let i = &v.info;
-                    let commit = i.commit.as_deref().map_or("(draft)".into(), |c| c[..12.min(c.len())].to_owned());
-                    let broken = if i.error.is_some() { "  [does not parse]" } else { "" };
+                    let commit = i
+                        .commit
+                        .as_deref()
+                        .map_or("(draft)".into(), |c| c[..12.min(c.len())].to_owned());
+                    let broken = if i.error.is_some() {
+                        "  [does not parse]"
+                    } else {
+                        ""
+                    };
                     println!(
                         "v{:<4} {commit}  {}  {}  {}{broken}",
                         i.number,

@@ -116,7 +116,9 @@ impl History {
             .iter()
             .map(|(l, s)| {
                 let r = match s {
-                    LabelState::Ok { reachable, .. } => Ok(reachable as &dyn versions::LabelCommits),
+                    LabelState::Ok { reachable, .. } => {
+                        Ok(reachable as &dyn versions::LabelCommits)
+                    }
                     LabelState::Broken(m) => Err(m.clone()),
                 };
                 (l.clone(), r)
@@ -171,7 +173,9 @@ pub fn extract(
             for (label, r) in labels {
                 history.labels.insert(
                     label.clone(),
-                    LabelState::Broken(format!("HEAD has no commit yet, so `{r}` cannot be resolved")),
+                    LabelState::Broken(format!(
+                        "HEAD has no commit yet, so `{r}` cannot be resolved"
+                    )),
                 );
             }
             return Ok(history);
@@ -281,11 +285,10 @@ pub fn extract(
             renames.insert((r, to), from);
         }
         for (path, old, new) in changes {
-            events.entry(path).or_default().push(Change {
-                order: r,
-                old,
-                new,
-            });
+            events
+                .entry(path)
+                .or_default()
+                .push(Change { order: r, old, new });
         }
     }
 
@@ -301,8 +304,7 @@ pub fn extract(
         let mut chain: Vec<(usize, String, ObjectId)> = Vec::new();
         let mut at = path.clone();
         let mut bound = usize::MAX;
-        'follow: loop {
-            let Some(evs) = events.get(&at) else { break };
+        'follow: while let Some(evs) = events.get(&at) {
             for ev in evs.iter().rev().filter(|e| e.order <= bound) {
                 match ev.new {
                     Some(b) => chain.push((ev.order, at.clone(), b)),
@@ -333,7 +335,12 @@ pub fn extract(
             let mut v = match parsed.get(&(at.clone(), b)) {
                 Some(hit) => hit.clone(),
                 None => {
-                    let bytes = repo.objects.find_blob(&b, &mut buf).map_err(git)?.data.to_vec();
+                    let bytes = repo
+                        .objects
+                        .find_blob(&b, &mut buf)
+                        .map_err(git)?
+                        .data
+                        .to_vec();
                     let hash = ContentHash::of(&bytes);
                     let outcome = parse::parse_document(&at, &bytes, opts);
                     let (document, error) = match outcome {
@@ -412,13 +419,17 @@ fn open(root: &Path) -> Result<Option<(gix::Repository, String)>, HistoryError> 
 /// The git dir of the repository holding `root` (for `watch`), if any.
 #[allow(dead_code)]
 pub fn git_dir(root: &Path) -> Option<PathBuf> {
-    open(root).ok().flatten().map(|(r, _)| r.git_dir().to_path_buf())
+    open(root)
+        .ok()
+        .flatten()
+        .map(|(r, _)| r.git_dir().to_path_buf())
 }
 
 /// Commits ordered parents first; among commits whose parents are all placed, the
 /// oldest committer time first (then id, for a stable order).
 fn topo_order(nodes: &[CommitNode]) -> Vec<usize> {
-    let index: HashMap<ObjectId, usize> = nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+    let index: HashMap<ObjectId, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
     let mut pending: Vec<usize> = nodes.iter().map(|n| n.parents.len()).collect();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
     for (i, n) in nodes.iter().enumerate() {
@@ -427,7 +438,10 @@ fn topo_order(nodes: &[CommitNode]) -> Vec<usize> {
         }
     }
     let key = |i: usize| std::cmp::Reverse((nodes[i].time, nodes[i].id, i));
-    let mut ready: BinaryHeap<_> = (0..nodes.len()).filter(|&i| pending[i] == 0).map(key).collect();
+    let mut ready: BinaryHeap<_> = (0..nodes.len())
+        .filter(|&i| pending[i] == 0)
+        .map(key)
+        .collect();
     let mut out = Vec::with_capacity(nodes.len());
     while let Some(std::cmp::Reverse((_, _, i))) = ready.pop() {
         out.push(i);
@@ -537,9 +551,7 @@ fn diff_trees(
 
 /// Moves within one commit's changes: `(from, to)` pairs. Same blob first; then the same
 /// file name with exactly one deleted and one added candidate.
-fn pair_renames(
-    changes: &[(String, Option<ObjectId>, Option<ObjectId>)],
-) -> Vec<(String, String)> {
+fn pair_renames(changes: &[(String, Option<ObjectId>, Option<ObjectId>)]) -> Vec<(String, String)> {
     let deleted: Vec<&(String, Option<ObjectId>, Option<ObjectId>)> =
         changes.iter().filter(|c| c.2.is_none()).collect();
     let added: Vec<&(String, Option<ObjectId>, Option<ObjectId>)> =
@@ -623,7 +635,9 @@ fn resolve_ref(
     };
     let id = match r.peel_to_commit() {
         Ok(c) => c.id,
-        Err(e) => return LabelState::Broken(format!("ref `{reference}` does not name a commit: {e}")),
+        Err(e) => {
+            return LabelState::Broken(format!("ref `{reference}` does not name a commit: {e}"))
+        }
     };
     let Some(&start) = index.get(&id) else {
         return LabelState::Broken(format!(
@@ -714,7 +728,8 @@ pub fn store_history(
                 path: row.file_path.clone(),
                 versions: Vec::new(),
             });
-        if entry.versions.last().map(|v| v.info.hash.0.as_str()) == Some(row.content_hash.as_str()) {
+        if entry.versions.last().map(|v| v.info.hash.0.as_str()) == Some(row.content_hash.as_str())
+        {
             continue;
         }
         let Ok(bytes) = std::fs::read(root.join(&row.file_path)) else {
@@ -755,7 +770,12 @@ pub fn store_history(
             let (commit, error) = match history.labels.get(label) {
                 Some(LabelState::Ok { commit, .. }) => (Some(commit.clone()), None),
                 Some(LabelState::Broken(m)) => (None, Some(m.clone())),
-                None => (None, Some(format!("label `{label}`: not resolved (library not in git)"))),
+                None => (
+                    None,
+                    Some(format!(
+                        "label `{label}`: not resolved (library not in git)"
+                    )),
+                ),
             };
             if let Some(e) = &error {
                 summary.label_errors.insert(label.clone(), e.clone());
@@ -771,7 +791,12 @@ pub fn store_history(
     let infos: Vec<(String, Vec<VersionInfo>)> = history
         .documents
         .iter()
-        .map(|(id, d)| (id.clone(), d.versions.iter().map(|v| v.info.clone()).collect()))
+        .map(|(id, d)| {
+            (
+                id.clone(),
+                d.versions.iter().map(|v| v.info.clone()).collect(),
+            )
+        })
         .collect();
     summary.documents = infos.len();
     summary.versions = infos.iter().map(|(_, v)| v.len()).sum();

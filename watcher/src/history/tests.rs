@@ -116,14 +116,22 @@ fn versions_are_content_changes_oldest_first_with_metadata() {
     assert_eq!(h.repo.branch.as_deref(), Some("refs/heads/main"));
     assert_eq!(h.repo.commits, 4);
     let d = &h.documents["prompts/support/reply"];
-    assert_eq!(summaries(&h, "prompts/support/reply"), ["add reply", "reply: second"]);
+    assert_eq!(
+        summaries(&h, "prompts/support/reply"),
+        ["add reply", "reply: second"]
+    );
     let v1 = &d.versions[0].info;
     assert_eq!((v1.number, v1.commit.as_deref()), (1, Some(c1.as_str())));
     assert_eq!(v1.author.as_deref(), Some("Ada"));
     assert_eq!(v1.time, Some(1_700_000_060));
     assert_eq!(v1.hash, ContentHash::of(prompt("one").as_bytes()));
     assert_eq!(d.versions[1].info.number, 2);
-    assert!(d.versions[1].document.as_ref().unwrap().body.contains("two"));
+    assert!(d.versions[1]
+        .document
+        .as_ref()
+        .unwrap()
+        .body
+        .contains("two"));
     assert_eq!(
         h.contents[&d.versions[0].info.hash.0],
         prompt("one").into_bytes()
@@ -139,11 +147,19 @@ fn a_moved_file_keeps_its_history() {
     r.commit("v1");
     r.write("prompts/old/reply.prompty", &prompt("two"));
     r.commit("v2");
-    r.git(&["mv", "prompts/old/reply.prompty", "prompts/new-name.prompty"]);
+    r.git(&[
+        "mv",
+        "prompts/old/reply.prompty",
+        "prompts/new-name.prompty",
+    ]);
     r.commit("move (exact)");
     // A folder move with an edit in the same commit: paired by file name.
     std::fs::create_dir_all(r.path().join("prompts/x")).unwrap();
-    r.git(&["mv", "prompts/new-name.prompty", "prompts/x/new-name.prompty"]);
+    r.git(&[
+        "mv",
+        "prompts/new-name.prompty",
+        "prompts/x/new-name.prompty",
+    ]);
     r.write("prompts/x/new-name.prompty", &prompt("three"));
     r.commit("move and edit");
     let h = extract_at(r.path(), &no_labels());
@@ -203,9 +219,19 @@ fn merges_count_branch_commits_not_the_merge() {
     assert_eq!(summaries(&h, "prompts/a"), ["base", "feature: a"]);
     assert_eq!(
         summaries(&h, "prompts/b"),
-        ["base", "main: b", "other: b", "main: b again", "merge other (resolved)"]
+        [
+            "base",
+            "main: b",
+            "other: b",
+            "main: b again",
+            "merge other (resolved)"
+        ]
     );
-    let numbers: Vec<u32> = h.documents["prompts/b"].versions.iter().map(|v| v.info.number).collect();
+    let numbers: Vec<u32> = h.documents["prompts/b"]
+        .versions
+        .iter()
+        .map(|v| v.info.number)
+        .collect();
     assert_eq!(numbers, [1, 2, 3, 4, 5]);
 }
 
@@ -239,7 +265,10 @@ fn labels_follow_refs_and_pins_and_a_missing_ref_is_an_error() {
     r.git(&["tag", "prompts-prod"]);
     r.write("prompts/a.prompty", &prompt("three"));
     r.write("prompts/b.prompty", &prompt("b2"));
-    r.write(".promptshelf/labels.toml", "\"prompts/b\" = { production = 2 }\n");
+    r.write(
+        ".promptshelf/labels.toml",
+        "\"prompts/b\" = { production = 2 }\n",
+    );
     r.commit("v3");
     let mut labels = BTreeMap::new();
     labels.insert("production".to_owned(), "refs/tags/prompts-prod".to_owned());
@@ -247,10 +276,15 @@ fn labels_follow_refs_and_pins_and_a_missing_ref_is_an_error() {
     let h = extract_at(r.path(), &labels);
     assert_eq!(h.resolve("prompts/a", "latest"), Ok(3));
     assert_eq!(h.resolve("prompts/a", "production"), Ok(2));
-    assert_eq!(h.resolve("prompts/b", "production"), Ok(2), "pinned (the tag says 1)");
+    assert_eq!(
+        h.resolve("prompts/b", "production"),
+        Ok(2),
+        "pinned (the tag says 1)"
+    );
     let err = h.resolve("prompts/a", "staging").unwrap_err();
     assert!(
-        err.to_string().contains("refs/heads/staging` does not exist"),
+        err.to_string()
+            .contains("refs/heads/staging` does not exist"),
         "{err}"
     );
     assert!(matches!(h.labels["staging"], LabelState::Broken(_)));
@@ -262,7 +296,10 @@ fn labels_follow_refs_and_pins_and_a_missing_ref_is_an_error() {
     labels.insert("staging".to_owned(), "refs/heads/side".to_owned());
     let h = extract_at(r.path(), &labels);
     let err = h.resolve("prompts/a", "staging").unwrap_err();
-    assert!(err.to_string().contains("not in the history of HEAD"), "{err}");
+    assert!(
+        err.to_string().contains("not in the history of HEAD"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -278,7 +315,10 @@ fn detached_head_and_a_library_in_a_subfolder() {
     assert_eq!(h.repo.branch, None);
     assert_eq!(h.repo.head.as_deref(), Some(c1.as_str()));
     assert_eq!(summaries(&h, "prompts/a"), ["v1"]);
-    assert_eq!(h.documents["prompts/a"].versions[0].info.path, "prompts/a.prompty");
+    assert_eq!(
+        h.documents["prompts/a"].versions[0].info.path,
+        "prompts/a.prompty"
+    );
 }
 
 #[test]
