@@ -86,6 +86,7 @@ export function createClient(options = {}) {
       const headers = entry && entry.etag ? { "If-None-Match": entry.etag } : {};
       const res = await send(url, { headers });
       if (res.status === 304 && entry) {
+        await res.arrayBuffer().catch(() => {}); // read to the end: an unread response is reported aborted
         entry.at = Date.now();
         return entry.value;
       }
