@@ -51,6 +51,13 @@ pub fn dispatch(
             cfg.max_body_bytes,
         ));
     }
+    if req.path == "/v1/events" {
+        // Live updates need a process that watches the files: only the local server.
+        return Err(ApiError::not_found(
+            "live updates (`GET /v1/events`) are served by the local server \
+             (`promptshelf watch`), not by this host",
+        ));
+    }
     let route = resolve(&req.path)?;
     if let Route::Render(id) = &route {
         return match req.method.as_str() {

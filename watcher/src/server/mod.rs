@@ -15,6 +15,7 @@
 //! - [`events`]: the recent-events log the dashboard shows.
 //! - [`metrics`]: HTTP request counters and latency histogram.
 //! - [`dashboard`]: `GET /`, one embedded HTML page.
+//! - [`stream`]: `GET /v1/events`, live updates as Server-Sent Events.
 //! - [`wire_errors`]: JSON bodies for the errors hyper answers before any handler
 //!   (request targets over 64 KiB, oversized headers, malformed HTTP).
 
@@ -24,6 +25,7 @@ pub mod dashboard;
 pub mod events;
 pub mod metrics;
 pub mod source;
+pub mod stream;
 mod sync_source;
 #[cfg(test)]
 mod tests;
@@ -47,6 +49,8 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Longest a read-API request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// `GET /v1/events`: heartbeat and the cap on open streams.
+    pub stream: stream::StreamConfig,
 }
 
 impl ServerConfig {
@@ -65,6 +69,7 @@ impl ServerConfig {
             api: ApiConfig::default(),
             admin_token: None,
             request_timeout: Duration::from_secs(10),
+            stream: stream::StreamConfig::from_env(),
         }
     }
 }
@@ -92,6 +97,7 @@ pub struct AppState {
     pub metrics: metrics::HttpMetrics,
     pub events: events::EventLog,
     pub started: Instant,
+    pub streams: stream::Streams,
 }
 
 /// A bound, not yet serving, server.
@@ -118,6 +124,7 @@ impl Server {
             metrics: metrics::HttpMetrics::default(),
             events: events::EventLog::default(),
             started: Instant::now(),
+            streams: stream::Streams::default(),
         });
         Ok(Server { listener, state })
     }
@@ -162,6 +169,7 @@ fn router(state: Arc<AppState>) -> axum::Router {
     use axum::routing::get;
     axum::Router::new()
         .route("/", get(dashboard::page))
+        .route("/v1/events", axum::routing::any(stream::events))
         .merge(admin::routes(state.clone()))
         .fallback(api::handle)
         .with_state(state)
