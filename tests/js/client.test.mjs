@@ -318,3 +318,41 @@ test("the server stopped mid-test: stale cache, then fallback, then recovery aft
   await c.get("support-agent");
   await until("a revalidation after the restart", 5_000, () => calls.some((x) => x.url.endsWith("/support-agent") && (x.status === 304 || x.status === 200) && x.inm));
 });
+
+test("subscribe: one change event per save, cached answers of changed documents dropped", async () => {
+  const c = createClient({ baseUrl: base, ttl: 60_000 });
+  const before = await c.get("personas/product-manager");
+  const list = await c.list({ type: "persona" });
+  const events = [];
+  const errors = [];
+  const sub = c.subscribe((e) => events.push(e), { onError: (e) => errors.push(e) });
+  try {
+    // Give the stream a moment to connect, then save a file.
+    await new Promise((r) => setTimeout(r, 300));
+    const path = join(dir, "personas/product-manager.json");
+    const doc = JSON.parse(await readFile(path, "utf8"));
+    doc.name = "Product Manager (live)";
+    await writeFile(path, JSON.stringify(doc));
+    const ev = await until("a change event for the save", 10_000, () => events.find((e) => e.upserted.includes("personas/product-manager")));
+    assert.equal(ev.type, "sync");
+    assert.ok(Number.isInteger(ev.generation) && ev.generation > 0);
+    // The cached document and list were dropped: fresh answers without waiting for the TTL.
+    const after = await c.get("personas/product-manager");
+    assert.notEqual(after, before);
+    assert.equal(after.name, "Product Manager (live)");
+    const list2 = await c.list({ type: "persona" });
+    assert.notEqual(list2, list);
+    // A broken file is an error added; its removal clears it.
+    await writeFile(join(dir, "personas/broken.json"), '{"id": "broken",,}');
+    const bad = await until("the error event", 10_000, () => events.find((e) => e.errors_added.some((x) => x.path === "personas/broken.json")));
+    assert.equal(bad.errors_added.find((x) => x.path === "personas/broken.json").kind, "parse");
+    await rm(join(dir, "personas/broken.json"));
+    await until("the error cleared", 10_000, () => events.find((e) => e.errors_cleared.includes("personas/broken.json")));
+    // Generations only grow.
+    const gens = events.map((e) => e.generation);
+    assert.deepEqual(gens, [...gens].sort((a, b) => a - b));
+    assert.deepEqual(errors, []);
+  } finally {
+    sub.close();
+  }
+});

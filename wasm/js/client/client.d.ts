@@ -105,3 +105,19 @@ export class PromptshelfError extends Error {
 }
 
 export function createClient(options: ClientOptions): PromptshelfClient;
+
+export interface FollowOptions extends Omit<ClientOptions, "baseUrl"> {
+  /** Called after the shelf is patched for an event. */
+  onChange?: (event: ChangeEvent) => void;
+  onError?: (error: unknown) => void;
+}
+
+/** Anything with the `Shelf` methods `follow` patches. */
+export interface FollowedShelf {
+  upsertDocument(doc: unknown): void;
+  remove(id: string): boolean;
+  replaceWith(bytes: Uint8Array | ArrayBuffer): void;
+}
+
+/** Keeps `shelf` equal to the local server's library (what `shelf.follow(baseUrl)` does). */
+export function follow(shelf: FollowedShelf, baseUrl: string, options?: FollowOptions): Subscription;

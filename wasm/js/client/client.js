@@ -209,9 +209,120 @@ export function createClient(options = {}) {
       });
     },
 
+    /**
+     * Follows `GET /v1/events` (local server): `onChange({type, generation, upserted, removed,
+     * errors_added, errors_cleared})` per committed batch. Cached answers a change can affect
+     * are dropped first, so calls made from `onChange` see the new data. EventSource in
+     * browsers; elsewhere (Node, workers) SSE read from a fetch body, resuming with
+     * Last-Event-ID after a drop.
+     */
+    subscribe(onChange, opts = {}) {
+      const url = base + "/v1/events";
+      const deliver = (type, data) => {
+        if (type !== "sync" && type !== "reset") return;
+        const ev = JSON.parse(data);
+        const ids = new Set([...(ev.upserted || []), ...(ev.removed || [])]);
+        for (const key of [...cache.keys()]) {
+          const m = key.slice(base.length).match(/^\/v1\/(?:documents|personas|prompts)\/([^/?]+)(?:\?|$)/);
+          if (type === "reset" || !m || ids.has(decodeURIComponent(m[1]))) cache.delete(key);
+        }
+        onChange(ev);
+      };
+      if (typeof EventSource === "function" && !options.fetch) {
+        const es = new EventSource(url);
+        for (const t of ["sync", "reset"]) es.addEventListener(t, (e) => deliver(t, e.data));
+        if (opts.onError) es.onerror = opts.onError;
+        return { close: () => es.close() };
+      }
+      let closed = false;
+      let ctl;
+      let lastId;
+      let retry = 1000;
+      (async () => {
+        while (!closed) {
+          try {
+            ctl = new AbortController();
+            const headers = { Accept: "text/event-stream" };
+            if (lastId) headers["Last-Event-ID"] = lastId;
+            const res = await doFetch(url, { headers, signal: ctl.signal });
+            if (!res.ok) throw await toError(res);
+            const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+            let buf = "";
+            let type = "";
+            let data = [];
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              buf += value;
+              let nl;
+              while ((nl = buf.indexOf("\n")) >= 0) {
+                const line = buf.slice(0, nl).replace(/\r$/, "");
+                buf = buf.slice(nl + 1);
+                if (!line) {
+                  if (data.length) deliver(type || "message", data.join("\n"));
+                  type = "";
+                  data = [];
+                  continue;
+                }
+                const c = line.indexOf(":");
+                if (c === 0) continue; // a comment: heartbeat
+                const field = c < 0 ? line : line.slice(0, c);
+                const v = c < 0 ? "" : line.slice(c + 1).replace(/^ /, "");
+                if (field === "event") type = v;
+                else if (field === "data") data.push(v);
+                else if (field === "id") lastId = v;
+                else if (field === "retry" && +v >= 0) retry = +v;
+              }
+            }
+          } catch (e) {
+            if (closed) return;
+            if (opts.onError) opts.onError(e);
+          }
+          if (!closed) await sleep(retry);
+        }
+      })();
+      return {
+        close() {
+          closed = true;
+          if (ctl) ctl.abort();
+        },
+      };
+    },
+
     /** Forgets cached answers (all, or those whose URL contains `match`). */
     clear(match) {
       for (const url of [...cache.keys()]) if (!match || url.includes(match)) cache.delete(url);
     },
   };
+}
+
+/**
+ * Keeps a `Shelf` (of the `promptshelf` package) equal to the local server's library:
+ * on each change event the changed documents are fetched and patched into the shelf in
+ * place (`upsertDocument` / `remove`); a `reset` reloads the whole index (`replaceWith`).
+ * `shelf.follow(baseUrl, options)` calls this. Options: those of `createClient`, plus
+ * `onChange(event)` after the shelf is patched and `onError(error)`.
+ */
+export function follow(shelf, baseUrl, options = {}) {
+  const c = createClient({ ...options, baseUrl, ttl: 0 });
+  let queue = Promise.resolve();
+  return c.subscribe(
+    (ev) => {
+      queue = queue
+        .then(async () => {
+          if (ev.type === "reset") {
+            shelf.replaceWith(await c.index());
+          } else {
+            for (const id of ev.removed) shelf.remove(id);
+            const docs = await Promise.all(
+              ev.upserted.map((id) => c.get(id).catch((e) => (e.status === 404 ? null : Promise.reject(e)))),
+            );
+            ev.upserted.forEach((id, i) => (docs[i] ? shelf.upsertDocument(docs[i]) : shelf.remove(id)));
+          }
+          if (options.onChange) options.onChange(ev);
+        })
+        .catch((e) => options.onError && options.onError(e));
+    },
+    { onError: options.onError },
+  );
 }
