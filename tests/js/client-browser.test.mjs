@@ -197,3 +197,54 @@ test("a Vite app importing promptshelf/client from the packed package", { timeou
     }
   });
 });
+
+const FOLLOW_PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>follow</title>
+<script type="module">
+import init, { Shelf } from "/pkg/promptshelf.js";
+const api = new URLSearchParams(location.search).get("api");
+try {
+  await init();
+  const shelf = Shelf.load(new Uint8Array(await (await fetch(api + "/v1/index")).arrayBuffer()));
+  window.changes = [];
+  window.hits = (q) => shelf.search(q, { limit: 20 }).hits.map((h) => h.id);
+  window.sub = shelf.follow(api, { onChange: (e) => window.changes.push(e), onError: (e) => (window.followError = String(e)) });
+  await window.sub.ready;
+  document.body.dataset.ready = "1";
+} catch (e) {
+  document.body.dataset.error = String(e && e.stack || e);
+}
+</script><body></body>`;
+
+test("shelf.follow in Chromium: search results follow file saves without a reload", { timeout: 60_000 }, async (t) => {
+  const web = await serveStatic(root, { "/follow.html": FOLLOW_PAGE });
+  t.after(web.close);
+  const browser = await launchChromium(t);
+  const page = await browser.newPage();
+  const problems = collectProblems(page);
+  let loads = 0;
+  page.on("load", () => loads++);
+  await page.goto(`${web.url}/follow.html?api=${encodeURIComponent(api)}`);
+  await page.waitForFunction(() => document.body.dataset.ready || document.body.dataset.error, null, { timeout: 30_000 });
+  assert.equal(await page.getAttribute("body", "data-error"), null);
+  const hits = (q) => page.evaluate((q) => window.hits(q), q);
+  assert.deepEqual(await hits("zanzibar"), []);
+  // Let the stream connect (hello) before saving.
+  await new Promise((r) => setTimeout(r, 300));
+
+  // A new file: found by the page's own index.
+  await writeFile(join(dir, "lib/personas/zanzibar.json"), JSON.stringify({ id: "zanzibar-guide", name: "Zanzibar Guide", prompt: "You know Zanzibar." }));
+  await until("the new document in the page's results", 10_000, async () => (await hits("zanzibar")).includes("zanzibar-guide"));
+  // An edit: the old words go, the new ones come.
+  await writeFile(join(dir, "lib/personas/zanzibar.json"), JSON.stringify({ id: "zanzibar-guide", name: "Madagascar Guide", prompt: "You know Madagascar." }));
+  await until("the edit in the page's results", 10_000, async () => (await hits("madagascar")).includes("zanzibar-guide"));
+  assert.deepEqual(await hits("zanzibar"), []);
+  // A delete: gone.
+  await rm(join(dir, "lib/personas/zanzibar.json"));
+  await until("the delete in the page's results", 10_000, async () => (await hits("madagascar")).length === 0);
+  assert.equal(loads, 1, "the page never reloaded");
+  const changes = await page.evaluate(() => window.changes);
+  assert.ok(changes.length >= 3 && changes.every((c) => c.type === "sync"), JSON.stringify(changes));
+  assert.equal(await page.evaluate(() => window.followError), undefined);
+  await page.evaluate(() => window.sub.close());
+  assert.deepEqual(problems, []);
+});
