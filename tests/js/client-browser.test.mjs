@@ -3,7 +3,9 @@
 // (1) a plain ES-module page importing pkg/client/client.js — get, search, a 304 revalidation
 // seen through the page's own counting fetch, a 404 error; (2) a Vite app that imports only
 // `promptshelf/client` from the packed package (`vite build` served statically, and the dev
-// server): its answers are the server's and it downloads no WebAssembly.
+// server): its answers are the server's and it downloads no WebAssembly; (3) a page whose
+// Shelf follows the server (`shelf.follow(api)`): its own search results change after a
+// file is added, edited and deleted, without a reload.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
@@ -232,11 +234,11 @@ test("shelf.follow in Chromium: search results follow file saves without a reloa
   await new Promise((r) => setTimeout(r, 300));
 
   // A new file: found by the page's own index.
-  await writeFile(join(dir, "lib/personas/zanzibar.json"), JSON.stringify({ id: "zanzibar-guide", name: "Zanzibar Guide", prompt: "You know Zanzibar." }));
-  await until("the new document in the page's results", 10_000, async () => (await hits("zanzibar")).includes("zanzibar-guide"));
+  await writeFile(join(dir, "lib/personas/zanzibar.json"), JSON.stringify({ id: "island-guide", name: "Zanzibar Guide", prompt: "You know Zanzibar." }));
+  await until("the new document in the page's results", 10_000, async () => (await hits("zanzibar")).includes("island-guide"));
   // An edit: the old words go, the new ones come.
-  await writeFile(join(dir, "lib/personas/zanzibar.json"), JSON.stringify({ id: "zanzibar-guide", name: "Madagascar Guide", prompt: "You know Madagascar." }));
-  await until("the edit in the page's results", 10_000, async () => (await hits("madagascar")).includes("zanzibar-guide"));
+  await writeFile(join(dir, "lib/personas/zanzibar.json"), JSON.stringify({ id: "island-guide", name: "Madagascar Guide", prompt: "You know Madagascar." }));
+  await until("the edit in the page's results", 10_000, async () => (await hits("madagascar")).includes("island-guide"));
   assert.deepEqual(await hits("zanzibar"), []);
   // A delete: gone.
   await rm(join(dir, "lib/personas/zanzibar.json"));
