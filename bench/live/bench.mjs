@@ -9,8 +9,9 @@
 //    page searches for that word after every change it applies and stamps the moment the
 //    document appears. Latency = that stamp − the moment before the file was written (same
 //    clock: performance.timeOrigin + performance.now() in Node and in the page).
-// 2. Cost of open streams: the server's RSS and CPU time over an idle 10 s, before and with
-//    --streams open `GET /v1/events` connections (PROMPTSHELF_EVENTS_MAX_STREAMS raised).
+// 2. Cost of open streams (measured first, on the freshly synced server): its RSS and CPU
+//    time over an idle 20 s (a heartbeat included), before and with --streams open
+//    `GET /v1/events` connections (PROMPTSHELF_EVENTS_MAX_STREAMS raised).
 //
 // Prints one JSON object. Needs python3, Chromium (/usr/bin/chromium) and playwright-core.
 import { spawn, execFileSync } from "node:child_process";
@@ -60,6 +61,48 @@ for (const end = Date.now() + 120_000; ; await sleep(100)) {
   if (Date.now() > end) throw new Error("not ready within 120 s:\n" + log);
 }
 
+// 1. Open streams: RSS and idle CPU.
+const ticks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+const proc = () => {
+  const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+  const rss_kb = Number(status.match(/VmRSS:\s+(\d+)/)[1]);
+  const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return { rss_kb, cpu_ticks: Number(f[11]) + Number(f[12]) };
+};
+async function idle(ms) {
+  const a = proc();
+  await sleep(ms);
+  const b = proc();
+  return { rss_mb: +(b.rss_kb / 1024).toFixed(1), cpu_ms: +(((b.cpu_ticks - a.cpu_ticks) / ticks) * 1000).toFixed(0), cpu_pct: +((((b.cpu_ticks - a.cpu_ticks) / ticks) * 1000 * 100) / ms).toFixed(2) };
+}
+await sleep(5_000); // let the initial sync's memory settle
+await idle(10_000);
+const without = await idle(20_000); // 20 s: longer than the 15 s heartbeat
+
+const ctl = new AbortController();
+const opened = await Promise.all(
+  Array.from({ length: STREAMS }, async () => {
+    const r = await fetch(api + "/v1/events", { signal: ctl.signal, headers: { accept: "text/event-stream" } });
+    const reader = r.body.getReader();
+    await reader.read(); // hello
+    (async () => {
+      try {
+        for (;;) if ((await reader.read()).done) break;
+      } catch {}
+    })();
+    return r.status;
+  }),
+);
+const withStreams = await idle(20_000);
+ctl.abort();
+const streams = {
+  open: opened.filter((s) => s === 200).length,
+  idle_without: without,
+  idle_with: withStreams,
+  rss_per_stream_kb: +(((withStreams.rss_mb - without.rss_mb) * 1024) / STREAMS).toFixed(1),
+};
+
+
 // The page: the package from pkg/, cross-origin to the API.
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
 <script type="module">
@@ -102,7 +145,7 @@ await page.waitForSelector("body[data-ready]", { state: "attached", timeout: 120
 const size = await page.evaluate(() => window.size);
 await sleep(500);
 
-// 1. Save → the page's search result.
+// 2. Save → the page's search result.
 const personas = (await readdir(join(lib, "personas"), { recursive: true })).filter((p) => p.endsWith(".json")).sort();
 const latencies = [];
 for (let i = 0; i < SAVES; i++) {
@@ -123,45 +166,6 @@ const pct = (p) => ok[Math.min(ok.length - 1, Math.ceil((p / 100) * ok.length) -
 const save = { saves: SAVES, timeouts: SAVES - ok.length, p50_ms: +pct(50).toFixed(1), p95_ms: +pct(95).toFixed(1), max_ms: +ok.at(-1).toFixed(1) };
 await browser.close();
 web.close();
-
-// 2. Open streams: RSS and idle CPU.
-const ticks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
-const proc = () => {
-  const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-  const rss_kb = Number(status.match(/VmRSS:\s+(\d+)/)[1]);
-  const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return { rss_kb, cpu_ticks: Number(f[11]) + Number(f[12]) };
-};
-async function idle(ms) {
-  const a = proc();
-  await sleep(ms);
-  const b = proc();
-  return { rss_mb: +(b.rss_kb / 1024).toFixed(1), cpu_pct: +((((b.cpu_ticks - a.cpu_ticks) / ticks) * 1000 * 100) / ms).toFixed(2) };
-}
-await sleep(1500);
-const without = await idle(10_000);
-const ctl = new AbortController();
-const opened = await Promise.all(
-  Array.from({ length: STREAMS }, async () => {
-    const r = await fetch(api + "/v1/events", { signal: ctl.signal, headers: { accept: "text/event-stream" } });
-    const reader = r.body.getReader();
-    await reader.read(); // hello
-    (async () => {
-      try {
-        for (;;) if ((await reader.read()).done) break;
-      } catch {}
-    })();
-    return r.status;
-  }),
-);
-const withStreams = await idle(10_000);
-ctl.abort();
-const streams = {
-  open: opened.filter((s) => s === 200).length,
-  idle_without: without,
-  idle_with: withStreams,
-  rss_per_stream_kb: +(((withStreams.rss_mb - without.rss_mb) * 1024) / STREAMS).toFixed(1),
-};
 
 console.log(JSON.stringify({ docs: DOCS, shelf_size: size, bin: BIN.replace(root, ""), save_to_search: save, streams }, null, 2));
 await cleanup();
