@@ -15,10 +15,9 @@
 use super::AppState;
 use crate::sync::feed::{ChangeEvent, Feed, Since};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use promptshelf_core::api::Cors;
 use promptshelf_store::read;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -136,22 +135,36 @@ fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// The read API's CORS policy (`--cors-origin`), for this route too: a page on another
-/// origin may follow the stream when it may read the API.
-fn cors(st: &AppState, req: &HeaderMap, resp: &mut Response) {
-    let origin = req.get(header::ORIGIN).and_then(|o| o.to_str().ok());
-    let allow = match (&st.cfg.api.cors, origin) {
-        (Cors::AllowAll, _) => Some("*".to_owned()),
-        (Cors::Origins(list), Some(o)) if list.iter().any(|a| a == o) => Some(o.to_owned()),
-        _ => None,
-    };
-    let h = resp.headers_mut();
-    if matches!(st.cfg.api.cors, Cors::Origins(_)) {
-        h.append(header::VARY, HeaderValue::from_static("Origin"));
+/// The read API's CORS headers for this request, whatever the policy (`--cors-origin`):
+/// the core applies it to its own answer for `/v1/events` (a JSON 404 that reads nothing),
+/// and the stream copies them, so a page on another origin may follow the stream exactly
+/// when it may read the API.
+async fn cors(st: &Arc<AppState>, req: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
+    let mut probe = promptshelf_core::api::Request::get("/v1/events");
+    if let Some(o) = req.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        probe = probe.with_header("origin", o);
     }
-    if let Some(v) = allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-    }
+    let st = st.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        st.pool
+            .with_reader(|r| promptshelf_core::api::handle(&probe, r, &st.cfg.api))
+            .ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    answer
+        .map(|r| r.headers)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("access-control-") || *k == "vary")
+        .filter_map(|(k, v)| {
+            Some((
+                HeaderName::from_bytes(k.as_bytes()).ok()?,
+                HeaderValue::from_str(&v).ok()?,
+            ))
+        })
+        .collect()
 }
 
 fn sse(kind: &'static str, id: u64, data: String) -> Event {
@@ -202,7 +215,9 @@ pub async fn events(
     headers: HeaderMap,
 ) -> Response {
     let mut resp = open(&st, &method, &headers);
-    cors(&st, &headers, &mut resp);
+    for (k, v) in cors(&st, &headers).await {
+        resp.headers_mut().append(k, v);
+    }
     resp
 }
 

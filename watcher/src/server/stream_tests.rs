@@ -327,8 +327,16 @@ async fn serve_sends_a_reset_when_the_database_changes() {
         let _ = stopped.await;
     }));
 
-    let mut s = Conn::open(addr, "").await;
+    // A page on another loopback origin may follow the stream as it may read the API:
+    // the read API's CORS headers.
+    let mut s = Conn::open(addr, "Origin: http://127.0.0.1:5173\r\n").await;
     assert_eq!(s.status, 200);
+    let allow = s.header("access-control-allow-origin");
+    assert!(
+        matches!(allow.as_deref(), Some("*") | Some("http://127.0.0.1:5173")),
+        "{}",
+        s.head
+    );
     let hello = s.next().await;
     assert_eq!(hello.event, "hello");
     // Let the poller see the starting generation, then sync a change from "another process".
