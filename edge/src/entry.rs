@@ -6,7 +6,8 @@
 
 use crate::d1::{queries, query_columns, row_values, snapshot_from_rows, SNAPSHOT_ID_QUERY};
 use crate::{
-    answer, api_config, snapshot_part_asset, Snapshot, ASSETS_BINDING, D1_BINDING, SNAPSHOT_ASSET,
+    answer_with, api_config_from, snapshot_part_asset, Snapshot, ASSETS_BINDING, CORS_VAR,
+    D1_BINDING, SNAPSHOT_ASSET,
 };
 use promptshelf_core::api;
 use std::cell::RefCell;
@@ -187,7 +188,10 @@ async fn fetch_asset(assets: &Fetcher, path: &str) -> std::result::Result<Option
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let cfg = api_config();
+    let cfg = match api_config_from(var(&env, CORS_VAR).as_deref()) {
+        Ok(c) => c,
+        Err(resp) => return to_worker(resp),
+    };
     let url = req.url()?;
     let method = req.method().to_string();
     let headers: Vec<(String, String)> = req.headers().entries().collect();
@@ -220,7 +224,12 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     } else {
         snapshot(&env).await
     };
-    let resp = answer(snap.as_deref().map_err(String::as_str), &request, &body);
+    let resp = answer_with(
+        snap.as_deref().map_err(String::as_str),
+        &request,
+        &body,
+        &cfg,
+    );
     to_worker(resp)
 }
 

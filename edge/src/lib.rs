@@ -22,7 +22,7 @@ mod tests;
 
 pub use snapshot::{Snapshot, SnapshotError};
 
-use promptshelf_core::api::{self, ApiConfig, ApiError, Request, Response};
+use promptshelf_core::api::{self, ApiConfig, ApiError, Cors, Request, Response};
 
 /// Where `scripts/build-edge` puts the snapshot inside the assets directory
 /// (`edge/build/assets/`), and the path the worker fetches from its `ASSETS` binding.
@@ -62,22 +62,61 @@ pub fn api_config() -> ApiConfig {
     }
 }
 
+/// The variable (`[vars]` in `wrangler.toml`) that restricts which browser origins may
+/// read the API: the local server's `--cors-origin` option, same syntax and same rule
+/// (`promptshelf_core::api::Cors::from_option`): comma-separated origins, which pages on
+/// `localhost` may also use, or `*`. Unset or empty: every origin (`*`), the edge's
+/// default, since its read API is public on purpose.
+pub const CORS_VAR: &str = "PROMPTSHELF_CORS_ORIGINS";
+
+/// [`api_config`] with the CORS policy of the [`CORS_VAR`] value, if any. A value that is
+/// not a list of origins is an error response (503, `bad_config`) for every request, so
+/// a typo does not silently open or close the API.
+pub fn api_config_from(cors: Option<&str>) -> Result<ApiConfig, Response> {
+    let mut cfg = api_config();
+    match cors.map(str::trim) {
+        None | Some("") => {}
+        Some(v) => {
+            cfg.cors = Cors::from_option(v).map_err(|e| {
+                api::error_response(&ApiError::new(
+                    503,
+                    "bad_config",
+                    format!("the worker's {CORS_VAR} variable is invalid: {e}"),
+                ))
+            })?;
+        }
+    }
+    Ok(cfg)
+}
+
 /// Answers one request from the snapshot, or — when there is none (missing, corrupt) — a
 /// `503` JSON error saying why, on every route.
 pub fn answer(snapshot: Result<&Snapshot, &str>, req: &Request, body: &[u8]) -> Response {
-    let cfg = api_config();
+    answer_with(snapshot, req, body, &api_config())
+}
+
+/// [`answer`] under `cfg` (see [`api_config_from`]).
+pub fn answer_with(
+    snapshot: Result<&Snapshot, &str>,
+    req: &Request,
+    body: &[u8],
+    cfg: &ApiConfig,
+) -> Response {
     match snapshot {
-        Ok(s) => s.answer(req, body, &cfg),
+        Ok(s) => s.answer(req, body, cfg),
         Err(why) => {
             let mut resp = api::error_response(&ApiError::new(
                 503,
                 "snapshot_unavailable",
                 format!("the worker has no usable library snapshot: {why}"),
             ));
-            // The read API's CORS policy at the edge is allow-all (see `api_config`): a
-            // browser client can read this error too.
-            resp.headers
-                .push(("access-control-allow-origin", "*".to_owned()));
+            // A browser client the CORS policy admits can read this error too.
+            if cfg.cors == Cors::AllowAll {
+                resp.headers
+                    .push(("access-control-allow-origin", "*".to_owned()));
+            } else {
+                api::cors::apply(req, cfg, &mut resp);
+            }
             resp
         }
     }

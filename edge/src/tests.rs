@@ -143,3 +143,57 @@ fn a_bad_snapshot_is_a_clear_error_not_a_crash() {
         .contains("not a SQLite database"));
     assert_eq!(resp.header("access-control-allow-origin"), Some("*"));
 }
+
+/// `PROMPTSHELF_CORS_ORIGINS` in `[vars]`: unset is `*` (public), a list is the local
+/// server's rule (the list plus pages on localhost), garbage is a 503 naming the variable.
+#[test]
+fn cors_origins_variable() {
+    let s = open();
+    let from = |origin: &str, cfg: &ApiConfig| {
+        let req = Request::get("/v1/documents").with_header("Origin", origin);
+        answer_with(Ok(&s), &req, &[], cfg)
+    };
+    for unset in [None, Some(""), Some("  ")] {
+        let cfg = api_config_from(unset).unwrap();
+        assert_eq!(cfg, api_config());
+        let r = from("https://any.example", &cfg);
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    }
+    let cfg = api_config_from(Some("https://app.example.com, https://b.example")).unwrap();
+    assert_eq!(cfg.cache_control, CACHE_CONTROL);
+    for (origin, allowed) in [
+        ("https://app.example.com", true),
+        ("https://b.example", true),
+        ("http://localhost:5173", true),
+        ("https://evil.example", false),
+        ("null", false),
+    ] {
+        let r = from(origin, &cfg);
+        assert_eq!(r.status, 200);
+        let expected = allowed.then_some(origin);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            expected,
+            "{origin}"
+        );
+        assert_eq!(r.header("vary"), Some("Origin"));
+    }
+    // The 503 of a missing snapshot follows the same policy.
+    let req = Request::get("/v1/health").with_header("Origin", "https://evil.example");
+    let r = answer_with(Err("gone"), &req, &[], &cfg);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let req = Request::get("/v1/health").with_header("Origin", "https://b.example");
+    let r = answer_with(Err("gone"), &req, &[], &cfg);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://b.example")
+    );
+
+    assert_eq!(api_config_from(Some("*")).unwrap().cors, Cors::AllowAll);
+    let bad = api_config_from(Some("app.example.com")).unwrap_err();
+    assert_eq!(bad.status, 503);
+    let v = bad.json().unwrap();
+    assert_eq!(v["error"]["code"], "bad_config");
+    assert!(v["error"]["message"].as_str().unwrap().contains(CORS_VAR));
+}

@@ -3,12 +3,17 @@
 // assets) must get the same status, byte-identical bodies and the same headers, except the
 // documented host-specific ones (docs/edge.md): Cache-Control of data routes (the edge's is
 // CDN-friendly) and transport headers (Date, Content-Length, Content-Encoding: workerd gzips for clients that accept it, ...).
+// Both hosts are configured alike: the local server's CORS default is pages on this machine
+// only, the edge's `*`, so the local server runs with `--cors-origin '*'` here; a second pair
+// runs both with the same origin list (`--cors-origin` / PROMPTSHELF_CORS_ORIGINS in [vars]).
+// What differs by design (docs/edge.md): the local server's Host check and its refusal of
+// cross-site POSTs, and the admin routes, which exist only locally.
 //
 // Needs scripts/build-edge (the worker + edge/build/assets/promptshelf/snapshot.db) and the
 // debug binary (cargo build -p promptshelf-watcher) or PROMPTSHELF_BIN.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { access, copyFile, mkdtemp, rm } from "node:fs/promises";
+import { access, copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEdge, startLocalServer, promptshelfBin as bin, repoRoot } from "./harness.mjs";
@@ -29,7 +34,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "promptshelf-conformance-"));
   const db = join(dir, "snapshot.db");
   await copyFile(snapshot, db);
-  [local, edge] = await Promise.all([startLocalServer(db), startEdge()]);
+  [local, edge] = await Promise.all([startLocalServer(db, ["--cors-origin", "*"]), startEdge()]);
 });
 
 after(async () => {
@@ -55,9 +60,9 @@ async function send(base, c) {
   return { status: r.status, headers, body };
 }
 
-/** Sends `c` to both hosts and asserts they agree. Returns the local answer. */
-async function same(c) {
-  const [a, b] = await Promise.all([send(local.base, c), send(edge.base, c)]);
+/** Sends `c` to both hosts (`pair`, default the `*` pair) and asserts they agree. Returns the local answer. */
+async function same(c, pair = { local, edge }) {
+  const [a, b] = await Promise.all([send(pair.local.base, c), send(pair.edge.base, c)]);
   const what = `${c.method || "GET"} ${c.target.length > 120 ? c.target.slice(0, 120) + "…" : c.target}`;
   assert.equal(b.status, a.status, `${what}: status local ${a.status}, edge ${b.status}\nlocal: ${a.body}\nedge: ${b.body}`);
   assert.ok(a.body.equals(b.body), `${what}: bodies differ\nlocal: ${a.body.toString().slice(0, 400)}\nedge:  ${b.body.toString().slice(0, 400)}`);
@@ -219,6 +224,57 @@ test("local server and edge worker agree on every case", { timeout: 180_000 }, a
     await t.test(`${c.method || "GET"} ${c.target.slice(0, 100)}`, () => same(c));
   }
   console.log(`conformance: ${cases.length + 2} cases, identical on both hosts`);
+});
+
+test("configured with the same origin list, both hosts answer CORS alike", { timeout: 180_000 }, async (t) => {
+  const ORIGINS = "https://app.example.com,https://b.example";
+  const config = join(dir, "wrangler-cors.toml");
+  await writeFile(
+    config,
+    [
+      'name = "promptshelf-cors"',
+      `main = ${JSON.stringify(join(repoRoot, "edge/build/index.js"))}`,
+      'compatibility_date = "2026-04-20"',
+      "[assets]",
+      `directory = ${JSON.stringify(join(repoRoot, "edge/build/assets"))}`,
+      'binding = "ASSETS"',
+      "run_worker_first = true",
+      "[vars]",
+      `PROMPTSHELF_CORS_ORIGINS = ${JSON.stringify(ORIGINS)}`,
+      "",
+    ].join("\n"),
+  );
+  const db = join(dir, "snapshot.db");
+  const [l, e] = await Promise.all([startLocalServer(db, ["--cors-origin", ORIGINS]), startEdge({ args: ["--config", config] })]);
+  t.after(async () => {
+    await e.stop();
+    l.child.kill("SIGTERM");
+    await new Promise((r) => (l.child.exitCode !== null ? r() : l.child.on("exit", r)));
+  });
+  const pair = { local: l, edge: e };
+  const preflight = (origin, method = "GET", target = "/v1/search?q=x") => ({
+    target,
+    method: "OPTIONS",
+    headers: { Origin: origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": "if-none-match" },
+  });
+  const cases = [
+    { target: "/v1/documents?limit=1", status: 200 },
+    ...["https://app.example.com", "https://b.example", "http://localhost:5173", "http://127.0.0.1:3000", "https://evil.example", "null"].flatMap((o) => [
+      { target: "/v1/documents?limit=1", headers: { Origin: o }, status: 200 },
+      { target: "/v1/nope", headers: { Origin: o }, status: 404 },
+      preflight(o),
+    ]),
+    preflight("https://app.example.com", "POST", "/v1/prompts/x/render"),
+    preflight("https://evil.example", "POST", "/v1/prompts/x/render"),
+  ];
+  for (const c of cases) {
+    await t.test(`${c.method || "GET"} ${c.target} ${c.headers?.Origin ?? ""}`, async () => {
+      const a = await same(c, pair);
+      const origin = c.headers?.Origin;
+      const allowed = origin && origin !== "https://evil.example" && origin !== "null";
+      assert.equal(a.headers["access-control-allow-origin"], allowed ? origin : undefined, "the policy itself");
+    });
+  }
 });
 
 test("the edge has no admin, metrics or dashboard routes", async () => {

@@ -10,11 +10,12 @@ export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const promptshelfBin = process.env.PROMPTSHELF_BIN || `${repoRoot}target/debug/promptshelf`;
 
 /**
- * `promptshelf serve --db DB` on a free loopback port, the local host the edge is compared
- * with. Resolves once it answers `/v1/health`: `{ base, child, log() }`.
+ * `promptshelf serve --db DB [args]` on a free loopback port, the local host the edge is
+ * compared with (`args`: e.g. `["--cors-origin", "*"]`, to configure it like the edge).
+ * Resolves once it answers `/v1/health`: `{ base, child, log() }`.
  */
-export async function startLocalServer(db) {
-  const child = spawn(promptshelfBin, ["serve", "--db", db, "--listen", "127.0.0.1:0"], {
+export async function startLocalServer(db, args = []) {
+  const child = spawn(promptshelfBin, ["serve", "--db", db, "--listen", "127.0.0.1:0", ...args], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, NO_COLOR: "1", RUST_LOG: "info" },
   });

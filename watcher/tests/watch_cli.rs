@@ -396,3 +396,214 @@ fn json_logs_are_one_object_per_line() {
         "{text}"
     );
 }
+
+/// A child whose stderr is collected as it comes, killed when dropped.
+struct Logged {
+    child: Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Logged {
+    fn spawn(cmd: &mut Command) -> Logged {
+        let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (mut err, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Logged { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The port in the first `http://ADDR:PORT/` the log names.
+    fn port(&mut self) -> u16 {
+        let mut port = None;
+        wait_until(
+            "the server address in the log",
+            Duration::from_secs(30),
+            || {
+                if let Some(s) = self.child.try_wait().unwrap() {
+                    panic!("exited {s:?}: {}", self.log());
+                }
+                let log = self.log();
+                port = log.split("http://").skip(1).find_map(|rest| {
+                    let addr = rest.split('/').next()?;
+                    addr.rsplit_once(':')?.1.parse::<u16>().ok()
+                });
+                port.is_some()
+            },
+        );
+        port.unwrap()
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET target` to 127.0.0.1:port with these headers; (status, head, body).
+fn http_get(port: u16, target: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut req = format!("GET {target} HTTP/1.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// Off loopback, the server needs the host names clients will use (a DNS-rebinding
+/// defence) and refuses to start without them, saying which option to set.
+#[test]
+fn serving_off_loopback_needs_host_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "personas/a.json", &persona("a", "A"));
+    assert!(bin()
+        .arg("sync")
+        .arg(root)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let serve = |extra: &[(&str, &str)]| {
+        let mut c = bin();
+        c.args(["serve", "--listen", "0.0.0.0:0", "--db"])
+            .arg(db_of(root))
+            .env("PROMPTSHELF_ADMIN_TOKEN", "0123456789abcdef-token")
+            .env_remove("PROMPTSHELF_ALLOWED_HOSTS")
+            .env("RUST_LOG", "info");
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        c
+    };
+    let out = serve(&[]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--allowed-host"), "{err}");
+    assert!(err.contains("PROMPTSHELF_ALLOWED_HOSTS"), "{err}");
+
+    let mut s = Logged::spawn(&mut serve(&[(
+        "PROMPTSHELF_ALLOWED_HOSTS",
+        "shelf.test,.corp.test",
+    )]));
+    let port = s.port();
+    let host = format!("shelf.test:{port}");
+    assert_eq!(http_get(port, "/v1/health", &[("Host", &host)]).0, 200);
+    assert_eq!(
+        http_get(port, "/v1/health", &[("Host", "a.corp.test")]).0,
+        200
+    );
+    let (status, _, body) = http_get(port, "/v1/health", &[("Host", "evil.test")]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("host_not_allowed"), "{body}");
+}
+
+/// `watch` reads the server's lists from `[server]` in promptshelf.toml; flags beat it;
+/// `*` is logged as a warning.
+#[test]
+fn watch_reads_server_lists_from_promptshelf_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "personas/a.json", &persona("a", "A"));
+    write(
+        root,
+        "promptshelf.toml",
+        "[server]\nallowed_hosts = [\"shelf.test\"]\ncors_origins = [\"https://app.example.com\"]\n",
+    );
+    let start = |extra: &[&str]| {
+        let mut c = bin();
+        c.arg("watch")
+            .arg(root)
+            .args(["--no-progress", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("PROMPTSHELF_LOG", "info")
+            .env_remove("PROMPTSHELF_ALLOWED_HOSTS")
+            .env_remove("PROMPTSHELF_CORS_ORIGINS");
+        Logged::spawn(&mut c)
+    };
+    let mut w = start(&[]);
+    let port = w.port();
+    let local = format!("127.0.0.1:{port}");
+    let (status, _, _) = http_get(port, "/v1/health", &[("Host", "shelf.test")]);
+    assert_eq!(status, 200);
+    let (_, head, _) = http_get(
+        port,
+        "/v1/health",
+        &[("Host", &local), ("Origin", "https://app.example.com")],
+    );
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example.com"),
+        "{head}"
+    );
+    let (_, head, _) = http_get(
+        port,
+        "/v1/health",
+        &[("Host", &local), ("Origin", "https://evil.example.com")],
+    );
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+    drop(w);
+
+    // Flags beat the file; `*` is a warning in the log.
+    let mut w = start(&["--cors-origin", "*", "--allowed-host", "other.test"]);
+    let port = w.port();
+    assert_eq!(
+        http_get(port, "/v1/health", &[("Host", "shelf.test")]).0,
+        403
+    );
+    assert_eq!(
+        http_get(port, "/v1/health", &[("Host", "other.test")]).0,
+        200
+    );
+    let (_, head, _) = http_get(
+        port,
+        "/v1/health",
+        &[
+            ("Host", "other.test"),
+            ("Origin", "https://evil.example.com"),
+        ],
+    );
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    assert!(w.log().contains("every website"), "{}", w.log());
+    drop(w);
+
+    // A value that is not an origin stops the start with a message.
+    let out = bin()
+        .arg("watch")
+        .arg(root)
+        .args([
+            "--no-progress",
+            "--listen",
+            "127.0.0.1:0",
+            "--cors-origin",
+            "app.example.com",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not an origin"), "{err}");
+}

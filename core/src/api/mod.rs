@@ -10,7 +10,7 @@
 //! and `POST /v1/prompts/{id}/render` (see [`render`]).
 //! The contract is `docs/openapi.json`, served at `/v1/openapi.json`.
 
-mod cors;
+pub mod cors;
 pub mod cursor;
 mod engine;
 pub mod error;
@@ -108,6 +108,12 @@ pub enum Cors {
     AllowAll,
     /// Only these exact origins (e.g. `https://app.example.com`) are echoed back.
     Origins(Vec<String>),
+    /// Pages served from this machine — `http(s)` origins on `localhost`, `*.localhost`,
+    /// `127.0.0.0/8` or `[::1]`, any port (a Vite dev page on `localhost:5173`) — plus
+    /// these exact origins. The local server's default: websites its user visits may not
+    /// read a private library. [`Cors::from_list`] builds it from the `cors-origin`
+    /// option.
+    Local(Vec<String>),
     /// No CORS headers at all.
     Disabled,
 }

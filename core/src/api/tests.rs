@@ -460,6 +460,75 @@ fn cors_origin_list() {
     assert_eq!(r.header("access-control-allow-origin"), None);
 }
 
+/// The local server's default: pages on this machine (any port) may read, other
+/// websites get no CORS headers, in answers and preflights alike.
+#[test]
+fn cors_local_pages() {
+    let cfg = ApiConfig {
+        cors: Cors::from_list::<&str>(&[]).unwrap(),
+        ..ApiConfig::default()
+    };
+    let s = store();
+    let r = handle(
+        &Request::get("/v1/documents").with_header("Origin", "http://localhost:5173"),
+        &s,
+        &cfg,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://localhost:5173")
+    );
+    assert_eq!(r.header("vary"), Some("Origin"));
+    let pre = |origin: &str| {
+        Request::new("OPTIONS", "/v1/search")
+            .with_header("Origin", origin)
+            .with_header("Access-Control-Request-Method", "GET")
+            .with_header("Access-Control-Request-Headers", "if-none-match")
+    };
+    let r = handle(&pre("http://127.0.0.1:3000"), &s, &cfg);
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://127.0.0.1:3000")
+    );
+    assert!(r
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("If-None-Match"));
+    for evil in [
+        "http://evil.test:5173",
+        "null",
+        "https://localhost.evil.test",
+    ] {
+        let r = handle(
+            &Request::get("/v1/documents").with_header("Origin", evil),
+            &s,
+            &cfg,
+        );
+        assert_eq!(r.status, 200, "{evil}");
+        assert_eq!(r.header("access-control-allow-origin"), None, "{evil}");
+        let r = handle(&pre(evil), &s, &cfg);
+        assert_eq!(r.header("access-control-allow-origin"), None, "{evil}");
+        assert_eq!(r.header("access-control-allow-methods"), None, "{evil}");
+    }
+    // A listed origin is allowed too; `*` is every origin.
+    let cfg = ApiConfig {
+        cors: Cors::from_option("https://app.example.com").unwrap(),
+        ..ApiConfig::default()
+    };
+    let r = handle(
+        &Request::get("/v1/health").with_header("Origin", "https://app.example.com"),
+        &s,
+        &cfg,
+    );
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(Cors::from_option("*").unwrap(), Cors::AllowAll);
+}
+
 #[test]
 fn methods() {
     for m in [

@@ -5,13 +5,16 @@ import { existsSync } from "node:fs";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-/** Headless Chromium, closed when the test `t` ends. No background networking: the machine's network is closed. */
-export async function launchChromium(t) {
+/**
+ * Headless Chromium, closed when the test `t` ends. No background networking: the machine's
+ * network is closed. `extraArgs` go to Chromium (e.g. `--host-resolver-rules=...`).
+ */
+export async function launchChromium(t, extraArgs = []) {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing (scripts/setup installs Debian chromium)`);
   const { chromium } = await import("playwright-core");
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", ...extraArgs],
   });
   t.after(() => browser.close().catch(() => {}));
   return browser;

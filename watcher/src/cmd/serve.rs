@@ -2,7 +2,7 @@
 //! admin API, dashboard) without watching a folder — e.g. a snapshot, or a database
 //! another `promptshelf watch` process keeps current.
 
-use crate::server::{self, DbSource, ServerConfig};
+use crate::server::{self, DbSource, ServerConfig, ServerError};
 use clap::Args;
 use promptshelf_core::api::Cors;
 use promptshelf_store::reader::{IndexCache, ReaderPool};
@@ -31,39 +31,64 @@ pub struct ServerArgs {
     /// Bearer token required by the admin routes (required off loopback).
     #[arg(long, env = "PROMPTSHELF_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// Browser origin allowed to read the API (repeatable); default: any origin.
-    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    /// Browser origin (scheme://host[:port]) allowed to read the API and to call the
+    /// admin routes, besides pages on this machine (localhost, 127.0.0.1, any port),
+    /// which always may. Repeatable or comma-separated; `*` lets every website read the
+    /// read API (never the admin routes).
+    #[arg(
+        long = "cors-origin",
+        env = "PROMPTSHELF_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
     pub cors_origins: Vec<String>,
+    /// Host name (or address) the server may be reached under, besides loopback names
+    /// and the address it is bound to; `.example.com` allows a domain and its
+    /// subdomains, `*` turns the check off. Repeatable or comma-separated. Required when
+    /// listening beyond loopback.
+    #[arg(
+        long = "allowed-host",
+        env = "PROMPTSHELF_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
+    pub allowed_hosts: Vec<String>,
     /// Read-API requests taking longer than this are answered 503.
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub request_timeout_ms: u64,
 }
 
 impl ServerArgs {
-    pub fn config(&self) -> ServerConfig {
-        server_config(
-            self.listen,
-            self.admin_token.clone(),
-            self.cors_origins.clone(),
-            self.request_timeout_ms,
-        )
+    /// The server configuration from these flags (and their variables); lists a flag or
+    /// variable does not give come from `file`, the `[server]` table of a
+    /// `promptshelf.toml` (`cors_origins`, `allowed_hosts`), when there is one.
+    pub fn config(&self, file: Option<&toml::Value>) -> Result<ServerConfig, ServerError> {
+        let from_file = |key: &str| -> Result<Vec<String>, ServerError> {
+            match file.and_then(|t| t.get(key)) {
+                None => Ok(Vec::new()),
+                Some(v) => v.clone().try_into().map_err(|_| {
+                    ServerError::Config(format!(
+                        "[server] {key} in promptshelf.toml must be a list of strings"
+                    ))
+                }),
+            }
+        };
+        let or_file = |given: &Vec<String>, key: &str| -> Result<Vec<String>, ServerError> {
+            if given.iter().any(|v| !v.trim().is_empty()) {
+                Ok(given.clone())
+            } else {
+                from_file(key)
+            }
+        };
+        let mut cfg = ServerConfig::new(self.listen);
+        cfg.admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
+        cfg.api.cors = Cors::from_list(&or_file(&self.cors_origins, "cors_origins")?)
+            .map_err(|e| ServerError::Config(format!("--cors-origin: {e}")))?;
+        cfg.allowed_hosts =
+            server::guard::AllowedHosts::parse(&or_file(&self.allowed_hosts, "allowed_hosts")?)?;
+        cfg.request_timeout = Duration::from_millis(self.request_timeout_ms.max(1));
+        Ok(cfg)
     }
-}
-
-/// The server configuration shared by `serve` and `watch`.
-pub fn server_config(
-    listen: SocketAddr,
-    admin_token: Option<String>,
-    cors_origins: Vec<String>,
-    request_timeout_ms: u64,
-) -> ServerConfig {
-    let mut cfg = ServerConfig::new(listen);
-    cfg.admin_token = admin_token.filter(|t| !t.is_empty());
-    if !cors_origins.is_empty() {
-        cfg.api.cors = Cors::Origins(cors_origins);
-    }
-    cfg.request_timeout = Duration::from_millis(request_timeout_ms.max(1));
-    cfg
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -85,7 +110,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let cfg = args.server.config();
+    let cfg = match args.server.config(None) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

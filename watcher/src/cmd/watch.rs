@@ -15,7 +15,16 @@ pub fn run(args: WatchArgs) -> ExitCode {
         }
     };
     crate::logging::init(cfg.log_format);
-    let server_cfg = (!args.no_serve).then(|| args.server.config());
+    let server_cfg = match (!args.no_serve)
+        .then(|| args.server.config(cfg.extra.get("server")))
+        .transpose()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if let Some(Err(e)) = server_cfg.as_ref().map(|c| c.validate()) {
         tracing::error!("{e}");
         return ExitCode::FAILURE;

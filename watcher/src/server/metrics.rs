@@ -23,6 +23,8 @@ struct RouteStats {
 #[derive(Default)]
 pub struct HttpMetrics {
     routes: Mutex<BTreeMap<&'static str, RouteStats>>,
+    /// Requests the guard refused, by reason (`host`, `cross_site`).
+    refused: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// The metrics label of a request path.
@@ -59,6 +61,12 @@ impl HttpMetrics {
         s.sum_seconds += secs;
     }
 
+    /// Counts a request the guard refused (see `super::guard`).
+    pub fn refused(&self, reason: &'static str) {
+        let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        *r.entry(reason).or_default() += 1;
+    }
+
     /// Total requests answered so far.
     pub fn total(&self) -> u64 {
         let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
@@ -66,6 +74,17 @@ impl HttpMetrics {
     }
 
     pub fn render(&self, out: &mut String) {
+        out.push_str("# HELP promptshelf_http_refused_total Requests refused by the Host check or as cross-site, by reason.\n");
+        out.push_str("# TYPE promptshelf_http_refused_total counter\n");
+        let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        for reason in ["host", "cross_site"] {
+            let n = refused.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "promptshelf_http_refused_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        drop(refused);
         let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
         out.push_str("# HELP promptshelf_http_requests_total Read-API requests answered, by route and status.\n");
         out.push_str("# TYPE promptshelf_http_requests_total counter\n");

@@ -10,6 +10,9 @@
 //!   time limit.
 //! - [`admin`]: `/admin/*`, `/metrics`, `/healthz`, `/readyz`, and the bearer-token
 //!   guard that non-loopback binds require.
+//! - [`guard`]: a layer over everything: the `Host` check (DNS rebinding) and the
+//!   refusal of cross-site requests to the admin routes, the event stream and every
+//!   non-read method.
 //! - [`source`]: where admin data comes from ([`AdminSource`]: the database alone, or a
 //!   running sync).
 //! - [`events`]: the recent-events log the dashboard shows.
@@ -23,6 +26,7 @@ pub mod admin;
 pub mod api;
 pub mod dashboard;
 pub mod events;
+pub mod guard;
 pub mod metrics;
 pub mod source;
 pub mod stream;
@@ -49,26 +53,41 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Longest a read-API request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// Host names answered besides loopback and the bound address (see [`guard`]).
+    /// Required when `listen` is not loopback.
+    pub allowed_hosts: guard::AllowedHosts,
     /// `GET /v1/events`: heartbeat and the cap on open streams.
     pub stream: stream::StreamConfig,
 }
 
 impl ServerConfig {
-    /// Refuses a non-loopback bind without a token, and short tokens.
+    /// Refuses a non-loopback bind without a token or without the host names clients
+    /// will use, and short tokens.
     pub fn validate(&self) -> Result<(), ServerError> {
         match &self.admin_token {
-            None if !self.listen.ip().is_loopback() => Err(ServerError::TokenRequired(self.listen)),
-            Some(t) if t.len() < 16 => Err(ServerError::WeakToken),
-            _ => Ok(()),
+            None if !self.listen.ip().is_loopback() => {
+                return Err(ServerError::TokenRequired(self.listen))
+            }
+            Some(t) if t.len() < 16 => return Err(ServerError::WeakToken),
+            _ => {}
         }
+        if !self.listen.ip().is_loopback() && self.allowed_hosts.is_empty() {
+            return Err(ServerError::HostsRequired(self.listen));
+        }
+        Ok(())
     }
 
     pub fn new(listen: SocketAddr) -> ServerConfig {
         ServerConfig {
             listen,
-            api: ApiConfig::default(),
+            api: ApiConfig {
+                // Pages on this machine only, unlike the edge's public `*` (issue 18).
+                cors: promptshelf_core::api::Cors::Local(Vec::new()),
+                ..ApiConfig::default()
+            },
             admin_token: None,
             request_timeout: Duration::from_secs(10),
+            allowed_hosts: guard::AllowedHosts::default(),
             stream: stream::StreamConfig::from_env(),
         }
     }
@@ -83,6 +102,10 @@ pub enum ServerError {
     TokenRequired(SocketAddr),
     #[error("the admin token must be at least 16 characters")]
     WeakToken,
+    #[error("refusing to serve on non-loopback address {0} without the host names clients will use (a check against DNS rebinding): pass --allowed-host NAME (repeatable; env PROMPTSHELF_ALLOWED_HOSTS, comma-separated; or allowed_hosts under [server] in promptshelf.toml), or --allowed-host '*' behind a proxy that checks names")]
+    HostsRequired(SocketAddr),
+    #[error("{0}")]
+    Config(String),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
     #[error("server: {0}")]
@@ -114,6 +137,7 @@ impl Server {
         cfg: ServerConfig,
     ) -> Result<Server, ServerError> {
         cfg.validate()?;
+        guard::warn_about(&cfg);
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|e| ServerError::Bind(cfg.listen, e))?;
@@ -139,7 +163,11 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let events = tokio::spawn(events::follow(self.state.clone()));
-        let app = router(self.state.clone());
+        // The guard wraps whatever the router holds, routes added later included.
+        let app = router(self.state.clone()).layer(axum::middleware::from_fn_with_state(
+            self.state.clone(),
+            guard::layer,
+        ));
         let listener = wire_errors::Listener {
             inner: self.listener,
             allow_any_origin: self.state.cfg.api.cors == promptshelf_core::api::Cors::AllowAll,

@@ -376,7 +376,7 @@ async fn other_methods_are_json_errors() {
     }));
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(
-        b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        b"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     )
     .await
     .unwrap();

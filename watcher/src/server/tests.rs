@@ -59,6 +59,7 @@ fn seed(path: &Path) -> Db {
 
 struct Running {
     addr: SocketAddr,
+    cfg: ServerConfig,
     pool: Arc<ReaderPool>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), ServerError>>,
@@ -72,11 +73,17 @@ impl Running {
 }
 
 async fn start(db: &Path, token: Option<&str>) -> Running {
-    let pool = Arc::new(ReaderPool::open(db, 8, IndexCache::default()).unwrap());
     let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap());
     cfg.admin_token = token.map(str::to_owned);
+    start_with(db, cfg).await
+}
+
+async fn start_with(db: &Path, cfg: ServerConfig) -> Running {
+    let pool = Arc::new(ReaderPool::open(db, 8, IndexCache::default()).unwrap());
     let source = Arc::new(DbSource { pool: pool.clone() });
-    let server = Server::bind(pool.clone(), source, cfg).await.unwrap();
+    let server = Server::bind(pool.clone(), source, cfg.clone())
+        .await
+        .unwrap();
     let addr = server.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(server.serve(async {
@@ -84,6 +91,7 @@ async fn start(db: &Path, token: Option<&str>) -> Running {
     }));
     Running {
         addr,
+        cfg,
         pool,
         stop: Some(tx),
         task,
@@ -167,8 +175,12 @@ async fn raw(addr: SocketAddr, request: &[u8]) -> Reply {
     }
 }
 
+/// A request with `Host: localhost` unless `extra` names another.
 async fn send(addr: SocketAddr, method: &str, target: &str, extra: &[(&str, &str)]) -> Reply {
-    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    let mut req = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+    if !extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str("Host: localhost\r\n");
+    }
     for (k, v) in extra {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -205,7 +217,7 @@ async fn read_api_over_http_is_the_pure_handler() {
         let r = get(srv.addr, target).await;
         let direct = srv
             .pool
-            .with_reader(|rd| handle(&Request::get(target), rd, &ApiConfig::default()))
+            .with_reader(|rd| handle(&Request::get(target), rd, &srv.cfg.api))
             .unwrap();
         assert_eq!(r.status, direct.status, "{target}");
         assert_eq!(r.body, direct.body, "{target}");
@@ -228,7 +240,9 @@ async fn http_behaviour() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["name"], "Name of alice");
     assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    // No Origin (curl, scripts): no CORS headers; the answer varies by Origin.
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    assert_eq!(r.header("vary"), Some("Origin"));
     let etag = r.header("etag").unwrap().to_owned();
     let r = send(a, "GET", "/v1/documents/alice", &[("If-None-Match", &etag)]).await;
     assert_eq!(r.status, 304);
@@ -263,13 +277,16 @@ async fn http_behaviour() {
         "OPTIONS",
         "/v1/search",
         &[
-            ("Origin", "https://app.example"),
+            ("Origin", "http://localhost:5173"),
             ("Access-Control-Request-Method", "GET"),
         ],
     )
     .await;
     assert_eq!(r.status, 204);
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://localhost:5173")
+    );
     assert!(r
         .header("access-control-allow-methods")
         .unwrap()
@@ -279,7 +296,7 @@ async fn http_behaviour() {
     // (not the 501 a host that drops bodies would cause).
     let body = "{not json";
     let req = format!(
-        "POST /v1/prompts/chat/render HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /v1/prompts/chat/render HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let r = raw(a, req.as_bytes()).await;
@@ -287,7 +304,7 @@ async fn http_behaviour() {
     assert!(String::from_utf8_lossy(&r.body).contains("line 1"));
     let body = r#"{"inputs": {}}"#;
     let req = format!(
-        "POST /v1/prompts/chat/render HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST /v1/prompts/chat/render HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let r = raw(a, req.as_bytes()).await;
@@ -364,17 +381,19 @@ async fn bad_input_on_the_wire() {
     let many_headers: String = (0..120).map(|i| format!("X-H{i}: 1\r\n")).collect();
     let wire: Vec<(Vec<u8>, u16, &str)> = vec![
         (
-            format!("GET {huge} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes(),
+            format!("GET {huge} HTTP/1.1\r\nHost: localhost\r\n\r\n").into_bytes(),
             414,
             "uri_too_long",
         ),
         (
-            format!("GET /v1/health HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n").into_bytes(),
+            format!("GET /v1/health HTTP/1.1\r\nHost: localhost\r\n{many_headers}\r\n")
+                .into_bytes(),
             431,
             "headers_too_large",
         ),
         (
-            b"GET /v1/documents/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            b"GET /v1/documents/\xff\xfe HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                .to_vec(),
             400,
             "bad_request",
         ),
@@ -391,11 +410,8 @@ async fn bad_input_on_the_wire() {
             "{shown}"
         );
         assert_eq!(r.header("cache-control"), Some("no-store"), "{shown}");
-        assert_eq!(
-            r.header("access-control-allow-origin"),
-            Some("*"),
-            "{shown}"
-        );
+        // The default CORS policy is not `*`, so hyper's errors carry no CORS header.
+        assert_eq!(r.header("access-control-allow-origin"), None, "{shown}");
         assert_eq!(
             r.header("content-length"),
             Some(r.body.len().to_string().as_str()),
@@ -404,8 +420,8 @@ async fn bad_input_on_the_wire() {
     }
     // Pipelined on one connection: a good request, then an oversized one; the first
     // is answered normally, the second with the JSON 414.
-    let mut two = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
-    two.extend_from_slice(format!("GET {huge} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    let mut two = b"GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec();
+    two.extend_from_slice(format!("GET {huge} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes());
     let r = raw(a, &two).await;
     assert_eq!(r.status, 200);
     let rest = String::from_utf8_lossy(&r.body).into_owned();
@@ -517,9 +533,20 @@ async fn admin_token_guard() {
     let mut cfg = ServerConfig::new("0.0.0.0:0".parse().unwrap());
     cfg.admin_token = Some("short".into());
     assert!(matches!(
-        Server::bind(pool, source, cfg).await,
+        Server::bind(pool.clone(), source.clone(), cfg).await,
         Err(ServerError::WeakToken)
     ));
+    // Off loopback with a token but no host names: refuse to start, naming the option.
+    let mut cfg = ServerConfig::new("0.0.0.0:0".parse().unwrap());
+    cfg.admin_token = Some("0123456789abcdef-token".into());
+    let e = Server::bind(pool.clone(), source.clone(), cfg.clone())
+        .await
+        .err()
+        .expect("no host names");
+    assert!(matches!(e, ServerError::HostsRequired(_)), "{e}");
+    assert!(e.to_string().contains("--allowed-host"), "{e}");
+    cfg.allowed_hosts = guard::AllowedHosts::parse(&["shelf.test"]).unwrap();
+    assert!(Server::bind(pool, source, cfg).await.is_ok());
 
     let token = "0123456789abcdef-token";
     let srv = start(&path, Some(token)).await;
@@ -544,6 +571,266 @@ async fn admin_token_guard() {
     // The read API and probes stay open.
     assert_eq!(get(a, "/v1/health").await.status, 200);
     assert_eq!(get(a, "/healthz").await.status, 200);
+    srv.stop().await;
+}
+
+/// How many requests the guard refused for `reason`, from `/metrics`.
+async fn refused(a: SocketAddr, reason: &str) -> u64 {
+    let m = String::from_utf8(get(a, "/metrics").await.body).unwrap();
+    let key = format!("promptshelf_http_refused_total{{reason=\"{reason}\"}} ");
+    m.lines()
+        .find_map(|l| l.strip_prefix(key.as_str()))
+        .unwrap_or_else(|| panic!("no {key} in /metrics:\n{m}"))
+        .parse()
+        .unwrap()
+}
+
+/// Whether the events log holds a manual reload (what `POST /admin/reload` leaves).
+async fn reloaded(a: SocketAddr) -> bool {
+    let ev = get(a, "/admin/events").await.json();
+    ev["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["message"] == "manual reload")
+}
+
+/// DNS rebinding: a page on `evil.example` whose name now resolves to 127.0.0.1 sends
+/// its own name as `Host`. Nothing is answered for it, the admin API included; loopback
+/// names and addresses, with any port, are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebinding_host_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    let _db = seed(&path);
+    let srv = start(&path, None).await;
+    let a = srv.addr;
+    let port = a.port();
+    let evil = format!("evil.example:{port}");
+    for target in [
+        "/v1/documents",
+        "/admin/errors",
+        "/admin/status",
+        "/",
+        "/metrics",
+    ] {
+        let r = send(a, "GET", target, &[("Host", &evil)]).await;
+        assert_eq!(r.status, 403, "{target}");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.header("access-control-allow-origin"), None);
+        let v = r.json();
+        assert_eq!(v["error"]["code"], "host_not_allowed", "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("--allowed-host"),
+            "{v}"
+        );
+        assert!(!String::from_utf8_lossy(&r.body).contains("broken.json"));
+    }
+    let r = send(
+        a,
+        "POST",
+        "/admin/reload",
+        &[("Host", &evil), ("Content-Length", "0")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(!reloaded(a).await, "a refused reload ran");
+    // An absolute request target carries the host too.
+    let r = raw(
+        a,
+        format!("GET http://{evil}/v1/documents HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(refused(a, "host").await, 7);
+
+    for ok in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("LOCALHOST.:{port}"),
+        format!("[::1]:{port}"),
+        format!("dev.localhost:{port}"),
+        "localhost:5173".to_owned(),
+    ] {
+        let r = send(a, "GET", "/v1/documents", &[("Host", &ok)]).await;
+        assert_eq!(r.status, 200, "{ok}: {}", String::from_utf8_lossy(&r.body));
+    }
+    // HTTP/1.0 without Host is not a browser's request.
+    let r = raw(a, b"GET /v1/health HTTP/1.0\r\n\r\n").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(refused(a, "host").await, 7);
+    srv.stop().await;
+
+    // A name the user allowed is answered.
+    let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    cfg.allowed_hosts = guard::AllowedHosts::parse(&["shelf.test"]).unwrap();
+    let srv = start_with(&path, cfg).await;
+    let r = send(
+        srv.addr,
+        "GET",
+        "/v1/health",
+        &[("Host", "shelf.test:7410")],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = send(srv.addr, "GET", "/v1/health", &[("Host", "evil.example")]).await;
+    assert_eq!(r.status, 403);
+    srv.stop().await;
+}
+
+/// A website the user visits posts to the admin API (a form, or `fetch` with a simple
+/// content type, which no preflight stops): refused before anything runs, whatever the
+/// content type. Pages on this machine and the dashboard itself are not refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_requests_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    let _db = seed(&path);
+    let srv = start(&path, None).await;
+    let a = srv.addr;
+    let evil = [("Origin", "http://evil.example")];
+    for (content_type, body) in [
+        ("application/x-www-form-urlencoded", "a=1"),
+        ("text/plain", "x"),
+        ("multipart/form-data; boundary=x", "--x--"),
+        ("application/json", "{}"),
+    ] {
+        for target in ["/admin/reload", "/admin/sync"] {
+            let len = body.len().to_string();
+            let mut h = evil.to_vec();
+            h.extend([("Content-Type", content_type), ("Content-Length", &len)]);
+            let mut req = format!(
+                "POST {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
+                a.port()
+            );
+            for (k, v) in &h {
+                req.push_str(&format!("{k}: {v}\r\n"));
+            }
+            req.push_str(&format!("\r\n{body}"));
+            let r = raw(a, req.as_bytes()).await;
+            assert_eq!(r.status, 403, "{target} {content_type}");
+            let v = r.json();
+            assert_eq!(v["error"]["code"], "cross_site_request", "{v}");
+            assert!(v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("--cors-origin"));
+            assert_eq!(r.header("access-control-allow-origin"), None);
+        }
+    }
+    // No Origin, but the browser marks the request as another site's (e.g. <img>).
+    let r = send(
+        a,
+        "POST",
+        "/admin/reload",
+        &[("Sec-Fetch-Site", "cross-site"), ("Content-Length", "0")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = send(
+        a,
+        "GET",
+        "/admin/errors",
+        &[("Sec-Fetch-Site", "cross-site")],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    // Admin reads and the event stream (whether or not it exists on this build).
+    for target in ["/admin/errors", "/admin/status", "/metrics", "/v1/events"] {
+        let r = send(a, "GET", target, &evil).await;
+        assert_eq!(r.status, 403, "{target}");
+        assert_eq!(r.json()["error"]["code"], "cross_site_request");
+    }
+    let r = send(a, "GET", "/v1/events", &[("Origin", "null")]).await;
+    assert_eq!(r.status, 403);
+    // Rendering is a read with a body: refused for other sites, like every POST.
+    let r = send(
+        a,
+        "POST",
+        "/v1/prompts/chat/render",
+        &[
+            ("Origin", "http://evil.example"),
+            ("Content-Type", "text/plain"),
+            ("Content-Length", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(!reloaded(a).await, "a refused reload ran");
+    assert_eq!(refused(a, "cross_site").await, 16);
+
+    // Reads of the read API are answered; CORS keeps other sites from reading them.
+    let r = send(a, "GET", "/v1/documents", &evil).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let r = send(
+        a,
+        "GET",
+        "/v1/documents",
+        &[("Origin", "http://localhost:5173")],
+    )
+    .await;
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://localhost:5173")
+    );
+
+    // The dashboard (same origin), a local page on another port, and curl may reload.
+    let own = format!("http://127.0.0.1:{}", a.port());
+    let host = format!("127.0.0.1:{}", a.port());
+    for extra in [
+        vec![
+            ("Host", host.as_str()),
+            ("Origin", own.as_str()),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+        vec![
+            ("Origin", "http://localhost:5173"),
+            ("Sec-Fetch-Site", "same-site"),
+        ],
+        vec![],
+    ] {
+        let mut h = extra.clone();
+        h.push(("Content-Length", "0"));
+        let r = send(a, "POST", "/admin/reload", &h).await;
+        assert_eq!(
+            r.status,
+            200,
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    assert!(reloaded(a).await);
+    assert_eq!(refused(a, "cross_site").await, 16);
+    srv.stop().await;
+
+    // A site the user listed may call the admin routes; `*` opens only the read API.
+    let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    cfg.api.cors = promptshelf_core::api::Cors::from_list(&["https://app.example.com"]).unwrap();
+    let srv = start_with(&path, cfg).await;
+    let h = [
+        ("Origin", "https://app.example.com"),
+        ("Sec-Fetch-Site", "cross-site"),
+        ("Content-Length", "0"),
+    ];
+    assert_eq!(
+        send(srv.addr, "POST", "/admin/reload", &h).await.status,
+        200
+    );
+    srv.stop().await;
+    let mut cfg = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    cfg.api.cors = promptshelf_core::api::Cors::AllowAll;
+    let srv = start_with(&path, cfg).await;
+    let h = [("Origin", "https://any.example"), ("Content-Length", "0")];
+    assert_eq!(
+        send(srv.addr, "POST", "/admin/reload", &h).await.status,
+        403
+    );
+    let r = send(srv.addr, "GET", "/v1/health", &h).await;
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     srv.stop().await;
 }
 
