@@ -12,7 +12,9 @@ import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import net from "node:net";
 import { join } from "node:path";
-import { root, pkgDir } from "./lib/pkg.mjs";
+import { root, pkgDir, loadPkg } from "./lib/pkg.mjs";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 
 const bin = process.env.PROMPTSHELF_BIN || join(root, "target/debug/promptshelf");
 const { createClient, PromptshelfError } = await import(join(pkgDir, "client", "client.js"));
@@ -355,4 +357,64 @@ test("subscribe: one change event per save, cached answers of changed documents 
   } finally {
     sub.close();
   }
+});
+
+test("shelf.follow in Node under `serve`: another process syncs, the reset reloads the index in place", async (t) => {
+  const lib = await mkdtemp(join(tmpdir(), "promptshelf-client-serve-"));
+  t.after(() => rm(lib, { recursive: true, force: true }));
+  await cp(join(root, "examples/library"), lib, { recursive: true });
+  const sync = () => promisify(execFile)(bin, ["sync", lib, "--no-progress"]);
+  await sync();
+  const p = await freePort();
+  const child = spawn(bin, ["serve", "--db", join(lib, ".promptshelf/shelf.db"), "--listen", `127.0.0.1:${p}`], { stdio: "ignore" });
+  const exited = new Promise((r) => child.on("exit", r));
+  t.after(async () => {
+    child.kill("SIGTERM");
+    await exited;
+  });
+  const api = `http://127.0.0.1:${p}`;
+  await until("serve to answer", 20_000, async () => (await fetch(api + "/readyz")).ok);
+
+  const { Shelf } = await loadPkg();
+  const shelf = Shelf.load(new Uint8Array(await (await fetch(api + "/v1/index")).arrayBuffer()));
+  assert.deepEqual(shelf.search("okapi").hits, []);
+  const seen = [];
+  const errors = [];
+  const live = shelf.follow(api, { onChange: (e) => seen.push(e), onError: (e) => errors.push(e) });
+  t.after(() => live.close());
+  await live.ready;
+  await new Promise((r) => setTimeout(r, 700)); // the server's poller has its starting point
+
+  await writeFile(join(lib, "personas/okapi.json"), JSON.stringify({ id: "okapi-keeper", name: "Okapi Keeper", prompt: "You keep okapis." }));
+  await sync();
+  await until("the new document in the followed shelf", 10_000, () => shelf.search("okapi").hits.some((h) => h.id === "okapi-keeper"));
+  assert.ok(seen.some((e) => e.type === "reset"), JSON.stringify(seen));
+  assert.ok(shelf.has("support-agent"), "the rest of the library is still there");
+  assert.deepEqual(errors, []);
+});
+
+test("the README's app: the bundled prompt when the API is down; the API's own error for `label` until #11", async (t) => {
+  const readme = await readFile(join(root, "README.md"), "utf8");
+  const code = readme.match(/```js\n(import \{ createClient \} from "promptshelf\/client";[\s\S]*?)```/)?.[1];
+  assert.ok(code, "README has the client example");
+  assert.ok(code.trim().split("\n").length <= 12, "about ten lines");
+  assert.match(code, /support\/reply/);
+  assert.match(code, /label: "production"/);
+  const app = join(await mkdtemp(join(tmpdir(), "promptshelf-readme-")), "app.mjs");
+  t.after(() => rm(join(app, ".."), { recursive: true, force: true }));
+  await writeFile(app, code.replace('"promptshelf/client"', JSON.stringify(join(pkgDir, "client", "client.js"))));
+  const run = (url) =>
+    promisify(execFile)(process.execPath, [app], { env: { ...process.env, PROMPTS_URL: url } }).then(
+      (r) => ({ code: 0, ...r }),
+      (e) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+  // Nothing listens there: the fallback answers.
+  const down = await run(`http://127.0.0.1:${await freePort()}`);
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stderr, /unreachable/);
+  assert.match(down.stdout, /^Reply Answer politely/);
+  // The real server, which has no versions API yet: its 400 surfaces as a PromptshelfError.
+  const up = await run(base);
+  assert.notEqual(up.code, 0);
+  assert.match(up.stderr, /PromptshelfError: unknown query parameter `label`/);
 });

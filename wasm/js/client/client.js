@@ -92,16 +92,17 @@ export function createClient(options = {}) {
       }
       if (!res.ok) throw await toError(res);
       const value = await read(res, kind);
-      cache.delete(url);
-      cache.set(url, { value, etag: res.headers.get("etag"), at: Date.now() });
-      if (cache.size > maxEntries) cache.delete(cache.keys().next().value);
+      // Not if a change event superseded this request meanwhile (see subscribe).
+      if (inflight.get(url) === p) {
+        cache.delete(url);
+        cache.set(url, { value, etag: res.headers.get("etag"), at: Date.now() });
+        if (cache.size > maxEntries) cache.delete(cache.keys().next().value);
+      }
       return value;
     })();
     inflight.set(url, p);
-    p.then(
-      () => inflight.delete(url),
-      () => inflight.delete(url),
-    );
+    const done = () => inflight.get(url) === p && inflight.delete(url);
+    p.then(done, done);
     return p;
   }
 
@@ -222,9 +223,12 @@ export function createClient(options = {}) {
         if (type !== "sync" && type !== "reset") return;
         const ev = JSON.parse(data);
         const ids = new Set([...(ev.upserted || []), ...(ev.removed || [])]);
-        for (const key of [...cache.keys()]) {
-          const m = key.slice(base.length).match(/^\/v1\/(?:documents|personas|prompts)\/([^/?]+)(?:\?|$)/);
-          if (type === "reset" || !m || ids.has(decodeURIComponent(m[1]))) cache.delete(key);
+        // Requests in flight for those URLs may predate the change: later calls start anew.
+        for (const map of [cache, inflight]) {
+          for (const key of [...map.keys()]) {
+            const m = key.slice(base.length).match(/^\/v1\/(?:documents|personas|prompts)\/([^/?]+)(?:\?|$)/);
+            if (type === "reset" || !m || ids.has(decodeURIComponent(m[1]))) map.delete(key);
+          }
         }
         onChange(ev);
       };

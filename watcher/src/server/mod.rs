@@ -163,6 +163,12 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let events = tokio::spawn(events::follow(self.state.clone()));
+        // Event streams never end by themselves: end them, or shutdown waits forever.
+        let streams = self.state.clone();
+        let shutdown = async move {
+            shutdown.await;
+            streams.streams.close_all();
+        };
         // The guard wraps whatever the router holds, routes added later included.
         let app = router(self.state.clone()).layer(axum::middleware::from_fn_with_state(
             self.state.clone(),

@@ -66,11 +66,30 @@ impl StreamConfig {
     }
 }
 
-/// Open-stream count, and the feed `serve` makes for itself.
-#[derive(Default)]
+/// Open-stream count, the feed `serve` makes for itself, and the signal that ends every
+/// stream when the server shuts down (a graceful shutdown waits for open requests, and a
+/// stream never ends by itself).
 pub struct Streams {
     open: Arc<AtomicUsize>,
     own_feed: OnceLock<Arc<Feed>>,
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Streams {
+    fn default() -> Streams {
+        Streams {
+            open: Arc::default(),
+            own_feed: OnceLock::new(),
+            closing: tokio::sync::watch::channel(false).0,
+        }
+    }
+}
+
+impl Streams {
+    /// Ends every open stream (and any opened later).
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
 }
 
 /// Decrements the open-stream count when the stream (or the refused request) is dropped.
@@ -81,37 +100,46 @@ impl Drop for Slot {
     }
 }
 
-/// The sync's feed, or (under `serve`) one fed by a poller of the database's generation.
-fn feed_of(st: &Arc<AppState>) -> Arc<Feed> {
+/// The sync's feed, or (under `serve`) one fed by a poller of the database's generation,
+/// started at the current generation (so the first stream's `hello` is not followed by a
+/// spurious `reset`).
+async fn feed_of(st: &Arc<AppState>) -> Arc<Feed> {
     if let Some(f) = st.source.feed() {
         return f;
     }
+    if let Some(f) = st.streams.own_feed.get() {
+        return f.clone();
+    }
+    let g = generation(st.clone()).await;
     st.streams
         .own_feed
         .get_or_init(|| {
             let feed = Arc::new(Feed::default());
-            tokio::spawn(poll(Arc::downgrade(st), feed.clone()));
+            feed.published(g.unwrap_or(0), &[]);
+            tokio::spawn(poll(Arc::downgrade(st), feed.clone(), g));
             feed
         })
         .clone()
 }
 
+async fn generation(st: Arc<AppState>) -> Option<u64> {
+    tokio::task::spawn_blocking(move || {
+        st.pool
+            .with_reader(|r| read::generation(r.conn()).ok())
+            .ok()
+            .flatten()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// `serve`: a `reset` whenever the database's generation moves; ends with the server.
-async fn poll(st: Weak<AppState>, feed: Arc<Feed>) {
-    let mut last: Option<u64> = None;
+async fn poll(st: Weak<AppState>, feed: Arc<Feed>, mut last: Option<u64>) {
     loop {
         let Some(state) = st.upgrade() else { return };
         let every = state.cfg.stream.poll;
-        let g = tokio::task::spawn_blocking(move || {
-            state
-                .pool
-                .with_reader(|r| read::generation(r.conn()).ok())
-                .ok()
-                .flatten()
-        })
-        .await
-        .ok()
-        .flatten();
+        let g = generation(state).await;
         match (last, g) {
             (None, Some(g)) => feed.published(g, &[]),
             (Some(prev), Some(g)) if prev != g => feed.push_event(ChangeEvent::reset(g)),
@@ -189,6 +217,7 @@ struct Follow {
     /// The generation of the last event sent.
     cursor: u64,
     pending: VecDeque<Event>,
+    closing: tokio::sync::watch::Receiver<bool>,
     _slot: Slot,
 }
 
@@ -214,14 +243,24 @@ pub async fn events(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let mut resp = open(&st, &method, &headers);
+    let feed = if method == Method::GET || method == Method::HEAD {
+        Some(feed_of(&st).await)
+    } else {
+        None
+    };
+    let mut resp = open(&st, &method, &headers, feed);
     for (k, v) in cors(&st, &headers).await {
         resp.headers_mut().append(k, v);
     }
     resp
 }
 
-fn open(st: &Arc<AppState>, method: &Method, headers: &HeaderMap) -> Response {
+fn open(
+    st: &Arc<AppState>,
+    method: &Method,
+    headers: &HeaderMap,
+    feed: Option<Arc<Feed>>,
+) -> Response {
     if method == Method::OPTIONS {
         let mut r = StatusCode::NO_CONTENT.into_response();
         let h = r.headers_mut();
@@ -239,7 +278,7 @@ fn open(st: &Arc<AppState>, method: &Method, headers: &HeaderMap) -> Response {
         );
         return r;
     }
-    if method != Method::GET && method != Method::HEAD {
+    let Some(feed) = feed else {
         let mut r = json_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -250,7 +289,7 @@ fn open(st: &Arc<AppState>, method: &Method, headers: &HeaderMap) -> Response {
             HeaderValue::from_static("GET, HEAD, OPTIONS"),
         );
         return r;
-    }
+    };
     let cfg = &st.cfg.stream;
     let slot = Slot(st.streams.open.clone());
     if st.streams.open.fetch_add(1, Ordering::Relaxed) >= cfg.max_streams {
@@ -267,7 +306,6 @@ fn open(st: &Arc<AppState>, method: &Method, headers: &HeaderMap) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         return r;
     }
-    let feed = feed_of(st);
     // Subscribe before reading the ring: an event added in between wakes the stream,
     // which then reads from its cursor (never twice, never missed).
     let rx = feed.watch();
@@ -279,6 +317,7 @@ fn open(st: &Arc<AppState>, method: &Method, headers: &HeaderMap) -> Response {
         cursor: 0,
         feed,
         rx,
+        closing: st.streams.closing.subscribe(),
         pending: VecDeque::new(),
         _slot: slot,
     };
@@ -300,8 +339,11 @@ fn open(st: &Arc<AppState>, method: &Method, headers: &HeaderMap) -> Response {
             if let Some(e) = f.pending.pop_front() {
                 return Some((Ok::<Event, Infallible>(e), f));
             }
-            if f.rx.changed().await.is_err() {
-                return None; // the feed is gone: the sync stopped
+            tokio::select! {
+                changed = f.rx.changed() => if changed.is_err() {
+                    return None; // the feed is gone: the sync stopped
+                },
+                _ = f.closing.wait_for(|c| *c) => return None, // the server is shutting down
             }
             f.catch_up();
         }

@@ -339,6 +339,9 @@ async fn serve_sends_a_reset_when_the_database_changes() {
     );
     let hello = s.next().await;
     assert_eq!(hello.event, "hello");
+    // The stream starts at the database's generation (no spurious reset).
+    let g0 = crate::sync::run_once(&c).unwrap().1.generation;
+    assert_eq!(hello.id, Some(g0));
     // Let the poller see the starting generation, then sync a change from "another process".
     tokio::time::sleep(Duration::from_millis(200)).await;
     write(&root, "personas/b.json", &persona("b", "B"));
@@ -350,9 +353,14 @@ async fn serve_sends_a_reset_when_the_database_changes() {
     assert_eq!(r.event, "reset", "{r:?}");
     assert!(r.id.unwrap() > hello.id.unwrap());
 
+    // Shutting down ends the open stream instead of waiting for it forever.
     let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("graceful shutdown waited for the open event stream")
+        .unwrap()
+        .unwrap();
     drop(s);
-    task.await.unwrap().unwrap();
 }
 
 #[tokio::test]
