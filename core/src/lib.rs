@@ -5,9 +5,12 @@
 //! Map:
 //! - [`model`]: the document model (`Document`, `DocType`, `DocumentId`, `ContentHash`).
 //! - [`parse`]: bytes of one file → a `Document` or a `ParseError` with line/column.
-//! - [`api`]: the read API v1 as a pure function over a read-only `Store`.
+//! - [`api`]: the read API v1 as a pure function over a read-only `DocumentSource`.
 //! - [`library`]: which paths are documents, and duplicate-id resolution across a library.
 //! - [`render`]: a prompt document + inputs + host env → chat messages, like the Prompty runtime.
+
+// The core is the contract three hosts build on: every public item says what it is for.
+#![warn(missing_docs)]
 
 // `api` serves `POST /v1/prompts/{id}/render`, so it needs `render`; both are default
 // features, left out only by the npm package's build (see core/Cargo.toml).

@@ -9,13 +9,17 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocType {
+    /// A persona (`personas/**/*.json`).
     Persona,
+    /// A Prompty prompt template (`prompts/**/*.prompty`).
     PromptTemplate,
 }
 
 impl DocType {
+    /// Both types, in their canonical order (facets and counts list them so).
     pub const ALL: [DocType; 2] = [DocType::Persona, DocType::PromptTemplate];
 
+    /// The canonical name (`persona`, `prompt_template`): the API's and the database's.
     pub fn as_str(self) -> &'static str {
         match self {
             DocType::Persona => "persona",
@@ -48,6 +52,7 @@ impl fmt::Display for DocType {
 pub struct DocumentId(pub String);
 
 impl DocumentId {
+    /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -72,6 +77,7 @@ impl From<&str> for DocumentId {
 pub struct ContentHash(pub String);
 
 impl ContentHash {
+    /// The hash of these bytes.
     pub fn of(bytes: &[u8]) -> ContentHash {
         ContentHash(blake3::hash(bytes).to_hex().to_string())
     }
@@ -82,17 +88,24 @@ impl ContentHash {
 /// known keys or not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document {
+    /// Stable identifier (see [`DocumentId`]).
     pub id: DocumentId,
+    /// Persona or prompt template (from the folder the file is in).
     #[serde(rename = "type")]
     pub doc_type: DocType,
+    /// Display name (the file's `name`, else derived from the path).
     pub name: String,
     /// Path relative to the library root, `/`-separated.
     pub path: String,
+    /// Hash of the file's bytes.
     pub hash: ContentHash,
+    /// One-line description, when the file has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Tags as written (matching is ASCII case-insensitive).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Authors as written.
     #[serde(default)]
     pub authors: Vec<String>,
     /// The main text: a prompt's template body, a persona's prompt / system text.

@@ -1,22 +1,23 @@
 //! promptshelf's read API as a Cloudflare Worker, served from a SQLite snapshot
 //! (`promptshelf build`) shipped with the worker.
 //!
-//! The crate splits in two so that almost everything is testable without a Workers runtime:
-//! - [`Snapshot`] and [`answer`]: open a snapshot from bytes (rusqlite; on wasm32 its
-//!   SQLite is `sqlite-wasm-rs`) and answer a request through the core's pure handler
-//!   (`promptshelf_core::api::handle_with_body`) over the store crate's `Reader`, the same
+//! The crate is Worker glue only; the snapshot and D1 formats (opening, validating, the
+//! queries) live in the store crate with the code that writes them:
+//! - [`answer`]: one request answered through the core's pure handler
+//!   (`promptshelf_core::api::handle_with_body`) over a [`Snapshot`]
+//!   (`promptshelf_store::snapshot`; on wasm32 its SQLite is `sqlite-wasm-rs`), the same
 //!   code path as the local server, so both give byte-identical bodies. Host-independent,
-//!   unit-tested natively.
-//! - [`d1`]: D1 mode's queries and the in-memory snapshot built from their rows.
+//!   unit-tested natively. [`d1`] is the store's D1 module (the queries the worker runs,
+//!   the snapshot built from their rows), re-exported for `entry`.
 //! - `entry` (wasm32 only): the `worker` crate's fetch handler. It fetches the snapshot
 //!   from the static-assets binding once per isolate (or, in D1 mode, copies the D1 rows
 //!   and re-checks `snapshot_id` now and then), keeps it open, and converts
 //!   `worker::Request`/`Response` to and from the core's types. Nothing else.
 
-pub mod d1;
+pub use promptshelf_store::d1;
 #[cfg(target_arch = "wasm32")]
 mod entry;
-mod snapshot;
+use promptshelf_store::snapshot;
 #[cfg(test)]
 mod tests;
 

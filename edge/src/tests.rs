@@ -1,6 +1,6 @@
 use super::*;
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
-use promptshelf_store::Store;
+use promptshelf_store::Database;
 
 fn doc(id: &str, t: DocType, body: &str) -> Document {
     Document {
@@ -18,8 +18,8 @@ fn doc(id: &str, t: DocType, body: &str) -> Document {
 }
 
 /// A small database, as the bytes of its snapshot file.
-pub(crate) fn snapshot_bytes() -> Vec<u8> {
-    let mut store = Store::open_in_memory().unwrap();
+fn snapshot_bytes() -> Vec<u8> {
+    let mut store = Database::open_in_memory().unwrap();
     let docs = [
         doc("alice", DocType::Persona, "refunds and support"),
         doc("bob", DocType::Persona, "billing questions"),

@@ -16,7 +16,7 @@
 //! by the next [`clean_leftover`]. Two processes starting at once: the build file is
 //! `flock`ed, so the second one opens the target normally instead.
 
-use crate::{read, schema, Error, Store};
+use crate::{read, schema, Database, Error};
 use rusqlite::Connection;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
@@ -139,8 +139,8 @@ pub enum Finished {
 
 impl FreshBuild {
     /// Starts building the database of `target` when it is [`absent`] and no other
-    /// process is building it; `None` otherwise (then open it with [`Store::open`]).
-    pub fn begin(target: &Path) -> Result<Option<(FreshBuild, Store)>, Error> {
+    /// process is building it; `None` otherwise (then open it with [`Database::open`]).
+    pub fn begin(target: &Path) -> Result<Option<(FreshBuild, Database)>, Error> {
         if !absent(target)? {
             return Ok(None);
         }
@@ -173,7 +173,7 @@ impl FreshBuild {
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         conn.pragma_update(None, "cache_size", -BUILD_CACHE_KIB)?;
         schema::migrate(&mut conn)?;
-        let store = Store {
+        let store = Database {
             conn,
             clean_mark: false,
         };
@@ -204,7 +204,7 @@ impl FreshBuild {
     /// Moves the build into place (see the module docs) and reopens `store` on the
     /// target, in WAL mode, marked cleanly closed (so opening it skips the integrity
     /// check: it was just written whole).
-    pub fn finish(mut self, store: &mut Store) -> Result<Finished, Error> {
+    pub fn finish(mut self, store: &mut Database) -> Result<Finished, Error> {
         if let Some(w) = self.writeback.take() {
             w.stop();
         }
@@ -247,7 +247,7 @@ impl FreshBuild {
                 let _ = d.sync_all();
             }
         }
-        *store = Store::open(&self.target)?;
+        *store = Database::open(&self.target)?;
         Ok(outcome)
     }
 }
@@ -287,7 +287,7 @@ mod tests {
         // Writable afterwards, and a clean reopen skips nothing it needs.
         store.write(|w| w.upsert_file(&file("b.json"))).unwrap();
         drop(store);
-        let again = Store::open(&db).unwrap();
+        let again = Database::open(&db).unwrap();
         assert_eq!(read::all_files(again.conn()).unwrap().len(), 2);
         again.quick_check().unwrap();
     }
@@ -296,7 +296,7 @@ mod tests {
     fn only_an_absent_database_is_built_fresh() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("shelf.db");
-        drop(Store::open(&db).unwrap());
+        drop(Database::open(&db).unwrap());
         assert!(FreshBuild::begin(&db).unwrap().is_none());
         // A stray WAL without its database is not built over either.
         let other = dir.path().join("other.db");
@@ -323,7 +323,7 @@ mod tests {
         let (build, mut store) = FreshBuild::begin(&db).unwrap().unwrap();
         store.write(|w| w.upsert_file(&file("mine.json"))).unwrap();
         {
-            let mut theirs = Store::open(&db).unwrap();
+            let mut theirs = Database::open(&db).unwrap();
             theirs
                 .write(|w| w.upsert_file(&file("theirs.json")))
                 .unwrap();
@@ -356,7 +356,7 @@ mod tests {
         clean_leftover(&db).unwrap();
         assert!(!build_path(&db).exists());
         assert_eq!(
-            read::all_files(Store::open(&db).unwrap().conn())
+            read::all_files(Database::open(&db).unwrap().conn())
                 .unwrap()
                 .len(),
             1

@@ -1,17 +1,27 @@
-//! The one definition of promptshelf's SQLite schema and the queries both the watcher
-//! (read-write) and the edge worker (read-only snapshot) run against it.
+//! promptshelf's SQLite database: every SQL statement of the project and both halves
+//! (writing and reading) of every on-disk format. The watcher (read-write), the local
+//! server and the edge worker (read-only snapshot, or rows copied from D1) all go
+//! through this crate; no other crate writes SQL.
 //!
 //! - [`schema`]: the tables, as forward migrations under `PRAGMA user_version`.
-//! - [`read`]: read queries (documents, errors, meta, the search index blob).
-//! - [`write`]: the writes of one batch, through [`Store::write`] (one transaction).
+//! - [`Database`]: a connection with the schema in place (open, clean close, WAL
+//!   checkpoint), whose [`Database::write`] runs one batch in one transaction.
+//! - [`write`]: the writes of one batch ([`Writer`]).
+//! - [`read`]: read queries (documents, file records, errors, meta, the search index blob).
 //! - [`records`]: the row types.
-//! - [`reader`]: the read API's `Store` over this schema (reader pool, index cache).
-//! - [`snapshot`]: compact, host-independent snapshots for shipping (the edge).
-//! - [`fresh`]: building an absent database beside it, then moving it into place.
-//! - [`d1`]: the same rows as SQL for a Cloudflare D1 database, and what the worker reads back.
+//! - [`reader`]: the core read API's document source over this schema (reader pool,
+//!   index cache).
+//! - [`snapshot`]: compact, host-independent snapshots for shipping: written by
+//!   `promptshelf build`, opened and validated from bytes by the edge.
+//! - [`d1`]: the same rows as SQL for a Cloudflare D1 database, and the worker's side:
+//!   the queries it runs against D1 and the in-memory snapshot built from their rows.
+//! - [`fresh`] (native only): building an absent database beside it, then moving it
+//!   into place.
 //!
-//! Only `rusqlite` is used, so the crate builds for `wasm32-unknown-unknown`, where the
-//! edge opens a snapshot from bytes with [`Store::from_connection`].
+//! Only `rusqlite` is used, so everything but [`fresh`] and the writing half of
+//! [`snapshot`] builds for `wasm32-unknown-unknown` (the edge, over `sqlite-wasm-rs`).
+
+#![warn(missing_docs)]
 
 pub mod d1;
 #[cfg(not(target_arch = "wasm32"))]
@@ -20,11 +30,10 @@ pub mod read;
 pub mod reader;
 pub mod records;
 pub mod schema;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod snapshot;
 pub mod write;
 
-pub use records::{ErrorKind, FileRecord, ListQuery, StoredDocument, SyncErrorRecord};
+pub use records::{DocumentRow, ErrorKind, FileRecord, SyncErrorRecord};
 pub use rusqlite;
 pub use schema::SCHEMA_VERSION;
 pub use write::Writer;
@@ -36,14 +45,24 @@ use std::time::Duration;
 /// Everything that can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// SQLite refused a statement (busy, corrupt, constraint...).
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A stored document's JSON does not read back as a document.
     #[error("document JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The file was written by a newer promptshelf.
     #[error("database schema version {found} is newer than this build supports ({supported}); use a newer promptshelf or delete the database (it is rebuilt from the files)")]
-    TooNew { found: u32, supported: u32 },
+    TooNew {
+        /// The file's `user_version`.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// `PRAGMA quick_check` found damage (its report).
     #[error("database integrity check failed: {0}")]
     Corrupt(String),
+    /// A file operation around the database failed (snapshot, fresh build).
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -72,14 +91,14 @@ impl Error {
 }
 
 /// A connection to a promptshelf database with the schema in place.
-pub struct Store {
+pub struct Database {
     conn: Connection,
-    /// The database carries the clean-close mark (see [`Store::open`]); the first
+    /// The database carries the clean-close mark (see [`Database::open`]); the first
     /// write of this session removes it in the same transaction.
     clean_mark: bool,
 }
 
-impl Store {
+impl Database {
     /// Opens (creating if needed) a database file read-write, in WAL mode, migrated to
     /// the current schema. Fails with [`Error::is_corruption`] on a damaged file.
     ///
@@ -87,11 +106,11 @@ impl Store {
     /// more than everything else a restart does), so it runs only when the last writer
     /// did not close the database cleanly (a crash, `kill -9`, a file from elsewhere)
     /// or when the file's size disagrees with the page count its header claims (a
-    /// truncated copy). A clean close ([`Store::close_clean`]) leaves a mark in
+    /// truncated copy). A clean close ([`Database::close_clean`]) leaves a mark in
     /// `sync_meta`; the first write after opening removes it in the same transaction,
     /// so a crash after any write is checked next time, while a session that writes
     /// nothing (a restart on an unchanged library) costs no write, hence no fsync.
-    pub fn open(path: &Path) -> Result<Store, Error> {
+    pub fn open(path: &Path) -> Result<Database, Error> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         schema::set_new_page_size(&conn)?;
@@ -100,7 +119,7 @@ impl Store {
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         let _ = mode; // "memory" for in-memory databases; "wal" otherwise.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let mut store = Store {
+        let mut store = Database {
             conn,
             clean_mark: false,
         };
@@ -114,7 +133,7 @@ impl Store {
     }
 
     /// Whether the last writer closed the database cleanly and the file is as long as
-    /// its header says (see [`Store::open`]).
+    /// its header says (see [`Database::open`]).
     fn closed_cleanly(&self, path: &Path) -> Result<bool, Error> {
         let has_meta: bool = self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_meta')",
@@ -135,7 +154,7 @@ impl Store {
     }
 
     /// Marks the database as cleanly closed and folds the WAL into the main file
-    /// (shutdown; the next [`Store::open`] then skips the full integrity check).
+    /// (shutdown; the next [`Database::open`] then skips the full integrity check).
     pub fn close_clean(&mut self) -> Result<(), Error> {
         if !self.clean_mark {
             self.write(|w| w.set_meta(read::META_CLEAN_CLOSE, "1"))?;
@@ -145,7 +164,7 @@ impl Store {
     }
 
     /// Opens an existing database read-only (readers beside a running watcher).
-    pub fn open_read_only(path: &Path) -> Result<Store, Error> {
+    pub fn open_read_only(path: &Path) -> Result<Database, Error> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -158,29 +177,17 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
-        Ok(Store {
-            conn,
-            clean_mark: false,
-        })
-    }
-
-    /// Wraps an already-open connection (e.g. an in-memory snapshot deserialized from
-    /// bytes on the edge), migrating it when it is writable and older.
-    pub fn from_connection(mut conn: Connection) -> Result<Store, Error> {
-        if !conn.is_readonly("main").unwrap_or(true) {
-            schema::migrate(&mut conn)?;
-        }
-        Ok(Store {
+        Ok(Database {
             conn,
             clean_mark: false,
         })
     }
 
     /// An empty in-memory database with the schema (tests, tools).
-    pub fn open_in_memory() -> Result<Store, Error> {
+    pub fn open_in_memory() -> Result<Database, Error> {
         let mut conn = Connection::open_in_memory()?;
         schema::migrate(&mut conn)?;
-        Ok(Store {
+        Ok(Database {
             conn,
             clean_mark: false,
         })
@@ -216,6 +223,16 @@ impl Store {
         let out = f(&Writer { tx: &tx })?;
         tx.commit()?;
         self.clean_mark = false;
+        Ok(out)
+    }
+
+    /// Runs `f` in one read transaction: every query of `f` sees the same state. The
+    /// sync engine reads what a batch needs this way before it opens the batch's write
+    /// transaction.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+        let tx = self.conn.unchecked_transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
         Ok(out)
     }
 

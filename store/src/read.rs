@@ -1,16 +1,16 @@
 //! Read queries, shared by every host (local server, edge worker over a snapshot).
 //! Only rusqlite here: this module must compile for wasm32-unknown-unknown.
 
-use crate::records::{ErrorKind, FileRecord, ListQuery, StoredDocument, SyncErrorRecord};
+use crate::records::{DocumentRow, ErrorKind, FileRecord, SyncErrorRecord};
 use crate::Error;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 /// Meta key of the content generation: bumped by every batch that changed what
 /// readers see; the read API's ETag derives from it.
 pub const META_GENERATION: &str = "generation";
 /// Meta key of the last completed sync (ISO-8601 UTC).
 pub const META_LAST_SYNC: &str = "last_sync_at";
-/// Meta key set to `1` by a clean close, removed on open (see `Store::open`).
+/// Meta key set to `1` by a clean close, removed on open (see `Database::open`).
 pub const META_CLEAN_CLOSE: &str = "clean_close";
 /// Meta key of the library root the database was built from.
 pub const META_LIBRARY_ROOT: &str = "library_root";
@@ -23,8 +23,8 @@ const DOC_COLUMNS: &str = "id, type, name, document, file_path, file_modified, \
 
 /// One `documents` row in the column order of `DOC_COLUMNS` (the reader's `COLUMNS`
 /// lists the same columns, table-qualified).
-pub(crate) fn doc_from_row(r: &Row<'_>) -> rusqlite::Result<StoredDocument> {
-    Ok(StoredDocument {
+pub(crate) fn doc_from_row(r: &Row<'_>) -> rusqlite::Result<DocumentRow> {
+    Ok(DocumentRow {
         id: r.get(0)?,
         doc_type: r.get(1)?,
         name: r.get(2)?,
@@ -40,25 +40,14 @@ pub(crate) fn doc_from_row(r: &Row<'_>) -> rusqlite::Result<StoredDocument> {
 }
 
 /// One document by id.
-pub fn get_document(conn: &Connection, id: &str) -> Result<Option<StoredDocument>, Error> {
+pub fn get_document(conn: &Connection, id: &str) -> Result<Option<DocumentRow>, Error> {
     let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
     Ok(stmt.query_row([id], doc_from_row).optional()?)
 }
 
-/// A page of documents ordered by name then id (stable across pages).
-pub fn list_documents(conn: &Connection, q: &ListQuery) -> Result<Vec<StoredDocument>, Error> {
-    let sql = format!(
-        "SELECT {DOC_COLUMNS} FROM documents WHERE (?1 IS NULL OR type = ?1) \
-         ORDER BY name, id LIMIT ?2 OFFSET ?3"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![q.doc_type, q.limit, q.offset], doc_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 /// Every document, ordered by id (for building a search index or a snapshot).
-pub fn all_documents(conn: &Connection) -> Result<Vec<StoredDocument>, Error> {
+pub fn all_documents(conn: &Connection) -> Result<Vec<DocumentRow>, Error> {
     let sql = format!("SELECT {DOC_COLUMNS} FROM documents ORDER BY id");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([], doc_from_row)?;
@@ -118,12 +107,61 @@ pub fn all_files(conn: &Connection) -> Result<Vec<FileRecord>, Error> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Which file currently provides the document `id`, and whether that row is stale.
-pub fn document_owner(conn: &Connection, id: &str) -> Result<Option<(String, bool)>, Error> {
-    let mut stmt = conn.prepare_cached("SELECT file_path, stale FROM documents WHERE id = ?1")?;
+/// The `documents` row holding an id, as the sync engine compares it with the files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentOwner {
+    /// The library-relative path of the file the row came from.
+    pub path: String,
+    /// The file is broken and this row is its last good version.
+    pub stale: bool,
+    /// BLAKE3 hex of the bytes the row was parsed from.
+    pub content_hash: String,
+}
+
+/// Which file currently provides the document `id`, whether that row is stale, and the
+/// hash of the bytes it came from.
+pub fn document_owner(conn: &Connection, id: &str) -> Result<Option<DocumentOwner>, Error> {
+    let mut stmt =
+        conn.prepare_cached("SELECT file_path, stale, content_hash FROM documents WHERE id = ?1")?;
     Ok(stmt
-        .query_row([id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)))
+        .query_row([id], |r| {
+            Ok(DocumentOwner {
+                path: r.get(0)?,
+                stale: r.get::<_, i64>(1)? != 0,
+                content_hash: r.get(2)?,
+            })
+        })
         .optional()?)
+}
+
+/// The ids of the documents whose row came from the file at `path` (one, except in a
+/// database another tool wrote).
+pub fn document_ids_at(conn: &Connection, path: &str) -> Result<Vec<String>, Error> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM documents WHERE file_path = ?1")?;
+    let ids = stmt
+        .query_map([path], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+/// Whether `documents` has rows whose file has no record in `files` (a database
+/// written by another tool, e.g. the seed's).
+pub fn has_orphan_documents(conn: &Connection) -> Result<bool, Error> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM documents d \
+         WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.path = d.file_path))",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Whether `sync_errors` has any row.
+pub fn has_sync_errors(conn: &Connection) -> Result<bool, Error> {
+    Ok(
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sync_errors)", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// A `sync_meta` value.

@@ -1,4 +1,4 @@
-//! The read API's [`Store`](promptshelf_core::api::Store) over the SQLite schema: what
+//! The read API's [`DocumentSource`](promptshelf_core::api::DocumentSource) over the SQLite schema: what
 //! the local server and the edge worker hand to `promptshelf_core::api::handle`.
 //!
 //! - [`Reader`]: one connection, one consistent view. Within a read transaction
@@ -13,8 +13,8 @@
 
 use crate::read;
 use promptshelf_core::api::{
-    self, Counts, HealthInfo, ListPage, ListQuery, RawDocument, RawListPage, Searcher, StoreError,
-    StoredDocument,
+    self, Counts, HealthInfo, ListPage, ListRequest, RawDocument, RawListPage, Searcher,
+    ServedDocument, StoreError,
 };
 use promptshelf_core::{DocType, Document};
 use rusqlite::types::Value as SqlValue;
@@ -111,6 +111,8 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader over `conn` (inside a read transaction, or an immutable snapshot),
+    /// searching through `index`.
     pub fn new(conn: &'a Connection, index: &'a IndexCache) -> Reader<'a> {
         Reader { conn, index }
     }
@@ -121,10 +123,10 @@ impl<'a> Reader<'a> {
         self.conn
     }
 
-    fn to_api(row: crate::StoredDocument) -> Result<StoredDocument, StoreError> {
+    fn to_api(row: crate::DocumentRow) -> Result<ServedDocument, StoreError> {
         let document: Document = serde_json::from_str(&row.json)
             .map_err(|e| err(format!("document `{}` has unreadable JSON: {e}", row.id)))?;
-        Ok(StoredDocument {
+        Ok(ServedDocument {
             document,
             modified: Some(row.file_modified).filter(|m| !m.is_empty()),
             stale: row.stale,
@@ -132,7 +134,7 @@ impl<'a> Reader<'a> {
     }
 
     /// How many documents match the filters of `q` (cursor and paging aside).
-    fn count(&self, q: &ListQuery) -> Result<u64, StoreError> {
+    fn count(&self, q: &ListRequest) -> Result<u64, StoreError> {
         let (where_all, args) = filter_sql(q, false);
         let sql = format!("SELECT COUNT(*) FROM documents d{where_all}");
         let total: i64 = self
@@ -167,7 +169,7 @@ impl<'a> Reader<'a> {
 
 /// SQL for the filters of `q` (without cursor/paging), with its parameters. Mirrors
 /// `promptshelf_core::api::memory::matches`, the reference semantics.
-fn filter_sql(q: &ListQuery, with_cursor: bool) -> (String, Vec<SqlValue>) {
+fn filter_sql(q: &ListRequest, with_cursor: bool) -> (String, Vec<SqlValue>) {
     let mut sql = String::from(" WHERE 1");
     let mut args: Vec<SqlValue> = Vec::new();
     if let Some(t) = q.doc_type {
@@ -235,7 +237,7 @@ fn raw_from_row(r: &rusqlite::Row<'_>) -> Result<RawDocument, StoreError> {
 
 /// SQL and parameters for one page of `q` (filters, cursor, limit, offset) selecting
 /// `columns`, ordered by id.
-fn page_sql(q: &ListQuery, columns: &str) -> (String, Vec<SqlValue>) {
+fn page_sql(q: &ListRequest, columns: &str) -> (String, Vec<SqlValue>) {
     let (where_page, mut args) = filter_sql(q, true);
     args.push(SqlValue::Integer(
         i64::try_from(q.limit).unwrap_or(i64::MAX),
@@ -254,7 +256,7 @@ fn page_sql(q: &ListQuery, columns: &str) -> (String, Vec<SqlValue>) {
 const COLUMNS: &str = "d.id, d.type, d.name, d.document, d.file_path, d.file_modified, \
      COALESCE(d.created_at, ''), COALESCE(d.updated_at, ''), d.content_hash, d.file_size, d.stale";
 
-impl api::Store for Reader<'_> {
+impl api::DocumentSource for Reader<'_> {
     fn generation(&self) -> Result<String, StoreError> {
         read::content_generation(self.conn).map_err(err)
     }
@@ -279,7 +281,7 @@ impl api::Store for Reader<'_> {
         })
     }
 
-    fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError> {
+    fn get(&self, id: &str) -> Result<Option<ServedDocument>, StoreError> {
         read::get_document(self.conn, id)
             .map_err(err)?
             .map(Self::to_api)
@@ -296,7 +298,7 @@ impl api::Store for Reader<'_> {
         }
     }
 
-    fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+    fn list(&self, q: &ListRequest) -> Result<ListPage, StoreError> {
         let total = self.count(q)?;
         let (sql, args) = page_sql(q, COLUMNS);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
@@ -310,7 +312,7 @@ impl api::Store for Reader<'_> {
         Ok(ListPage { items, total })
     }
 
-    fn list_raw(&self, q: &ListQuery) -> Result<RawListPage, StoreError> {
+    fn list_raw(&self, q: &ListRequest) -> Result<RawListPage, StoreError> {
         let total = self.count(q)?;
         let (sql, args) = page_sql(q, RAW_COLUMNS);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(err)?;
@@ -416,6 +418,7 @@ impl ReaderPool {
         Ok(out)
     }
 
+    /// The database file the pool reads.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -2,9 +2,9 @@
 //! page, and keep one snapshot per request.
 
 use super::*;
-use crate::Store as Db;
+use crate::Database as Db;
 use promptshelf_core::api::memory::MemoryStore;
-use promptshelf_core::api::{handle, ApiConfig, Request, Store as _};
+use promptshelf_core::api::{handle, ApiConfig, DocumentSource as _, Request};
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use serde_json::json;
 

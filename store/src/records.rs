@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct FileRecord {
     /// Path relative to the library root, `/`-separated.
     pub path: String,
+    /// Size in bytes.
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
@@ -33,6 +34,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The `kind` column's text (`parse`, `duplicate_id`, `io`).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Parse => "parse",
@@ -41,6 +43,7 @@ impl ErrorKind {
         }
     }
 
+    /// The kind a `kind` column's text names.
     pub fn parse(s: &str) -> Option<ErrorKind> {
         match s {
             "parse" => Some(ErrorKind::Parse),
@@ -54,16 +57,23 @@ impl ErrorKind {
 /// One row of `sync_errors`, as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncErrorRecord {
+    /// The file's library-relative path.
     pub path: String,
+    /// Why it is an error.
     pub kind: ErrorKind,
+    /// 1-based line of the problem in the file, when it has a place.
     pub line: Option<u32>,
+    /// 1-based column of the problem, when it has a place.
     pub column: Option<u32>,
+    /// What is wrong, for people.
     pub message: String,
     /// For duplicates: the contested id. For parse errors: the id of the stale
     /// document kept in its place, if any.
     pub doc_id: Option<String>,
+    /// When the error was first recorded (ISO-8601 UTC; empty in snapshots).
     #[serde(default)]
     pub first_seen: String,
+    /// When it was last recorded again.
     #[serde(default)]
     pub last_seen: String,
 }
@@ -71,35 +81,34 @@ pub struct SyncErrorRecord {
 /// One row of `documents`, with the document JSON kept as stored (the read API
 /// returns it without re-serializing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDocument {
+pub struct DocumentRow {
+    /// The document's id.
     pub id: String,
+    /// `persona` or `prompt_template`.
     pub doc_type: String,
+    /// The document's display name.
     pub name: String,
     /// The JSON form of `promptshelf_core::Document`.
     pub json: String,
+    /// The library-relative path of its file.
     pub file_path: String,
     /// ISO-8601 UTC with milliseconds, e.g. `2026-11-27T10:41:33.123Z`.
     pub file_modified: String,
+    /// When the row was first written (ISO-8601 UTC).
     pub created_at: String,
+    /// When the row was last written (ISO-8601 UTC).
     pub updated_at: String,
+    /// BLAKE3 hex of the file bytes the row was parsed from.
     pub content_hash: String,
+    /// The file's size in bytes.
     pub file_size: u64,
     /// True while the file is broken and this is its last good version.
     pub stale: bool,
 }
 
-impl StoredDocument {
+impl DocumentRow {
     /// The stored JSON as a core document.
     pub fn document(&self) -> Result<promptshelf_core::Document, serde_json::Error> {
         serde_json::from_str(&self.json)
     }
-}
-
-/// Which documents to list, in `(type?, name, id)` order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListQuery {
-    /// `persona` or `prompt_template`; `None` for both.
-    pub doc_type: Option<String>,
-    pub limit: u32,
-    pub offset: u32,
 }

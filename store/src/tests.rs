@@ -18,7 +18,7 @@ fn doc(id: &str, path: &str, name: &str) -> Document {
 
 #[test]
 fn fresh_database_has_latest_schema_and_seed_columns() {
-    let store = Store::open_in_memory().unwrap();
+    let store = Database::open_in_memory().unwrap();
     assert_eq!(schema::user_version(store.conn()).unwrap(), SCHEMA_VERSION);
     let cols: Vec<String> = store
         .conn()
@@ -62,7 +62,7 @@ fn migrates_a_seed_v1_database_forward_keeping_rows() {
         .unwrap();
         tx.commit().unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = Database::open(&path).unwrap();
     assert_eq!(schema::user_version(store.conn()).unwrap(), SCHEMA_VERSION);
     let d = read::get_document(store.conn(), "p1").unwrap().unwrap();
     assert_eq!(d.name, "P");
@@ -78,14 +78,14 @@ fn refuses_a_newer_schema() {
         conn.pragma_update(None, "user_version", 99).unwrap();
     }
     assert!(matches!(
-        Store::open(&path),
+        Database::open(&path),
         Err(Error::TooNew { found: 99, .. })
     ));
 }
 
 #[test]
 fn type_check_constraint_is_enforced() {
-    let store = Store::open_in_memory().unwrap();
+    let store = Database::open_in_memory().unwrap();
     let r = store.conn().execute(
         "INSERT INTO documents (id, type, name, document, file_path, file_modified) \
          VALUES ('x', 'other', 'X', '{}', 'x', '2024-01-01')",
@@ -96,7 +96,7 @@ fn type_check_constraint_is_enforced() {
 
 #[test]
 fn write_batch_upserts_and_reads_back() {
-    let mut store = Store::open_in_memory().unwrap();
+    let mut store = Database::open_in_memory().unwrap();
     let d = doc("p1", "personas/p1.json", "One");
     let generation = store
         .write(|w| {
@@ -142,7 +142,7 @@ fn write_batch_upserts_and_reads_back() {
 
 #[test]
 fn failed_batch_leaves_nothing_behind() {
-    let mut store = Store::open_in_memory().unwrap();
+    let mut store = Database::open_in_memory().unwrap();
     let d = doc("p1", "personas/p1.json", "One");
     let r: Result<(), Error> = store.write(|w| {
         w.upsert_document(&d, 0, 1)?;
@@ -154,7 +154,7 @@ fn failed_batch_leaves_nothing_behind() {
 
 #[test]
 fn stale_flag_errors_and_search_index_round_trip() {
-    let mut store = Store::open_in_memory().unwrap();
+    let mut store = Database::open_in_memory().unwrap();
     let d = doc("p1", "personas/p1.json", "One");
     store
         .write(|w| {
@@ -180,7 +180,9 @@ fn stale_flag_errors_and_search_index_round_trip() {
             .stale
     );
     assert_eq!(
-        read::document_owner(store.conn(), "p1").unwrap(),
+        read::document_owner(store.conn(), "p1")
+            .unwrap()
+            .map(|o| (o.path, o.stale)),
         Some(("personas/p1.json".into(), true))
     );
     let errs = read::sync_errors(store.conn()).unwrap();
@@ -206,20 +208,20 @@ fn garbage_file_is_reported_as_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.db");
     std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
-    let err = Store::open(&path).err().expect("must fail");
+    let err = Database::open(&path).err().expect("must fail");
     assert!(err.is_corruption(), "{err}");
 }
 
 #[test]
 fn snapshot_is_a_standalone_database() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("live.db")).unwrap();
+    let mut store = Database::open(&dir.path().join("live.db")).unwrap();
     store
         .write(|w| w.upsert_document(&doc("p1", "personas/p1.json", "One"), 0, 1))
         .unwrap();
     let snap = dir.path().join("snap.db");
     store.snapshot_to(&snap).unwrap();
-    let ro = Store::open_read_only(&snap).unwrap();
+    let ro = Database::open_read_only(&snap).unwrap();
     assert_eq!(
         read::count_documents(ro.conn(), Some("persona")).unwrap(),
         1
@@ -232,8 +234,8 @@ fn snapshot_is_a_standalone_database() {
 fn clean_close_mark_skips_the_check_until_the_file_is_damaged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shelf.db");
-    let clean = |s: &Store| read::meta(s.conn(), read::META_CLEAN_CLOSE).unwrap();
-    let mut store = Store::open(&path).unwrap();
+    let clean = |s: &Database| read::meta(s.conn(), read::META_CLEAN_CLOSE).unwrap();
+    let mut store = Database::open(&path).unwrap();
     store
         .write(|w| {
             for i in 0..200 {
@@ -250,13 +252,13 @@ fn clean_close_mark_skips_the_check_until_the_file_is_damaged() {
     drop(store);
 
     // Opening writes nothing; the first write removes the mark with it.
-    let mut store = Store::open(&path).unwrap();
+    let mut store = Database::open(&path).unwrap();
     assert_eq!(clean(&store).as_deref(), Some("1"));
     store.write(|w| w.set_meta("k", "v")).unwrap();
     assert_eq!(clean(&store), None, "the first write removes the mark");
     assert!(!store.closed_cleanly(&path).unwrap());
     drop(store);
-    let store = Store::open(&path).unwrap();
+    let store = Database::open(&path).unwrap();
     assert!(
         !store.clean_mark,
         "a session that wrote and did not close cleanly"
@@ -268,11 +270,11 @@ fn clean_close_mark_skips_the_check_until_the_file_is_damaged() {
     // Truncated after a clean close: the size check sends it to quick_check.
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-    let err = Store::open(&path).err().expect("must fail");
+    let err = Database::open(&path).err().expect("must fail");
     assert!(err.is_corruption(), "{err}");
 }
 
-fn page_size(store: &Store) -> u32 {
+fn page_size(store: &Database) -> u32 {
     store
         .conn()
         .pragma_query_value(None, "page_size", |r| r.get(0))
@@ -283,7 +285,7 @@ fn page_size(store: &Store) -> u32 {
 fn a_new_file_gets_16k_pages_and_an_old_one_keeps_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let new = dir.path().join("new.db");
-    let store = Store::open(&new).unwrap();
+    let store = Database::open(&new).unwrap();
     assert_eq!(page_size(&store), schema::PAGE_SIZE);
     drop(store);
 
@@ -294,13 +296,13 @@ fn a_new_file_gets_16k_pages_and_an_old_one_keeps_its_own() {
         conn.pragma_update(None, "page_size", 4096).unwrap();
         schema::migrate(&mut conn).unwrap();
     }
-    let mut store = Store::open(&old).unwrap();
+    let mut store = Database::open(&old).unwrap();
     assert_eq!(page_size(&store), 4096);
     store
         .write(|w| w.upsert_document(&doc("a", "personas/a.json", "A"), 0, 1))
         .unwrap();
     drop(store);
-    let store = Store::open(&old).unwrap();
+    let store = Database::open(&old).unwrap();
     assert_eq!(page_size(&store), 4096);
     assert_eq!(read::count_documents(store.conn(), None).unwrap(), 1);
 }

@@ -1,4 +1,4 @@
-//! Writes, always inside one transaction per batch (see [`crate::Store::write`]), so a
+//! Writes, always inside one transaction per batch (see [`crate::Database::write`]), so a
 //! reader never sees half a batch and a crash at any point leaves the previous state.
 
 use crate::read::{META_GENERATION, META_LAST_SYNC};
@@ -69,6 +69,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Deletes the document with this id (no file provides it any more).
     pub fn delete_document(&self, id: &str) -> Result<(), Error> {
         let mut stmt = self
             .tx
@@ -77,6 +78,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Inserts or replaces a file record.
     pub fn upsert_file(&self, f: &FileRecord) -> Result<(), Error> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO files (path, size, mtime_ns, content_hash, doc_id, racy) \
@@ -95,6 +97,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Deletes a file record (the file is gone).
     pub fn delete_file(&self, path: &str) -> Result<(), Error> {
         let mut stmt = self
             .tx
@@ -123,6 +126,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Deletes the sync error of a file, if it has one.
     pub fn clear_error(&self, path: &str) -> Result<(), Error> {
         let mut stmt = self
             .tx
@@ -131,6 +135,17 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Records which document a file's error row concerns (the stale document kept in
+    /// place of a broken file).
+    pub fn set_error_doc_id(&self, path: &str, doc_id: &str) -> Result<(), Error> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("UPDATE sync_errors SET doc_id = ?2 WHERE path = ?1")?;
+        stmt.execute([path, doc_id])?;
+        Ok(())
+    }
+
+    /// Sets a `sync_meta` value.
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), Error> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO sync_meta (key, value) VALUES (?1, ?2) \

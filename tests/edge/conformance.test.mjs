@@ -14,6 +14,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { access, copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEdge, startLocalServer, promptshelfBin as bin, repoRoot } from "./harness.mjs";
@@ -46,7 +47,31 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * `c` sent with its target byte for byte (node:http; `fetch` would resolve dot segments
+ * itself, as browsers do, before the hosts could see them).
+ */
+function sendRaw(base, c) {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname, port, path: c.target, method: c.method || "GET", headers: c.headers || {}, timeout: 20_000 }, (res) => {
+      const chunks = [];
+      res.on("data", (d) => chunks.push(d));
+      res.on("end", () => {
+        const headers = {};
+        for (const [k, v] of Object.entries(res.headers)) if (!TRANSPORT.has(k) && !k.startsWith("cf-")) headers[k] = v;
+        resolve({ status: res.statusCode, headers, body: Buffer.concat(chunks) });
+      });
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`${c.target}: timed out`)));
+    req.on("error", reject);
+    req.end(c.body);
+  });
+}
+
 async function send(base, c) {
+  if (c.raw) return sendRaw(base, c);
   const r = await fetch(base + c.target, {
     method: c.method || "GET",
     headers: c.headers || {},
@@ -214,6 +239,32 @@ test("local server and edge worker agree on every case", { timeout: 180_000 }, a
     { target: `/v1/prompts/${enc(prompt)}/render`, method: "GET", status: 405 },
     render(persona, "{}", 404),
     render("nobody", "{}", 404),
+    // Ids with `/` work unencoded too (sub-resources such as `/render` are matched from the
+    // end of the path), and answer exactly what the canonical, encoded form answers.
+    ...ids.filter((id) => id.includes("/")).map((id) => ({ target: `/v1/documents/${id}`, status: 200 })),
+    { target: `/v1/personas/${persona}`, status: 200 },
+    { target: `/v1/prompts/${prompt}`, status: 200 },
+    { target: `/v1/personas/${prompt}`, status: 404 },
+    { target: `/v1/prompts/${prompt}/render`, method: "POST", headers: { "content-type": "application/json" }, body: "{}", status: 200 },
+    { target: `/v1/prompts/${prompt}/render`, method: "GET", status: 405 },
+    { target: `/v1/prompts/${prompt}/render`, method: "OPTIONS", headers: { Origin: "https://a.example", "Access-Control-Request-Method": "POST" } },
+    { target: "/v1/documents/nobody/at/all", status: 404 },
+    { target: "/v1/documents/a//b", status: 404 },
+    // Dot segments: resolved as a WHATWG URL parser does (the edge runtime's), on both hosts;
+    // sent raw, since fetch() would resolve them before sending.
+    { raw: true, target: "/v1/documents/../../etc/passwd", status: 404 },
+    { raw: true, target: "/admin/../v1/x", status: 404 },
+    { raw: true, target: "/admin/../v1/health", status: 200 },
+    { raw: true, target: "/v1/documents/..", status: 404 },
+    { raw: true, target: "/v1/documents/.", status: 400 },
+    { raw: true, target: "/v1/documents/%2e%2e/%2E%2E/etc/passwd", status: 404 },
+    { raw: true, target: "/v1/documents/.%2e/.%2E/v1/health", status: 200 },
+    { raw: true, target: "/v1/x/../documents?limit=2", status: 200 },
+    { raw: true, target: `/v1/./documents/./${ids[0]}`, status: 200 },
+    { raw: true, target: `/v1/documents/x/../${enc(ids[0])}`, status: 200 },
+    { raw: true, target: "/v1/documents/..%2F..%2Fetc%2Fpasswd", status: 404 },
+    { raw: true, target: "/../../../v1/health", status: 200 },
+    { raw: true, target: `/v1/prompts/${prompt}/x/../render`, method: "POST", headers: { "content-type": "application/json" }, body: "{}", status: 200 },
   ];
   // Every prompt renders with its sample inputs, identically.
   for (const d of all.data.filter((d) => d.type === "prompt_template")) {

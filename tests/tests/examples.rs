@@ -3,7 +3,7 @@
 //! from its own sample inputs (a newcomer's first `promptshelf render` must not fail).
 
 use promptshelf_core::library::{classify, resolve_duplicates};
-use promptshelf_core::render::{render_with, EnvMap, PromptSource, RenderOptions};
+use promptshelf_core::render::{render, RenderOptions, Source};
 use promptshelf_core::{parse_document, DocType, Document, ParseOptions};
 use std::path::Path;
 
@@ -95,9 +95,12 @@ fn every_example_prompt_renders_from_its_samples() {
             continue;
         }
         prompts += 1;
-        let src = PromptSource::from_document(&d).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        let messages = render_with(&src, &serde_json::json!({}), &EnvMap::new(), &opts)
-            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let source = Source::Document {
+            doc: &d,
+            text: None,
+        };
+        let messages =
+            render(source, &serde_json::json!({}), &opts).unwrap_or_else(|e| panic!("{rel}: {e}"));
         let roles: Vec<&str> = messages.iter().map(|m| m.role.as_str()).collect();
         assert!(
             roles.contains(&"system") && roles.contains(&"user"),

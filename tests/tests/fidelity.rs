@@ -15,7 +15,7 @@
 //! Messages must be equal (role and content, whitespace included), except for the files
 //! listed in `KNOWN_DIFFERENCES` (each explained in docs/prompty-compatibility.md).
 
-use promptshelf_core::render::{self, EnvMap, PromptSource, RenderOptions, Shape};
+use promptshelf_core::render::{self, EnvMap, PromptSource, RenderOptions, Shape, Source};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -51,6 +51,14 @@ fn env_of(entry: &Value) -> EnvMap {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Default render options with the dump entry's environment.
+fn with_env(entry: &Value) -> RenderOptions {
+    RenderOptions {
+        env: env_of(entry),
+        ..RenderOptions::default()
+    }
 }
 
 fn ours_as_json(messages: &[render::Message]) -> Value {
@@ -137,10 +145,9 @@ fn renderer_agrees_with_the_reference_runtimes() {
                 shape,
                 body_line: 1,
             };
-            let ours =
-                render::render_with(&src, &json!({}), &env_of(entry), &RenderOptions::default())
-                    .map(|m| ours_as_json(&m))
-                    .map_err(|e| e.to_string());
+            let ours = render::render(Source::Prompt(&src), &json!({}), &with_env(entry))
+                .map(|m| ours_as_json(&m))
+                .map_err(|e| e.to_string());
             t.record(file, ours, &reference_messages(entry));
         }
         println!(
@@ -187,16 +194,13 @@ fn end_to_end_agrees_with_the_reference_runtimes() {
             let doc = match promptshelf_core::parse_document(file, &bytes, &Default::default()) {
                 Ok(d) => d,
                 Err(e) => {
-                    // Not a document (e.g. the empty file): `render_source` still renders it.
+                    // Not a document (e.g. the empty file): `Source::File` still renders it.
                     let text = String::from_utf8_lossy(&bytes);
-                    let env = env_of(entry);
-                    match render::render_source_with(
-                        file,
-                        &text,
-                        &json!({}),
-                        &env,
-                        &RenderOptions::default(),
-                    ) {
+                    let source = Source::File {
+                        path: file,
+                        text: &text,
+                    };
+                    match render::render(source, &json!({}), &with_env(entry)) {
                         Ok(m) => t.record(file, Ok(ours_as_json(&m)), &reference_messages(entry)),
                         Err(_) => parse_errors.push(format!("{file}: {e}")),
                     }
@@ -214,10 +218,9 @@ fn end_to_end_agrees_with_the_reference_runtimes() {
                 other_shape += 1;
                 continue;
             }
-            let ours =
-                render::render_with(&src, &json!({}), &env_of(entry), &RenderOptions::default())
-                    .map(|m| ours_as_json(&m))
-                    .map_err(|e| e.to_string());
+            let ours = render::render(Source::Prompt(&src), &json!({}), &with_env(entry))
+                .map(|m| ours_as_json(&m))
+                .map_err(|e| e.to_string());
             t.record(file, ours, &reference_messages(entry));
         }
         println!(
@@ -267,7 +270,7 @@ fn render_timing() {
             let file = entry["file"].as_str().unwrap_or_default();
             let bytes = std::fs::read(corpus.join(file)).expect("corpus file");
             if let Ok(d) = promptshelf_core::parse_document(file, &bytes, &Default::default()) {
-                docs.push((d, env_of(entry)));
+                docs.push((d, with_env(entry)));
             }
         }
     }
@@ -275,8 +278,9 @@ fn render_timing() {
     let started = std::time::Instant::now();
     let mut n = 0usize;
     for _ in 0..rounds {
-        for (d, env) in &docs {
-            let _ = render::render(d, &json!({}), env);
+        for (d, opts) in &docs {
+            let source = Source::Document { doc: d, text: None };
+            let _ = render::render(source, &json!({}), opts);
             n += 1;
         }
     }

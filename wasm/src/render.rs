@@ -22,8 +22,7 @@ use crate::errors::{named, opt_u32, set, type_error};
 use crate::json::{stringify, to_js};
 use js_sys::Reflect;
 use promptshelf_core::render::{
-    is_blank_source, render_parsed_source_with, render_with, EnvMap, Message, PromptSource,
-    RenderError, RenderErrorCode, RenderOptions,
+    is_blank_source, render, EnvMap, Message, RenderError, RenderErrorCode, RenderOptions, Source,
 };
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use serde::Deserialize;
@@ -41,10 +40,10 @@ extern "C" {
 
     /// Where `renderById` looks documents up: a search `Shelf`, a `Map`, anything with `get`.
     #[wasm_bindgen(typescript_type = "{ get(id: string): unknown }")]
-    pub type DocumentSource;
+    pub type DocumentLookup;
 
     #[wasm_bindgen(method, catch)]
-    fn get(this: &DocumentSource, id: &str) -> Result<JsValue, JsValue>;
+    fn get(this: &DocumentLookup, id: &str) -> Result<JsValue, JsValue>;
 }
 
 // The search module of the same package (pkg/promptshelf.js, next to pkg/render/): the same
@@ -68,7 +67,7 @@ struct JsRenderOptions {
 fn args(
     inputs: Option<InputsArg>,
     options: Option<RenderOptionsArg>,
-) -> Result<(serde_json::Value, EnvMap, RenderOptions), JsValue> {
+) -> Result<(serde_json::Value, RenderOptions), JsValue> {
     let inputs = match stringify(&inputs.map_or(JsValue::UNDEFINED, JsValue::from), "inputs")? {
         None => serde_json::Value::Object(Default::default()),
         Some(s) => serde_json::from_str(&s).map_err(|e| type_error(&format!("inputs: {e}")))?,
@@ -84,9 +83,10 @@ fn args(
     };
     let opts = RenderOptions {
         strict_undefined: o.strict,
+        env: o.env,
         ..Default::default()
     };
-    Ok((inputs, o.env, opts))
+    Ok((inputs, opts))
 }
 
 fn error_parts(
@@ -134,15 +134,20 @@ pub fn render_text(
     inputs: Option<InputsArg>,
     options: Option<RenderOptionsArg>,
 ) -> Result<JsValue, JsValue> {
-    let (inputs, env, opts) = args(inputs, options)?;
+    let (inputs, opts) = args(inputs, options)?;
+    // A blank file is no document for the parser, yet previews as no messages (as
+    // `Source::File` does natively).
     if is_blank_source(text) {
         return to_js(&Vec::<Message>::new());
     }
     let json = search_module_parse_json(path, text).map_err(parse_failure)?;
     let doc: Document =
         serde_json::from_str(&json).map_err(|e| type_error(&format!("document: {e}")))?;
-    let messages =
-        render_parsed_source_with(&doc, text, &inputs, &env, &opts).map_err(|e| error(&e))?;
+    let source = Source::Document {
+        doc: &doc,
+        text: Some(text),
+    };
+    let messages = render(source, &inputs, &opts).map_err(|e| error(&e))?;
     to_js(&messages)
 }
 
@@ -217,7 +222,7 @@ pub fn render_document(
             return Err(plain_error("no_template", &msg));
         }
     };
-    // Only what `PromptSource` reads matters; the rest stays empty.
+    // Only what rendering reads matters; the rest stays empty.
     let doc = Document {
         id: DocumentId(d.id),
         doc_type: d.doc_type,
@@ -230,9 +235,12 @@ pub fn render_document(
         body: d.body,
         content,
     };
-    let (inputs, env, opts) = args(inputs, options)?;
-    let src = PromptSource::from_document(&doc).map_err(|e| error(&e))?;
-    let messages = render_with(&src, &inputs, &env, &opts).map_err(|e| error(&e))?;
+    let (inputs, opts) = args(inputs, options)?;
+    let source = Source::Document {
+        doc: &doc,
+        text: None,
+    };
+    let messages = render(source, &inputs, &opts).map_err(|e| error(&e))?;
     to_js(&messages)
 }
 
@@ -242,7 +250,7 @@ pub fn render_document(
 /// object with a `get(id)` method, such as a `Map` of the read API's documents.
 #[wasm_bindgen(js_name = renderById, unchecked_return_type = "Message[]")]
 pub fn render_by_id(
-    shelf: &DocumentSource,
+    shelf: &DocumentLookup,
     id: &str,
     inputs: Option<InputsArg>,
     options: Option<RenderOptionsArg>,

@@ -75,14 +75,6 @@ pub struct WatchArgs {
     /// Polling interval when polling.
     #[arg(long, env = "PROMPTSHELF_POLL_MS", value_name = "MS")]
     pub poll_ms: Option<u64>,
-
-    /// The local server (read API, admin API, dashboard) started beside the sync.
-    #[command(flatten)]
-    pub server: crate::cmd::serve::ServerArgs,
-
-    /// Sync only: do not start the local server.
-    #[arg(long, env = "PROMPTSHELF_NO_SERVE")]
-    pub no_serve: bool,
 }
 
 /// The `promptshelf.toml` keys this module reads (all optional).

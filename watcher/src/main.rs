@@ -43,7 +43,7 @@ enum Command {
     /// Sync the library into its SQLite file once, then exit.
     Sync(config::SyncArgs),
     /// Sync, then keep syncing live as files change (until Ctrl-C / SIGTERM).
-    Watch(config::WatchArgs),
+    Watch(cmd::watch::WatchCommand),
     /// Serve a database read-only: read API, admin API and dashboard.
     Serve(cmd::serve::ServeArgs),
 }

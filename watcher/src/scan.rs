@@ -1,10 +1,12 @@
-//! Walking a library folder: which files are documents. Shared by `check`, the initial
-//! sync and the periodic rescan of `watch`.
+//! Walking a whole library folder for `check`: which files are documents. (The sync
+//! has its own walker, `sync/walk.rs`, scoped to a folder and stat'ing as it goes; both
+//! ask core's `library` rules, so they agree on what a library is.)
 //!
 //! [`scan`] walks `root` and returns every file that core's
 //! [`promptshelf_core::library::classify`] accepts, as `(relative path, absolute path,
-//! kind)`, sorted by relative path. Only `personas/` and `prompts/` directly under the
-//! root are entered; hidden folders are never entered. Problems reading a folder
+//! kind)`, sorted by relative path. Only the folders core's
+//! [`promptshelf_core::library::enter_folder`] allows are entered (`personas/` and
+//! `prompts/` at the top, never hidden folders or `node_modules`). Problems reading a folder
 //! (permissions, a file name that is not UTF-8) do not stop the walk: they come back in
 //! [`Scan::problems`] with the relative path they concern. Symlinks to files are
 //! followed; symlinked folders are not (no loops, no escaping the library).
@@ -12,7 +14,7 @@
 //! [`read_limited`] reads one file without ever reading more than `max_bytes + 1` bytes,
 //! so a huge file costs nothing before the parser rejects it.
 
-use promptshelf_core::library::{classify, PERSONAS_DIR, PROMPTS_DIR};
+use promptshelf_core::library::{classify, enter_folder};
 use promptshelf_core::DocType;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -74,13 +76,19 @@ pub fn scan(root: &Path) -> Result<Scan, ScanError> {
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            match e.depth() {
-                0 => true,
-                // Only the two document folders are worth entering.
-                1 => !e.file_type().is_dir() || name == PERSONAS_DIR || name == PROMPTS_DIR,
-                _ => !(e.file_type().is_dir() && name.starts_with('.')),
+            if e.depth() == 0 || !e.file_type().is_dir() {
+                return true;
             }
+            // core's rule: which folders hold documents (the same as the sync's walk).
+            let parent = match e.depth() {
+                1 => String::new(),
+                _ => e
+                    .path()
+                    .parent()
+                    .and_then(|p| relative(root, p))
+                    .unwrap_or_default(),
+            };
+            enter_folder(&parent, &e.file_name().to_string_lossy())
         });
     for entry in walker {
         let entry = match entry {
@@ -156,6 +164,8 @@ mod tests {
             "personas/team/deep/c.json",
             "personas/.hidden.json",
             "personas/.git/x.json",
+            "personas/node_modules/x.json",
+            "prompts/a/node_modules/x.prompty",
             "personas/a.json~",
             "personas/.a.json.swp",
             "personas/4913",

@@ -104,7 +104,7 @@ fn every_bad_file_is_reported_with_position() {
         format!("{root}/personas/latin1.json:1:14: file is not valid UTF-8"),
         format!("{root}/personas/zz-dup.json: duplicate id `shared`: already used by personas/good.json"),
         format!("{root}/prompts/bad-yaml.prompty:4:1: front matter: invalid YAML"),
-        format!("{root}/prompts/big.prompty: file is 1001 bytes, over the limit of 1000 bytes"),
+        format!("{root}/prompts/big.prompty: file is 2000 bytes, over the limit of 1000 bytes"),
         format!("{root}/prompts/unclosed.prompty:1:1: the front matter opened here is never closed"),
     ];
     assert_eq!(lines.len(), expect.len() + 1, "{text}");

@@ -129,3 +129,23 @@ fn searches_a_synced_database() {
     let out = promptshelf(&["search", "/nonexistent/x", "a"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The last word matches as a prefix by default, as in `/v1/search` and the npm package
+/// (one default in the core, `search::PREFIX_LAST`); `--no-prefix` turns it off.
+#[test]
+fn last_word_is_a_prefix_like_on_every_host() {
+    let dir = library();
+    let d = dir.path().to_str().unwrap();
+    let v = json(&promptshelf(&["search", d, "refu", "--format", "json"]));
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(v["hits"][0]["id"], "personas/support");
+    let v = json(&promptshelf(&[
+        "search",
+        d,
+        "refu",
+        "--format",
+        "json",
+        "--no-prefix",
+    ]));
+    assert_eq!(v["total"], 0, "{v}");
+}

@@ -2,7 +2,7 @@
 //! real files, real inotify, real SQLite — including `kill -9` at awkward moments,
 //! SIGTERM, and damaged database files. Every wait has a deadline.
 
-use promptshelf_store::{read, Store};
+use promptshelf_store::{read, Database};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -34,7 +34,7 @@ fn names(db: &Path) -> BTreeMap<String, String> {
     if !db.exists() {
         return BTreeMap::new();
     }
-    let Ok(s) = Store::open_read_only(db) else {
+    let Ok(s) = Database::open_read_only(db) else {
         return BTreeMap::new();
     };
     read::all_documents(s.conn())
@@ -190,7 +190,7 @@ fn kill_9_at_awkward_moments_then_restart_converges_to_the_files() {
     });
     signal(&child, "-TERM");
     assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
-    let s = Store::open_read_only(&db_of(root)).unwrap();
+    let s = Database::open_read_only(&db_of(root)).unwrap();
     s.quick_check().unwrap();
     assert_eq!(read::all_files(s.conn()).unwrap().len(), want.len());
 }
@@ -241,7 +241,7 @@ fn kill_9_during_a_fresh_build_leaves_no_database_and_a_restart_converges() {
     wait_exit(&mut child, Duration::from_secs(10));
     // Either no database at all, or a whole one: never a partial one at its place.
     if db.exists() {
-        let s = Store::open_read_only(&db).unwrap();
+        let s = Database::open_read_only(&db).unwrap();
         s.quick_check().unwrap();
         assert_eq!(names(&db), want);
     }
@@ -255,7 +255,7 @@ fn kill_9_during_a_fresh_build_leaves_no_database_and_a_restart_converges() {
     );
     assert_eq!(names(&db), want);
     assert!(!build_of(root).exists(), "the build file is gone");
-    let s = Store::open_read_only(&db).unwrap();
+    let s = Database::open_read_only(&db).unwrap();
     s.quick_check().unwrap();
     let mode: String = s
         .conn()

@@ -12,13 +12,18 @@
 use super::{ApiConfig, Cors, Request, Response};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+/// Methods a preflight allows on read routes (a route with other methods, such as render,
+/// answers with its own `Allow` list).
 pub const ALLOW_METHODS: &str = "GET, HEAD, OPTIONS";
+/// Request headers a preflight allows: what `fetch` with caching and auth sends.
 pub const ALLOW_HEADERS: &str = "Accept, Accept-Language, Content-Language, Content-Type, Cache-Control, If-None-Match, If-Modified-Since, Authorization";
+/// How long a browser may cache a preflight answer (a day: the policy changes only on restart).
 pub const MAX_AGE: &str = "86400";
 
 /// A configured CORS origin that is not one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CorsError {
+    /// The value, as configured.
     #[error("`{0}` is not an origin: write scheme://host[:port] (e.g. https://app.example.com or http://localhost:5173), or `*` for every origin")]
     NotAnOrigin(String),
 }
@@ -76,6 +81,7 @@ impl Cors {
 /// dot removed, IP literals in canonical form, the scheme's default port dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
+    /// `http` or `https` (lower case).
     pub scheme: String,
     /// As in [`split_host`]: a name, a dotted IPv4 address, or `[IPv6]`.
     pub host: String,

@@ -9,6 +9,7 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// Longest id a cursor may carry (longer ones cannot be document ids).
 const MAX_ID_BYTES: usize = 1024;
 
+/// The opaque `next_cursor` that resumes a list after `last_id`.
 pub fn encode(last_id: &str) -> String {
     let bytes = last_id.as_bytes();
     let mut out = String::with_capacity(1 + bytes.len().div_ceil(3) * 4);
@@ -27,6 +28,7 @@ pub fn encode(last_id: &str) -> String {
     out
 }
 
+/// The id a cursor from [`encode`] resumes after; anything else is `400 bad_cursor`.
 pub fn decode(cursor: &str) -> Result<String, ApiError> {
     let bad = || ApiError::bad_cursor("`cursor` is not a cursor this API issued");
     let body = cursor.strip_prefix('c').ok_or_else(bad)?;

@@ -4,10 +4,14 @@
 
 use serde::Serialize;
 
+/// A failed request: turned into the JSON error body and status by [`ApiError::body`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// HTTP status (4xx for the client's mistakes, 503 for the store's).
     pub status: u16,
+    /// Stable machine-readable code (`not_found`, `bad_query`, ...); clients match on it.
     pub code: &'static str,
+    /// What went wrong, for humans.
     pub message: String,
     /// Character position in the search query, for `bad_query`.
     pub position: Option<usize>,
@@ -27,6 +31,7 @@ struct Body<'a> {
 }
 
 impl ApiError {
+    /// An error with any status and code.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -35,9 +40,11 @@ impl ApiError {
             position: None,
         }
     }
+    /// 404: no such route or document.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(404, "not_found", message)
     }
+    /// 405 for a method the read routes do not take (they take GET, HEAD, OPTIONS).
     pub fn method_not_allowed(method: &str) -> Self {
         Self::new(
             405,
@@ -47,24 +54,30 @@ impl ApiError {
             ),
         )
     }
+    /// 400: a malformed `%XX` escape or bytes that are not UTF-8.
     pub fn bad_encoding(message: impl Into<String>) -> Self {
         Self::new(400, "bad_encoding", message)
     }
+    /// 400: a parameter or id the route cannot use.
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
         Self::new(400, "invalid_parameter", message)
     }
+    /// 400: a path the router cannot read at all (not starting with `/`).
     pub fn bad_path(message: impl Into<String>) -> Self {
         Self::new(400, "bad_path", message)
     }
+    /// 400: a cursor this API did not issue.
     pub fn bad_cursor(message: impl Into<String>) -> Self {
         Self::new(400, "bad_cursor", message)
     }
+    /// 400: a search query with a syntax error at `position` (characters).
     pub fn bad_query(message: impl Into<String>, position: Option<usize>) -> Self {
         ApiError {
             position,
             ..Self::new(400, "bad_query", message)
         }
     }
+    /// 414: the request target is longer than the configured limit.
     pub fn uri_too_long(len: usize, max: usize) -> Self {
         Self::new(
             414,
@@ -72,6 +85,7 @@ impl ApiError {
             format!("request target is {len} bytes; the limit is {max}"),
         )
     }
+    /// 413: the request body is longer than the configured limit.
     pub fn payload_too_large(len: u64, max: usize) -> Self {
         Self::new(
             413,
@@ -79,6 +93,7 @@ impl ApiError {
             format!("request body is {len} bytes; the limit is {max}"),
         )
     }
+    /// 503: the store failed; the client may retry.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(503, "unavailable", message)
     }

@@ -3,6 +3,7 @@
 //! Written by hand to keep the core free of HTTP crates and identical on every host.
 
 use super::error::ApiError;
+use std::borrow::Cow;
 
 /// Decodes `%XX` escapes (and `+` as space when `plus_is_space`, for query strings).
 /// A `%` not followed by two hex digits, or bytes that are not UTF-8 afterwards, are a
@@ -48,6 +49,81 @@ pub fn percent_decode(raw: &str, plus_is_space: bool, what: &str) -> Result<Stri
             e.utf8_error().valid_up_to()
         ))
     })
+}
+
+/// The request path as a WHATWG URL parser leaves it for an `http:` URL: dot segments
+/// (`.`, `..` and their `%2e` forms, any case) resolved, `\` read as `/`, and bytes
+/// outside the path percent-encode set escaped. The edge worker only ever sees paths in
+/// this form (the runtime parses every request URL), so the local server normalises the
+/// raw request path the same way before routing and both hosts answer alike. Already
+/// normal paths (every path the edge sees) come back borrowed and unchanged; a path that
+/// does not start with `/` is left for the router to reject.
+pub fn normalize_path(raw: &str) -> Cow<'_, str> {
+    if !raw.starts_with(['/', '\\']) {
+        return Cow::Borrowed(raw);
+    }
+    let body = &raw[1..];
+    let plain = !raw.bytes().any(|b| b == b'\\' || path_escaped(b))
+        && !body
+            .split('/')
+            .any(|s| is_single_dot(s) || is_double_dot(s));
+    if plain {
+        return Cow::Borrowed(raw);
+    }
+    let parts: Vec<&str> = body.split(['/', '\\']).collect();
+    let mut segs: Vec<&str> = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        // A dot segment at the end leaves an empty last segment (`/a/..` is `/`,
+        // `/a/.` is `/a/`); elsewhere it leaves nothing.
+        let last = i + 1 == parts.len();
+        if is_double_dot(part) {
+            segs.pop();
+            if last {
+                segs.push("");
+            }
+        } else if is_single_dot(part) {
+            if last {
+                segs.push("");
+            }
+        } else {
+            segs.push(part);
+        }
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for seg in segs {
+        out.push('/');
+        for c in seg.chars() {
+            if c.is_ascii() && !path_escaped(c as u8) {
+                out.push(c);
+            } else {
+                let mut buf = [0; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                    out.push('%');
+                    out.push(HEX[usize::from(b >> 4)] as char);
+                    out.push(HEX[usize::from(b & 15)] as char);
+                }
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// WHATWG's path percent-encode set (ASCII part): C0 controls, space, `"`, `#`, `<`,
+/// `>`, `?`, `` ` ``, `{`, `}` and DEL; every non-ASCII byte is escaped too.
+fn path_escaped(b: u8) -> bool {
+    b <= 0x20 || b >= 0x7F || matches!(b, b'"' | b'#' | b'<' | b'>' | b'?' | b'`' | b'{' | b'}')
+}
+
+fn is_single_dot(s: &str) -> bool {
+    s == "." || s.eq_ignore_ascii_case("%2e")
+}
+
+fn is_double_dot(s: &str) -> bool {
+    s == ".."
+        || s.eq_ignore_ascii_case(".%2e")
+        || s.eq_ignore_ascii_case("%2e.")
+        || s.eq_ignore_ascii_case("%2e%2e")
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -118,6 +194,43 @@ mod tests {
         assert!(percent_decode("%", false, "x").is_err());
         assert!(percent_decode("%FF%FE", false, "x").is_err());
         assert!(percent_decode("%C3", false, "x").is_err());
+    }
+
+    /// Expected values are what `new URL("http://h" + path).pathname` gives in Node.
+    #[test]
+    fn paths_normalise_like_whatwg() {
+        for (raw, want) in [
+            ("/v1/health", "/v1/health"),
+            ("/", "/"),
+            ("/v1/documents/../../etc/passwd", "/etc/passwd"),
+            ("/admin/../v1/x", "/v1/x"),
+            ("/v1/documents/..", "/v1/"),
+            ("/v1/documents/.", "/v1/documents/"),
+            ("/v1/./documents", "/v1/documents"),
+            ("/..", "/"),
+            ("/../../..", "/"),
+            ("/v1/documents/%2e%2e", "/v1/"),
+            ("/v1/documents/%2E%2e/x", "/v1/x"),
+            ("/v1/documents/.%2E/x", "/v1/x"),
+            ("/v1/documents/%2e./x", "/v1/x"),
+            ("/v1/%2e/health", "/v1/health"),
+            ("/v1/documents/..%2F..%2Fetc", "/v1/documents/..%2F..%2Fetc"),
+            ("/v1/documents/...", "/v1/documents/..."),
+            ("/v1/documents/%2e%2e%2e", "/v1/documents/%2e%2e%2e"),
+            ("/v1\\documents\\x", "/v1/documents/x"),
+            ("/v1/a b\"<>`{}", "/v1/a%20b%22%3C%3E%60%7B%7D"),
+            ("/v1/é", "/v1/%C3%A9"),
+            ("/v1/%zz", "/v1/%zz"),
+            ("/v1//documents", "/v1//documents"),
+            ("v1/health", "v1/health"),
+            ("", ""),
+        ] {
+            assert_eq!(normalize_path(raw), want, "{raw}");
+        }
+        assert!(matches!(
+            normalize_path("/v1/documents/a%2Fb"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

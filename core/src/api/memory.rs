@@ -1,27 +1,33 @@
-//! An in-memory [`Store`]: the reference semantics of filtering and pagination (the
+//! An in-memory [`DocumentSource`]: the reference semantics of filtering and pagination (the
 //! SQLite store must agree with it), used by unit tests and by hosts that hold a small
 //! library in memory.
 
 use super::store::{
-    Counts, FieldFilter, HealthInfo, ListPage, ListQuery, Searcher, Store, StoreError,
-    StoredDocument,
+    Counts, DocumentSource, FieldFilter, HealthInfo, ListPage, ListRequest, Searcher,
+    ServedDocument, StoreError,
 };
 use crate::model::{DocType, Document};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// A [`DocumentSource`] over documents held in memory: the reference semantics the SQLite implementation is tested against, and a store for unit tests.
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     /// Keyed by id; `BTreeMap` gives the id order the API pages in.
-    pub docs: BTreeMap<String, StoredDocument>,
+    pub docs: BTreeMap<String, ServedDocument>,
+    /// The content generation behind ETags.
     pub generation: String,
+    /// What `/v1/index` serves (`None`: 503, as a database without an index).
     pub index_bytes: Option<Vec<u8>>,
+    /// What `/v1/search` runs on (`None`: 503).
     pub searcher: Option<Arc<dyn Searcher + Send + Sync>>,
+    /// The sync error count `/v1/health` reports.
     pub sync_errors: u64,
 }
 
 impl MemoryStore {
+    /// An empty store at `generation`.
     pub fn new(generation: &str) -> Self {
         MemoryStore {
             generation: generation.to_owned(),
@@ -29,10 +35,11 @@ impl MemoryStore {
         }
     }
 
+    /// Adds (or replaces, by id) a document with its file's modification time.
     pub fn insert(&mut self, document: Document, modified: Option<&str>) {
         self.docs.insert(
             document.id.0.clone(),
-            StoredDocument {
+            ServedDocument {
                 document,
                 modified: modified.map(str::to_owned),
                 stale: false,
@@ -55,7 +62,7 @@ impl MemoryStore {
 }
 
 /// Whether `doc` passes every filter of `q` (cursor and paging aside).
-pub fn matches(doc: &Document, q: &ListQuery) -> bool {
+pub fn matches(doc: &Document, q: &ListRequest) -> bool {
     q.doc_type.is_none_or(|t| t == doc.doc_type)
         && q.tags
             .iter()
@@ -88,7 +95,7 @@ fn scalar_eq(v: &Value, want: &str) -> bool {
     }
 }
 
-impl Store for MemoryStore {
+impl DocumentSource for MemoryStore {
     fn generation(&self) -> Result<String, StoreError> {
         Ok(self.generation.clone())
     }
@@ -103,12 +110,12 @@ impl Store for MemoryStore {
         })
     }
 
-    fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError> {
+    fn get(&self, id: &str) -> Result<Option<ServedDocument>, StoreError> {
         Ok(self.docs.get(id).cloned())
     }
 
-    fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
-        let matching: Vec<&StoredDocument> = self
+    fn list(&self, q: &ListRequest) -> Result<ListPage, StoreError> {
+        let matching: Vec<&ServedDocument> = self
             .docs
             .values()
             .filter(|d| matches(&d.document, q))

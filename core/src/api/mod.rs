@@ -1,6 +1,6 @@
 //! The read API v1 as a pure function: [`handle`] turns a [`Request`] (method, raw path,
 //! raw query, headers) into a [`Response`] (status, headers, body bytes) by reading a
-//! [`Store`]. The local server and the edge worker are thin adapters around it, so both
+//! [`DocumentSource`]. The local server and the edge worker are thin adapters around it, so both
 //! give byte-identical bodies for the same database. No I/O, no clocks: time limits and
 //! sockets are the host's business.
 //!
@@ -26,15 +26,17 @@ mod tests;
 pub use engine::load_index;
 pub use error::ApiError;
 pub use openapi::OPENAPI_JSON;
+pub use routes::route_label;
 pub use store::{
-    Counts, FieldFilter, HealthInfo, ListPage, ListQuery, RawDocument, RawListPage, SearchProblem,
-    SearchRequest, Searcher, Store, StoreError, StoredDocument,
+    Counts, DocumentSource, FieldFilter, HealthInfo, ListPage, ListRequest, RawDocument,
+    RawListPage, SearchProblem, SearchRequest, Searcher, ServedDocument, StoreError,
 };
 
 /// One HTTP request as the host received it. `path` and `query` are raw (still
 /// percent-encoded); the handler decodes them strictly.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Request {
+    /// The HTTP method, upper case as sent.
     pub method: String,
     /// The path part of the request target, e.g. `/v1/documents/a%2Fb`.
     pub path: String,
@@ -52,6 +54,7 @@ impl Request {
         Request::new("GET", target)
     }
 
+    /// A request with `method` for `target` (`/path?query`).
     pub fn new(method: &str, target: &str) -> Request {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         Request {
@@ -63,6 +66,7 @@ impl Request {
         }
     }
 
+    /// Adds a header (tests and simple hosts build requests this way).
     pub fn with_header(mut self, name: &str, value: &str) -> Request {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
@@ -81,13 +85,16 @@ impl Request {
 /// report its length); HTTP stacks drop it on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// HTTP status.
     pub status: u16,
     /// Header names are lower case.
     pub headers: Vec<(&'static str, String)>,
+    /// Body bytes (JSON, or the index blob for `/v1/index`).
     pub body: Vec<u8>,
 }
 
 impl Response {
+    /// The first header named `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -123,6 +130,7 @@ pub enum Cors {
 /// differs per host (a CDN wants `s-maxage`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
+    /// Which browser origins may read the answers.
     pub cors: Cors,
     /// `Cache-Control` of successful data responses.
     pub cache_control: String,
@@ -130,11 +138,17 @@ pub struct ApiConfig {
     pub max_target_bytes: usize,
     /// Largest request body accepted (the read API uses none); beyond: 413.
     pub max_body_bytes: usize,
+    /// List page size when `limit` is absent.
     pub default_page_size: u64,
+    /// Largest `limit` a list accepts.
     pub max_page_size: u64,
+    /// Largest `offset` a list accepts (deeper pages use cursors).
     pub max_offset: u64,
+    /// Search hits per page when `limit` is absent.
     pub default_search_limit: u64,
+    /// Largest `limit` a search accepts.
     pub max_search_limit: u64,
+    /// Largest `offset` a search accepts.
     pub max_search_offset: u64,
     /// Longest search query, in characters.
     pub max_query_chars: usize,
@@ -160,7 +174,7 @@ impl Default for ApiConfig {
 
 /// Answers one read-API request. Never panics on client input: every bad request is a
 /// 4xx JSON error; a failing store is a 503 JSON error.
-pub fn handle(req: &Request, store: &dyn Store, cfg: &ApiConfig) -> Response {
+pub fn handle(req: &Request, store: &dyn DocumentSource, cfg: &ApiConfig) -> Response {
     handle_with_body(req, &[], store, cfg)
 }
 
@@ -170,7 +184,7 @@ pub fn handle(req: &Request, store: &dyn Store, cfg: &ApiConfig) -> Response {
 pub fn handle_with_body(
     req: &Request,
     body: &[u8],
-    store: &dyn Store,
+    store: &dyn DocumentSource,
     cfg: &ApiConfig,
 ) -> Response {
     let mut resp = match routes::dispatch(req, body, store, cfg) {

@@ -13,10 +13,10 @@
 //! the server's environment, and a reference without a default is a `missing_env` error.
 
 use super::error::ApiError;
-use super::store::Store;
+use super::store::DocumentSource;
 use super::{Request, Response};
 use crate::model::DocType;
-use crate::render::{self, EnvMap, PromptSource, RenderError, RenderOptions};
+use crate::render::{self, RenderError, RenderOptions, Source};
 use serde_json::{json, Map, Value};
 
 /// The HTTP methods this route accepts.
@@ -84,10 +84,11 @@ fn render_error_response(e: &RenderError) -> Response {
     }
 }
 
+/// `POST /v1/prompts/{id}/render`: renders the stored prompt `id` with the inputs in `body` (a JSON object `{"inputs": {...}}`, or empty) into `{"id", "messages"}`; render errors are 422 with code and position.
 pub fn render_prompt(
     req: &Request,
     body: &[u8],
-    store: &dyn Store,
+    store: &dyn DocumentSource,
     id: &str,
 ) -> Result<Response, ApiError> {
     if let Some(ct) = req.header("content-type") {
@@ -119,9 +120,13 @@ pub fn render_prompt(
             )))
         }
     };
-    let rendered = PromptSource::from_document(&doc).and_then(|src| {
-        render::render_with(&src, &Value::Object(inputs), &EnvMap::new(), &options())
-    });
+    // No file text here (stored documents), and no environment: the server's own
+    // variables are never exposed (`options()`).
+    let source = Source::Document {
+        doc: &doc,
+        text: None,
+    };
+    let rendered = render::render(source, &Value::Object(inputs), &options());
     match rendered {
         Ok(messages) => Ok(Response {
             status: 200,
@@ -163,6 +168,16 @@ mod tests {
             .unwrap(),
             None,
         );
+        // Ids with `/`: reachable unencoded before `/render`; an id that itself ends in
+        // `/render` only percent-encoded.
+        for id in ["team/support", "team/render"] {
+            let t = text.replace("id: support", &format!("id: {id}"));
+            let path = format!("prompts/{id}.prompty");
+            s.insert(
+                parse_document(&path, t.as_bytes(), &ParseOptions::default()).unwrap(),
+                None,
+            );
+        }
         let persona = br#"{"id": "alice", "name": "Alice", "prompt": "You are Alice."}"#;
         if let Ok(p) = parse_document("personas/alice.json", persona, &ParseOptions::default()) {
             s.insert(p, None);
@@ -198,6 +213,32 @@ mod tests {
             r.body,
             call(&post("/v1/prompts/support/render", body), &store()).body
         );
+    }
+
+    #[test]
+    fn slash_ids_render_encoded_or_not() {
+        let body = r#"{"inputs": {"question": "Q"}}"#;
+        let s = store();
+        let want = call(&post("/v1/prompts/team%2Fsupport/render", body), &s);
+        assert_eq!(want.status, 200, "{}", String::from_utf8_lossy(&want.body));
+        assert_eq!(want.json().unwrap()["id"], "team/support");
+        let plain = call(&post("/v1/prompts/team/support/render", body), &s);
+        assert_eq!((plain.status, plain.body), (200, want.body));
+        let r = call(&post("/v1/prompts/team%2Frender/render", body), &s);
+        assert_eq!(r.json().unwrap()["id"], "team/render");
+        // Unencoded, `/render` is the sub-resource: a GET of it is the render route's 405.
+        let r = handle(
+            &Request::get("/v1/prompts/team/render"),
+            &s,
+            &ApiConfig::default(),
+        );
+        assert_eq!(r.status, 405);
+        let r = handle(
+            &Request::get("/v1/prompts/team%2Frender"),
+            &s,
+            &ApiConfig::default(),
+        );
+        assert_eq!(r.json().unwrap()["id"], "team/render");
     }
 
     #[test]

@@ -4,9 +4,9 @@
 use super::cors;
 use super::cursor;
 use super::error::ApiError;
-use super::http::{if_none_match_matches, parse_query, parse_uint, percent_decode};
+use super::http::{if_none_match_matches, normalize_path, parse_query, parse_uint, percent_decode};
 use super::openapi::OPENAPI_JSON;
-use super::store::{FieldFilter, ListQuery, SearchRequest, Store};
+use super::store::{DocumentSource, FieldFilter, ListRequest, SearchRequest};
 use super::{ApiConfig, Request, Response};
 use crate::model::DocType;
 use serde::Serialize;
@@ -38,10 +38,12 @@ enum Route {
 pub fn dispatch(
     req: &Request,
     body: &[u8],
-    store: &dyn Store,
+    store: &dyn DocumentSource,
     cfg: &ApiConfig,
 ) -> Result<Response, ApiError> {
-    let target_len = req.path.len() + req.query.len();
+    // What the edge sees: its runtime has already parsed the URL (see `normalize_path`).
+    let path = normalize_path(&req.path);
+    let target_len = path.len() + req.query.len();
     if target_len > cfg.max_target_bytes {
         return Err(ApiError::uri_too_long(target_len, cfg.max_target_bytes));
     }
@@ -58,7 +60,7 @@ pub fn dispatch(
             cfg.max_body_bytes,
         ));
     }
-    let route = resolve(&req.path)?;
+    let route = resolve(&path)?;
     if let Route::Render(id) = &route {
         return match req.method.as_str() {
             "POST" => super::render::render_prompt(req, body, store, id),
@@ -125,44 +127,147 @@ fn sanitize_method(m: &str) -> String {
         .collect()
 }
 
-fn resolve(raw_path: &str) -> Result<Route, ApiError> {
-    let Some(rest) = raw_path.strip_prefix('/') else {
+/// Sub-resources of a document, addressed as `/v1/{collection}/{id}/{name}`. They are
+/// matched on the last path segment, so the id before them may contain unencoded `/`
+/// (`/v1/prompts/support/reply/render`). An id whose own last segment is one of these
+/// names must be sent with its `/` encoded as `%2F` (the canonical form, which always
+/// works). A route added later (`/v1/documents/{id}/versions`...) is one more row.
+const SUB_RESOURCES: &[SubResource] = &[(
+    Collection::Prompts,
+    "render",
+    Route::Render,
+    "/v1/prompts/{id}/render",
+)];
+
+/// A sub-resource row: the collection it hangs off, its path segment, the route it makes
+/// of the id before it, and its metrics label.
+type SubResource = (Collection, &'static str, fn(String) -> Route, &'static str);
+
+/// The collections whose documents are addressed by id in the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    Documents,
+    Personas,
+    Prompts,
+}
+
+impl Collection {
+    fn parse(seg: &str) -> Option<Collection> {
+        match seg {
+            "documents" => Some(Collection::Documents),
+            "personas" => Some(Collection::Personas),
+            "prompts" => Some(Collection::Prompts),
+            _ => None,
+        }
+    }
+
+    fn list(self) -> Route {
+        match self {
+            Collection::Documents => Route::Documents,
+            Collection::Personas => Route::TypedList(DocType::Persona),
+            Collection::Prompts => Route::TypedList(DocType::PromptTemplate),
+        }
+    }
+
+    /// Metrics labels of the collection's list and item routes.
+    fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Collection::Documents => ("/v1/documents", "/v1/documents/{id}"),
+            Collection::Personas => ("/v1/personas", "/v1/personas/{id}"),
+            Collection::Prompts => ("/v1/prompts", "/v1/prompts/{id}"),
+        }
+    }
+
+    fn item(self, id: String) -> Route {
+        match self {
+            Collection::Documents => Route::Document(id),
+            Collection::Personas => Route::TypedDocument(DocType::Persona, id),
+            Collection::Prompts => Route::TypedDocument(DocType::PromptTemplate, id),
+        }
+    }
+}
+
+/// Routes a path that [`normalize_path`] has already brought into the form the edge sees
+/// (no dot segments). Each segment is percent-decoded; an id is every segment after the
+/// collection name (minus a sub-resource name at the end) joined by `/`, so
+/// `personas/support/agent` and `personas%2Fsupport%2Fagent` name the same document.
+fn resolve(path: &str) -> Result<Route, ApiError> {
+    let Some(rest) = path.strip_prefix('/') else {
         return Err(ApiError::bad_path("the path must start with `/`"));
     };
     let mut segs = Vec::new();
     for raw in rest.split('/') {
-        let seg = percent_decode(raw, false, "path")?;
-        if seg == "." || seg == ".." {
-            return Err(ApiError::bad_path(
-                "dot segments (`.`, `..`) are not allowed in paths",
-            ));
-        }
-        segs.push(seg);
+        segs.push(percent_decode(raw, false, "path")?);
     }
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let route = match s.as_slice() {
-        ["v1", "health"] => Route::Health,
-        ["v1", "documents"] => Route::Documents,
-        ["v1", "documents", id] => Route::Document(valid_id(id)?),
-        ["v1", "personas"] => Route::TypedList(DocType::Persona),
-        ["v1", "personas", id] => Route::TypedDocument(DocType::Persona, valid_id(id)?),
-        ["v1", "prompts"] => Route::TypedList(DocType::PromptTemplate),
-        ["v1", "prompts", id] => Route::TypedDocument(DocType::PromptTemplate, valid_id(id)?),
-        ["v1", "prompts", id, "render"] => Route::Render(valid_id(id)?),
-        ["v1", "search"] => Route::Search,
-        ["v1", "index"] => Route::Index,
-        ["v1", "openapi.json"] => Route::OpenApi,
-        _ => {
-            return Err(ApiError::not_found(format!(
-                "no route for `{}`; see /v1/openapi.json",
-                truncate(raw_path, 200)
-            )))
-        }
+        ["v1", "health"] => Some(Route::Health),
+        ["v1", "search"] => Some(Route::Search),
+        ["v1", "index"] => Some(Route::Index),
+        ["v1", "openapi.json"] => Some(Route::OpenApi),
+        ["v1", coll] => Collection::parse(coll).map(Collection::list),
+        ["v1", coll, id @ ..] => match Collection::parse(coll) {
+            Some(c) => Some(item_route(c, id)?),
+            None => None,
+        },
+        _ => None,
     };
-    Ok(route)
+    route.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no route for `{}`; see /v1/openapi.json",
+            truncate(path, 200)
+        ))
+    })
 }
 
-fn valid_id(id: &str) -> Result<String, ApiError> {
+/// The route of `/v1/{collection}/{segs...}`: a sub-resource when the last segment
+/// names one (and an id precedes it), else the document whose id is all of `segs`.
+fn item_route(c: Collection, segs: &[&str]) -> Result<Route, ApiError> {
+    if let [id @ .., last] = segs {
+        let sub = SUB_RESOURCES
+            .iter()
+            .find(|(rc, name, ..)| *rc == c && name == last);
+        if let (false, Some((_, _, make, _))) = (id.is_empty(), sub) {
+            return Ok(make(valid_id(id.join("/"))?));
+        }
+    }
+    Ok(c.item(valid_id(segs.join("/"))?))
+}
+
+/// The route template of `path` (`/v1/documents/{id}`), for metrics labels: the
+/// handler's routing rules (normalised path, sub-resources matched from the end) without
+/// its decoding, so labelling a request allocates nothing. `None` for a path no route
+/// answers.
+pub fn route_label(path: &str) -> Option<&'static str> {
+    let path = normalize_path(path);
+    let rest = path.strip_prefix("/v1/")?;
+    let (head, tail) = match rest.split_once('/') {
+        Some((h, t)) => (h, Some(t)),
+        None => (rest, None),
+    };
+    let fixed = match head {
+        "health" => Some("/v1/health"),
+        "search" => Some("/v1/search"),
+        "index" => Some("/v1/index"),
+        "openapi.json" => Some("/v1/openapi.json"),
+        _ => None,
+    };
+    if let Some(label) = fixed {
+        return tail.is_none().then_some(label);
+    }
+    let c = Collection::parse(head)?;
+    let Some(tail) = tail else {
+        return Some(c.labels().0);
+    };
+    let sub = tail.rsplit_once('/').and_then(|(_, last)| {
+        SUB_RESOURCES
+            .iter()
+            .find(|(rc, name, ..)| *rc == c && *name == last)
+    });
+    Some(sub.map_or(c.labels().1, |(.., label)| label))
+}
+
+fn valid_id(id: String) -> Result<String, ApiError> {
     if id.is_empty() {
         return Err(ApiError::invalid_parameter("the document id is empty"));
     }
@@ -176,7 +281,7 @@ fn valid_id(id: &str) -> Result<String, ApiError> {
             "the document id contains control characters",
         ));
     }
-    Ok(id.to_owned())
+    Ok(id)
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -246,9 +351,9 @@ fn list_query(
     params: &[(String, String)],
     cfg: &ApiConfig,
     fixed_type: Option<DocType>,
-) -> Result<ListQuery, ApiError> {
+) -> Result<ListRequest, ApiError> {
     let (mut ty, mut cur, mut off, mut lim) = (None, None, None, None);
-    let mut q = ListQuery::default();
+    let mut q = ListRequest::default();
     for (k, v) in params {
         match k.as_str() {
             "type" if fixed_type.is_none() => once(&mut ty, k, v)?,
@@ -384,9 +489,9 @@ fn etag_for(generation: &str) -> String {
 /// with 304 before the route reads anything else.
 fn cached(
     req: &Request,
-    store: &dyn Store,
+    store: &dyn DocumentSource,
     cfg: &ApiConfig,
-    body: impl FnOnce(&dyn Store) -> Result<Vec<u8>, ApiError>,
+    body: impl FnOnce(&dyn DocumentSource) -> Result<Vec<u8>, ApiError>,
     content_type: &str,
 ) -> Result<Response, ApiError> {
     let etag = etag_for(&store.generation()?);
@@ -418,7 +523,7 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::unavailable(format!("could not serialize the response: {e}")))
 }
 
-fn health(store: &dyn Store, params: &[(String, String)]) -> Result<Response, ApiError> {
+fn health(store: &dyn DocumentSource, params: &[(String, String)]) -> Result<Response, ApiError> {
     no_params(params)?;
     #[derive(Serialize)]
     struct Health<'a> {
@@ -479,7 +584,7 @@ fn openapi(
     })
 }
 
-fn get(store: &dyn Store, id: &str, want: Option<DocType>) -> Result<Vec<u8>, ApiError> {
+fn get(store: &dyn DocumentSource, id: &str, want: Option<DocType>) -> Result<Vec<u8>, ApiError> {
     match store.get_raw(id)? {
         Some(doc) if want.is_none_or(|t| t == doc.doc_type) => Ok(doc.json),
         _ => Err(ApiError::not_found(format!(
@@ -497,7 +602,7 @@ fn get(store: &dyn Store, id: &str, want: Option<DocType>) -> Result<Vec<u8>, Ap
 /// A list page: `{"data":[...],"total":N,"limit":N,"offset":N,"next_cursor":...}`,
 /// written around the documents' ready-made JSON (byte for byte what serializing a
 /// struct with those fields in that order gives).
-fn list(store: &dyn Store, mut q: ListQuery) -> Result<Vec<u8>, ApiError> {
+fn list(store: &dyn DocumentSource, mut q: ListRequest) -> Result<Vec<u8>, ApiError> {
     let limit = q.limit;
     q.limit = limit + 1; // one extra tells whether a next page exists
     let mut page = store.list_raw(&q)?;
@@ -529,7 +634,7 @@ fn list(store: &dyn Store, mut q: ListQuery) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-fn search(store: &dyn Store, req: &SearchRequest) -> Result<Vec<u8>, ApiError> {
+fn search(store: &dyn DocumentSource, req: &SearchRequest) -> Result<Vec<u8>, ApiError> {
     let searcher = store
         .searcher()?
         .ok_or_else(|| ApiError::unavailable("the database holds no search index yet"))?;
@@ -539,7 +644,7 @@ fn search(store: &dyn Store, req: &SearchRequest) -> Result<Vec<u8>, ApiError> {
     }
 }
 
-fn index(store: &dyn Store) -> Result<Vec<u8>, ApiError> {
+fn index(store: &dyn DocumentSource) -> Result<Vec<u8>, ApiError> {
     store
         .index_bytes()?
         .ok_or_else(|| ApiError::unavailable("the database holds no search index yet"))

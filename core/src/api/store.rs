@@ -1,6 +1,6 @@
 //! The read-only view of a database that the read API needs. Hosts implement it over
 //! SQLite (native: a read transaction per request; edge: an immutable snapshot); the
-//! unit tests use [`super::memory::MemoryStore`]. One `&dyn Store` serves one request,
+//! unit tests use [`super::memory::MemoryStore`]. One `&dyn DocumentSource` serves one request,
 //! so an implementation can pin one consistent snapshot for everything it answers.
 
 use crate::model::{DocType, Document};
@@ -14,17 +14,21 @@ use std::sync::Arc;
 pub struct StoreError(pub String);
 
 impl StoreError {
+    /// An error with this message.
     pub fn new(msg: impl Into<String>) -> Self {
         StoreError(msg.into())
     }
 }
 
 /// One document as the API returns it: the parsed [`Document`] plus what only the store
-/// knows (the file's modification time as RFC 3339 UTC text, staleness).
+/// knows (the file's modification time as RFC 3339 UTC text, staleness). Not the
+/// store's row type (`promptshelf_store`'s stored document), which keeps the JSON text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StoredDocument {
+pub struct ServedDocument {
+    /// The parsed document (its fields are the answer's top level).
     #[serde(flatten)]
     pub document: Document,
+    /// The file's modification time (RFC 3339 UTC), when the store knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
     /// True while the document's file fails to parse and this is its last good
@@ -38,12 +42,14 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// One document already serialized as the API answers it: exactly the bytes of
-/// `serde_json::to_vec(&StoredDocument)`. A store that keeps each document as JSON
+/// `serde_json::to_vec(&ServedDocument)`. A store that keeps each document as JSON
 /// builds it with [`RawDocument::splice`] instead of parsing that JSON into a
 /// [`Document`] and serializing it again, which is most of the cost of a read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawDocument {
+    /// The document's id (cursors are built from it).
     pub id: String,
+    /// Its type, so typed routes can refuse the other kind.
     pub doc_type: DocType,
     /// The document's API JSON (one object).
     pub json: Vec<u8>,
@@ -51,7 +57,7 @@ pub struct RawDocument {
 
 impl RawDocument {
     /// Serializes a parsed document (what stores without stored JSON use).
-    pub fn from_stored(doc: &StoredDocument) -> Result<RawDocument, StoreError> {
+    pub fn from_stored(doc: &ServedDocument) -> Result<RawDocument, StoreError> {
         let json = serde_json::to_vec(doc).map_err(|e| {
             StoreError::new(format!(
                 "document `{}` does not serialize: {e}",
@@ -67,7 +73,7 @@ impl RawDocument {
 
     /// Builds the API JSON from `document_json`, the compact `serde_json` text of a
     /// [`Document`] as stored, by appending `modified` and `stale` inside its closing
-    /// brace: the same bytes [`StoredDocument`]'s `Serialize` gives (its document
+    /// brace: the same bytes [`ServedDocument`]'s `Serialize` gives (its document
     /// fields are flattened first, then `modified`, then `stale` when true), without
     /// building the document. The text is checked to be one JSON object (a syntax
     /// scan, no allocation), so a damaged row is a store error, never a broken body.
@@ -119,6 +125,7 @@ impl RawDocument {
 pub struct FieldFilter {
     /// Object keys from `content` down, each `[A-Za-z0-9_-]+`.
     pub path: Vec<String>,
+    /// The value the field must equal (compared as text).
     pub value: String,
 }
 
@@ -139,7 +146,8 @@ impl FieldFilter {
 /// What `GET /v1/documents` asks the store for. Order is always by `id` ascending
 /// (byte order), which is what makes cursors stable across writes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ListQuery {
+pub struct ListRequest {
+    /// Only documents of this type, if set.
     pub doc_type: Option<DocType>,
     /// All of these tags (ASCII case-insensitive) must be present.
     pub tags: Vec<String>,
@@ -157,22 +165,29 @@ pub struct ListQuery {
 /// and limit).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListPage {
-    pub items: Vec<StoredDocument>,
+    /// The documents of the page, in id order.
+    pub items: Vec<ServedDocument>,
+    /// Documents matching the filters, over all pages.
     pub total: u64,
 }
 
 /// A page of [`RawDocument`]s plus the number matching the filters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RawListPage {
+    /// The documents of the page, serialized, in id order.
     pub items: Vec<RawDocument>,
+    /// Documents matching the filters, over all pages.
     pub total: u64,
 }
 
 /// Document counts by type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Counts {
+    /// All documents.
     pub documents: u64,
+    /// Documents of type `persona`.
     pub personas: u64,
+    /// Documents of type `prompt_template`.
     pub prompt_templates: u64,
 }
 
@@ -181,6 +196,7 @@ pub struct Counts {
 pub struct HealthInfo {
     /// The content generation (also the ETag of every data route).
     pub generation: String,
+    /// Documents by type.
     pub counts: Counts,
     /// `PRAGMA user_version` of the database, when the store has one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,34 +211,44 @@ pub struct HealthInfo {
 /// Parameters of one search, already validated by the handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchRequest {
+    /// The query text, as the client sent it.
     pub query: String,
+    /// Hits per page.
     pub limit: usize,
+    /// Hits to skip.
     pub offset: usize,
 }
 
 /// A query the engine rejected (syntax), with the character position it points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchProblem {
+    /// Character position of a syntax error in the query, if it has one.
     pub position: Option<usize>,
+    /// What is wrong with the query.
     pub message: String,
 }
 
 /// The seam between the API and the search engine: a loaded index answers a query with
 /// its results as JSON (the engine's own `Serialize` output), or a query error.
 pub trait Searcher {
+    /// Runs `req` and returns the engine's results JSON, or why the query is bad.
     fn search_json(&self, req: &SearchRequest) -> Result<serde_json::Value, SearchProblem>;
 }
 
 /// Everything the read API reads. Implementations must answer all calls made during one
-/// request from the same consistent snapshot.
-pub trait Store {
+/// request from the same consistent snapshot. (Named apart from `promptshelf_store`'s
+/// database type, which implements it through `store::reader::Reader`.)
+pub trait DocumentSource {
     /// The content generation: changes whenever any document, or the index, changes.
     /// Opaque text; only `[A-Za-z0-9._:-]` are kept when it becomes an ETag.
     fn generation(&self) -> Result<String, StoreError>;
+    /// What `/v1/health` reports beyond status and version.
     fn health(&self) -> Result<HealthInfo, StoreError>;
-    fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError>;
-    fn list(&self, query: &ListQuery) -> Result<ListPage, StoreError>;
-    /// [`Store::get`], already serialized. The read routes call this one; stores that
+    /// The document with this id, if any.
+    fn get(&self, id: &str) -> Result<Option<ServedDocument>, StoreError>;
+    /// A page of documents matching `query`, in id order.
+    fn list(&self, query: &ListRequest) -> Result<ListPage, StoreError>;
+    /// [`DocumentSource::get`], already serialized. The read routes call this one; stores that
     /// keep the document JSON override it to return it verbatim (see
     /// [`RawDocument::splice`]). The bytes must equal serializing what `get` returns.
     fn get_raw(&self, id: &str) -> Result<Option<RawDocument>, StoreError> {
@@ -231,8 +257,8 @@ pub trait Store {
             .map(RawDocument::from_stored)
             .transpose()
     }
-    /// [`Store::list`], already serialized; same contract as [`Store::get_raw`].
-    fn list_raw(&self, query: &ListQuery) -> Result<RawListPage, StoreError> {
+    /// [`DocumentSource::list`], already serialized; same contract as [`DocumentSource::get_raw`].
+    fn list_raw(&self, query: &ListRequest) -> Result<RawListPage, StoreError> {
         let page = self.list(query)?;
         Ok(RawListPage {
             items: page

@@ -173,12 +173,77 @@ fn get_document() {
     assert_eq!(v["content"]["role"], "agent");
     assert_eq!(r.header("etag"), Some("\"1-42\""));
     assert_eq!(r.header("content-type"), Some("application/json"));
-    // Ids with a slash are reachable percent-encoded.
+    // Ids with a slash are reachable percent-encoded (the canonical form) and as they
+    // are, with the same bytes.
     let r = get("/v1/documents/chat%2Fbasic");
     assert_eq!(r.status, 200);
     assert_eq!(r.json().unwrap()["id"], "chat/basic");
+    for other in [
+        "/v1/documents/chat/basic",
+        "/v1/documents/chat%2fbasic",
+        "/v1/documents/./chat/basic",
+        "/v1/documents/x/../chat/basic",
+    ] {
+        assert_eq!(get(other).body, r.body, "{other}");
+    }
+    assert_eq!(get("/v1/prompts/chat/basic").body, r.body);
+    assert_error(&get("/v1/personas/chat/basic"), 404, "not_found");
     assert_error(&get("/v1/documents/nobody"), 404, "not_found");
-    assert_error(&get("/v1/documents/chat/basic"), 404, "not_found");
+    assert_error(&get("/v1/documents/chat/basic/"), 404, "not_found");
+    assert_error(&get("/v1/documents/chat//basic"), 404, "not_found");
+}
+
+/// Metrics labels come from the handler's own routing, so slash ids count under their route.
+#[test]
+fn route_labels() {
+    use super::route_label;
+    for (path, want) in [
+        ("/v1/health", Some("/v1/health")),
+        ("/v1/documents", Some("/v1/documents")),
+        ("/v1/documents/a", Some("/v1/documents/{id}")),
+        ("/v1/documents/a/b/c", Some("/v1/documents/{id}")),
+        ("/v1/documents/a%2Fb", Some("/v1/documents/{id}")),
+        ("/v1/personas/team/x", Some("/v1/personas/{id}")),
+        ("/v1/prompts/a/b", Some("/v1/prompts/{id}")),
+        ("/v1/prompts/a/b/render", Some("/v1/prompts/{id}/render")),
+        ("/v1/prompts/render", Some("/v1/prompts/{id}")),
+        ("/v1/x/../search", Some("/v1/search")),
+        ("/v1/nope", None),
+        ("/admin/status", None),
+    ] {
+        assert_eq!(route_label(path), want, "{path}");
+    }
+}
+
+/// Dot segments are resolved the way a WHATWG URL parser (the edge runtime's) does
+/// before routing, so the local server answers what the edge answers, message included.
+#[test]
+fn dot_segments_resolve_like_the_edge() {
+    for (raw, normal) in [
+        ("/v1/documents/../../etc/passwd", "/etc/passwd"),
+        ("/admin/../v1/x", "/v1/x"),
+        ("/v1/documents/..", "/v1/"),
+        ("/v1/documents/%2e%2E", "/v1/"),
+        ("/v1/x/%2e%2e/health", "/v1/health"),
+        ("/v1/./health", "/v1/health"),
+        ("/v1\\health", "/v1/health"),
+        ("/v1/documents/.", "/v1/documents/"),
+        ("/v1/a b", "/v1/a%20b"),
+    ] {
+        let (a, b) = (get(raw), get(normal));
+        assert_eq!(
+            (a.status, &a.body),
+            (b.status, &b.body),
+            "{raw} answers like {normal}"
+        );
+    }
+    let r = get("/v1/documents/../../etc/passwd");
+    assert_error(&r, 404, "not_found");
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("`/etc/passwd`"),
+        "the message names the resolved path"
+    );
+    assert_eq!(get("/admin/../v1/health").status, 200);
 }
 
 #[test]
@@ -560,17 +625,17 @@ fn methods() {
 #[test]
 fn store_failure_is_503_json() {
     struct Broken;
-    impl Store for Broken {
+    impl DocumentSource for Broken {
         fn generation(&self) -> Result<String, StoreError> {
             Err(StoreError::new("disk on fire"))
         }
         fn health(&self) -> Result<HealthInfo, StoreError> {
             Err(StoreError::new("disk on fire"))
         }
-        fn get(&self, _: &str) -> Result<Option<StoredDocument>, StoreError> {
+        fn get(&self, _: &str) -> Result<Option<ServedDocument>, StoreError> {
             Err(StoreError::new("disk on fire"))
         }
-        fn list(&self, _: &ListQuery) -> Result<ListPage, StoreError> {
+        fn list(&self, _: &ListRequest) -> Result<ListPage, StoreError> {
             Err(StoreError::new("disk on fire"))
         }
         fn index_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
@@ -610,9 +675,10 @@ fn bad_input_table() {
         ("/v2/documents", 404, "not_found"),
         ("/v1/documents/", 400, "invalid_parameter"),
         ("/v1//documents", 404, "not_found"),
-        ("/v1/../etc/passwd", 400, "bad_path"),
-        ("/v1/documents/..", 400, "bad_path"),
-        ("/v1/documents/%2e%2e", 400, "bad_path"),
+        ("/v1/../etc/passwd", 404, "not_found"),
+        ("/v1/documents/..", 404, "not_found"),
+        ("/v1/documents/%2e%2e", 404, "not_found"),
+        ("/v1/documents/.", 400, "invalid_parameter"),
         ("/v1/documents/..%2F..%2Fetc%2Fpasswd", 404, "not_found"),
         (
             "/v1/documents/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
@@ -766,23 +832,23 @@ fn openapi_lists_every_route() {
 /// `serde_json` text and spliced into responses verbatim.
 struct Spliced(MemoryStore);
 
-impl Store for Spliced {
+impl DocumentSource for Spliced {
     fn generation(&self) -> Result<String, StoreError> {
         self.0.generation()
     }
     fn health(&self) -> Result<HealthInfo, StoreError> {
         self.0.health()
     }
-    fn get(&self, id: &str) -> Result<Option<StoredDocument>, StoreError> {
+    fn get(&self, id: &str) -> Result<Option<ServedDocument>, StoreError> {
         self.0.get(id)
     }
-    fn list(&self, q: &ListQuery) -> Result<ListPage, StoreError> {
+    fn list(&self, q: &ListRequest) -> Result<ListPage, StoreError> {
         self.0.list(q)
     }
     fn get_raw(&self, id: &str) -> Result<Option<RawDocument>, StoreError> {
         self.0.get(id)?.as_ref().map(splice).transpose()
     }
-    fn list_raw(&self, q: &ListQuery) -> Result<RawListPage, StoreError> {
+    fn list_raw(&self, q: &ListRequest) -> Result<RawListPage, StoreError> {
         let page = self.0.list(q)?;
         Ok(RawListPage {
             items: page.items.iter().map(splice).collect::<Result<_, _>>()?,
@@ -797,7 +863,7 @@ impl Store for Spliced {
     }
 }
 
-fn splice(d: &StoredDocument) -> Result<RawDocument, StoreError> {
+fn splice(d: &ServedDocument) -> Result<RawDocument, StoreError> {
     let text = serde_json::to_string(&d.document).unwrap();
     RawDocument::splice(
         d.document.id.as_str(),

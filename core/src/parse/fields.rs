@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 /// A field with the wrong type. `pointer` is a JSON pointer into the parsed object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
+    /// Where in the object (a JSON pointer), for the error's position.
     pub pointer: String,
+    /// What is wrong there.
     pub message: String,
 }
 

@@ -13,14 +13,18 @@ use super::position::{to_u32, Pos};
 /// The front matter's YAML text and where it sits in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrontMatter<'a> {
+    /// The YAML text between the fences.
     pub yaml: &'a str,
     /// 1-based file line of the YAML's first line (the line after the opening fence).
     pub first_line: u32,
 }
 
+/// A Prompty file cut at its front-matter fences.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split<'a> {
+    /// The front matter, when the file has one.
     pub front: Option<FrontMatter<'a>>,
+    /// Everything after the closing fence (the whole file without front matter).
     pub body: &'a str,
     /// 1-based file line on which `body` starts.
     pub body_line: u32,
@@ -29,6 +33,7 @@ pub struct Split<'a> {
 /// The opening fence has no matching closing line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unclosed {
+    /// Where the opening fence is.
     pub pos: Pos,
 }
 

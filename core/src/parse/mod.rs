@@ -44,9 +44,13 @@ impl Default for ParseOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{path}:{}:{}: {message}", line.map_or("?".into(), |l| l.to_string()), column.map_or("?".into(), |c| c.to_string()))]
 pub struct ParseError {
+    /// The file's library-relative path.
     pub path: String,
+    /// 1-based line, when the problem has a position.
     pub line: Option<u32>,
+    /// 1-based column in characters, when the problem has a position.
     pub column: Option<u32>,
+    /// What is wrong, for humans.
     pub message: String,
 }
 
@@ -114,13 +118,10 @@ pub fn decode<'a>(
     opts: &ParseOptions,
 ) -> Result<Cow<'a, str>, ParseError> {
     if bytes.len() > opts.max_bytes {
-        return Err(ParseError::file(
+        return Err(crate::library::too_large(
             path,
-            format!(
-                "file is {} bytes, over the limit of {} bytes",
-                bytes.len(),
-                opts.max_bytes
-            ),
+            bytes.len() as u64,
+            opts.max_bytes,
         ));
     }
     let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {

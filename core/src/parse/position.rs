@@ -5,11 +5,14 @@
 /// A 1-based line and column in the whole file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pos {
+    /// 1-based line.
     pub line: u32,
+    /// 1-based column, in characters.
     pub column: u32,
 }
 
 impl Pos {
+    /// A position at `line`, `column`.
     pub fn new(line: u32, column: u32) -> Pos {
         Pos { line, column }
     }

@@ -21,13 +21,16 @@ pub const ROLES: &[&str] = &[
     "tool",
 ];
 
+/// One role section of a Prompty body (`system:`, `user:`...), for clients that show a prompt's messages before rendering.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Section {
     /// Lowercase role name.
     pub role: String,
+    /// The section's text, without its role line.
     pub content: String,
     /// 1-based file line of the marker (or, for leading text, of its first line).
     pub line: u32,
+    /// The role line's `[key=value]` attributes, if any.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub attributes: Map<String, Value>,
 }

@@ -37,7 +37,9 @@ const CORE: &str = "tag:yaml.org,2002:";
 /// An error inside the YAML text; `pos` is relative to the YAML text (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
+    /// Where, in the YAML text.
     pub pos: Pos,
+    /// What is wrong, for humans.
     pub message: String,
 }
 
@@ -45,7 +47,9 @@ pub struct YamlError {
 /// pointer (`""` is the root, `/model/api`, `/inputs/0`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
+    /// The YAML as JSON.
     pub value: Value,
+    /// Start positions by JSON pointer, for field errors.
     pub positions: HashMap<String, Pos>,
 }
 

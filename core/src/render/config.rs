@@ -11,6 +11,7 @@ use super::{EnvMap, RenderError, RenderErrorCode};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// Which Prompty runtime generation a file is written for; each renders by its own rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// prompty 0.1.x: `model: {api, configuration, parameters}`, `inputs` as a map, `sample`.
@@ -20,6 +21,7 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// The shape named `v1` or `v2` (what the parser stores in `content.shape`).
     pub fn parse(s: &str) -> Option<Shape> {
         match s {
             "v1" => Some(Shape::V1),
@@ -75,32 +77,85 @@ pub fn has_v1_markers(fm: &Value) -> bool {
         || inputs
 }
 
+/// The template language of the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
+    /// Jinja2 (the default), via minijinja.
     Jinja2,
+    /// Mustache, chevron-compatible.
     Mustache,
 }
 
 /// One declared input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prop {
+    /// The input's name (the template variable).
     pub name: String,
+    /// Its declared kind (`string`, `thread`...).
     pub kind: String,
+    /// `default`, used when the caller gives no value.
     pub default: Option<Value>,
+    /// `example` (v2), used after `default`.
     pub example: Option<Value>,
+    /// `required` (v2): no value, no default and no example is an error.
     pub required: bool,
 }
 
 /// Everything rendering needs from the front matter.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The runtime generation whose rules apply.
     pub shape: Shape,
+    /// The body's template language.
     pub engine: Engine,
     /// prompty 2.x `template.format.strict` (default true): role lines only from the template.
     pub strict: bool,
+    /// Declared inputs, in declaration order.
     pub props: Vec<Prop>,
     /// v1 `sample` (an object), after resolution.
     pub sample: Map<String, Value>,
+}
+
+/// The NAME of `s` when it is a `${file:NAME}` reference, read as the runtime of `shape`
+/// reads it (v2: protocol in any case, NAME is all after the first `:`; v1: an exact
+/// `file`, NAME up to the next `:`, after the caller's strip). The one parser of file
+/// references: the resolver below looks files up by it, and hosts that read files for
+/// [`RenderOptions::files`](super::RenderOptions) list them with [`file_references`].
+pub fn file_reference(s: &str, shape: Shape) -> Option<&str> {
+    let inner = s.strip_prefix("${")?.strip_suffix('}')?;
+    match shape {
+        Shape::V2 => {
+            let (protocol, name) = inner.split_once(':')?;
+            protocol.eq_ignore_ascii_case("file").then_some(name)
+        }
+        Shape::V1 => {
+            let mut parts = inner.split(':');
+            (parts.next() == Some("file")).then(|| parts.next())?
+        }
+    }
+}
+
+/// Every file NAME the front matter may reference (under either shape's reading, so a
+/// host reads what rendering can ask for; the core itself reads no files).
+pub fn file_references(frontmatter: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                let v1 = file_reference(py_strip(s), Shape::V1);
+                for name in [file_reference(s, Shape::V2), v1].into_iter().flatten() {
+                    if !out.iter().any(|n| n == name) {
+                        out.push(name.to_owned());
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(frontmatter, &mut out);
+    out
 }
 
 /// Resolves `${...}` references in a front-matter subtree.
@@ -121,12 +176,14 @@ impl Resolver<'_> {
 
     /// One string value: `Some(resolved)` when it is a reference, `None` otherwise.
     fn reference(&self, s: &str, key: &str) -> Result<Option<Value>, RenderError> {
-        let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) else {
+        // The one parser of `${protocol:...}` strings (also used by hosts to find the
+        // `${file:NAME}` files to read).
+        let Some((protocol, rest)) = crate::library::reference(s) else {
             return Ok(None);
         };
         match self.shape {
             Shape::V2 => {
-                let (protocol, val) = inner.split_once(':').unwrap_or((inner, ""));
+                let val = rest.unwrap_or("");
                 match protocol.to_lowercase().as_str() {
                     "env" => {
                         let (name, default) = val.split_once(':').unwrap_or((val, ""));
@@ -138,12 +195,17 @@ impl Resolver<'_> {
                             None => Err(self.missing_env(name, key)),
                         }
                     }
-                    "file" => Ok(Some(self.files.get(val).cloned().unwrap_or(Value::Null))),
+                    "file" => {
+                        let name = file_reference(s, Shape::V2).unwrap_or(val);
+                        Ok(Some(self.files.get(name).cloned().unwrap_or(Value::Null)))
+                    }
                     _ => Ok(None),
                 }
             }
             Shape::V1 => {
-                let parts: Vec<&str> = inner.split(':').collect();
+                let parts: Vec<&str> = std::iter::once(protocol)
+                    .chain(rest.into_iter().flat_map(|r| r.split(':')))
+                    .collect();
                 match (parts.first().copied(), parts.len() > 1) {
                     (Some("env"), true) => {
                         let default = parts.get(2).copied().unwrap_or("");
@@ -156,7 +218,8 @@ impl Resolver<'_> {
                         }
                     }
                     (Some("file"), true) => {
-                        let v = self.files.get(parts[1]).cloned().unwrap_or(Value::Null);
+                        let name = file_reference(s, Shape::V1).unwrap_or(parts[1]);
+                        let v = self.files.get(name).cloned().unwrap_or(Value::Null);
                         Ok(Some(self.v1_normalize(v, key)?))
                     }
                     _ => Ok(None),
@@ -281,6 +344,7 @@ fn v1_props(inputs: &Value) -> Vec<Prop> {
 }
 
 impl Plan {
+    /// Reads the front matter, resolving `${env:}` from `env` and `${file:}` from `files`.
     pub fn from_frontmatter(
         fm: &Value,
         shape: Shape,

@@ -18,20 +18,30 @@ use std::sync::Arc;
 const MARK_START: char = '\u{FDD0}';
 const MARK_END: char = '\u{FDD1}';
 
+/// Options for one Jinja2 render.
 pub struct JinjaOptions<'m> {
+    /// Keep the template's final newline (prompty 0.1.x does, 2.x does not).
     pub keep_trailing_newline: bool,
+    /// Undefined variables are errors instead of empty text.
     pub strict_undefined: bool,
+    /// Instruction budget (minijinja fuel), so a template cannot loop forever.
     pub fuel: u64,
+    /// Upper bound on the output, in bytes.
     pub max_output: usize,
+    /// When set, receives the byte ranges of variable output (role lines must not come from them).
     pub marks: Option<&'m mut Marks>,
 }
 
 /// A failed render: minijinja's error kind, a message and the byte range in the template.
 #[derive(Debug)]
 pub struct JinjaError {
+    /// minijinja's kind of error (syntax, undefined, ...), mapped to a render error code.
     pub kind: ErrorKind,
+    /// minijinja's message.
     pub message: String,
+    /// 1-based line in the template, when known.
     pub line: Option<usize>,
+    /// Byte range in the template, when known.
     pub range: Option<std::ops::Range<usize>>,
 }
 
@@ -205,6 +215,7 @@ fn py_json_str(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Renders `template` with the values in `ctx` (a JSON object).
 pub fn render(
     template: &str,
     ctx: &serde_json::Value,

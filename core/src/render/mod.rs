@@ -33,6 +33,7 @@ pub type EnvMap = BTreeMap<String, String>;
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
+    /// `system`, `user`, `assistant`, ... (lower case).
     pub role: String,
     /// The message text (for a message with `parts`, the text as written, images included).
     pub content: String,
@@ -43,6 +44,7 @@ pub struct Message {
 }
 
 impl Message {
+    /// A text message.
     pub fn new(role: &str, content: &str) -> Message {
         Message {
             role: role.to_owned(),
@@ -56,10 +58,19 @@ impl Message {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Part {
-    Text { text: String },
-    ImageUrl { image_url: ImageUrl },
+    /// A piece of text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// An image, by URL.
+    ImageUrl {
+        /// Where the image is.
+        image_url: ImageUrl,
+    },
 }
 
+/// An image reference in a content part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageUrl {
     /// `http(s):` and `data:` URLs as written. A relative file path stays a path: the
@@ -91,13 +102,14 @@ pub enum RenderErrorCode {
     UnsupportedFormat,
     /// The rendered text cannot be split into messages (v1's "Invalid prompt format").
     InvalidPrompt,
-    /// The file itself does not parse (from [`render_source`]).
+    /// The file itself does not parse (a [`Source::File`] that is no document).
     Parse,
     /// The document is not a prompt template.
     NotAPrompt,
 }
 
 impl RenderErrorCode {
+    /// The code's string form (`missing_input`, ...): API contract.
     pub fn as_str(self) -> &'static str {
         match self {
             RenderErrorCode::InvalidInputs => "invalid_inputs",
@@ -121,9 +133,13 @@ impl RenderErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{}{message}", position_prefix(*line, *column))]
 pub struct RenderError {
+    /// What kind of failure (API contract).
     pub code: RenderErrorCode,
+    /// What went wrong, for humans.
     pub message: String,
+    /// 1-based line in the file, when known.
     pub line: Option<u32>,
+    /// 1-based column in the file, when known.
     pub column: Option<u32>,
     /// What the error is about (an input or variable name), to locate it in the source.
     #[serde(skip)]
@@ -139,6 +155,7 @@ fn position_prefix(line: Option<u32>, column: Option<u32>) -> String {
 }
 
 impl RenderError {
+    /// An error of kind `code` without a position.
     pub fn new(code: RenderErrorCode, message: impl Into<String>) -> RenderError {
         RenderError {
             code,
@@ -176,6 +193,9 @@ pub struct RenderOptions {
     /// written, that the host chose to read (the core reads no files). Unresolved file
     /// references count as absent.
     pub files: BTreeMap<String, Value>,
+    /// Values for `${env:NAME}` references, that the host chose to expose (the CLI its
+    /// process environment, the read API none, the npm package what the page passes).
+    pub env: EnvMap,
 }
 
 impl Default for RenderOptions {
@@ -185,6 +205,7 @@ impl Default for RenderOptions {
             fuel: 2_000_000,
             max_output_bytes: 4 * 1024 * 1024,
             files: BTreeMap::new(),
+            env: EnvMap::new(),
         }
     }
 }
@@ -192,8 +213,11 @@ impl Default for RenderOptions {
 /// A prompt ready to render: front matter (as JSON), the raw body, where the body starts.
 #[derive(Debug, Clone)]
 pub struct PromptSource<'a> {
+    /// The front matter as JSON (`null` when the file has none).
     pub frontmatter: &'a Value,
+    /// The body as written.
     pub body: &'a str,
+    /// Which runtime's rules apply.
     pub shape: Shape,
     /// 1-based file line of the body's first line (for error positions); 1 when unknown.
     pub body_line: u32,
@@ -241,38 +265,71 @@ impl<'a> PromptSource<'a> {
     }
 }
 
-/// Renders a parsed prompt document with default options.
-pub fn render(doc: &Document, inputs: &Value, env: &EnvMap) -> Result<Vec<Message>, RenderError> {
-    render_with(
-        &PromptSource::from_document(doc)?,
-        inputs,
-        env,
-        &RenderOptions::default(),
-    )
+/// What [`render`] renders: every host's prompt reaches the pipeline through one of these.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A `.prompty` file's text at library-relative `path` (the CLI): parsed here. A blank
+    /// file renders to no messages ([`is_blank_source`]).
+    File {
+        /// Library-relative path (gives the document its id and shape).
+        path: &'a str,
+        /// The file's text.
+        text: &'a str,
+    },
+    /// A prompt document parsed elsewhere (the read API's stored documents; the npm render
+    /// module's, parsed by the search module so the browser downloads one copy of the
+    /// parsers). `text`, the file it came from when at hand, gives front-matter errors
+    /// their positions, as for [`Source::File`].
+    Document {
+        /// The parsed document (a persona is a `not_a_prompt` error).
+        doc: &'a Document,
+        /// The document's file text, if the host has it.
+        text: Option<&'a str>,
+    },
+    /// Front matter and body already split out (tests and fuzzing drive the pipeline
+    /// with hand-built front matter).
+    Prompt(&'a PromptSource<'a>),
 }
 
-/// Parses `text` (a `.prompty` file at library-relative `path`) and renders it.
-pub fn render_source(
-    path: &str,
-    text: &str,
+/// Renders a prompt into chat messages: the one entry point the CLI, the read API and
+/// the npm package call, so a prompt renders alike everywhere. `inputs` is a JSON object
+/// (or null) of input values; missing ones fall back to the file's defaults and samples.
+///
+/// Always inlined: each caller passes one kind of source, so the match folds away and a
+/// caller that never passes a file (the npm render module) does not link the parsers
+/// (about 35 KB gzip of its .wasm; `tests/js/pack.test.mjs` guards the size).
+#[inline(always)]
+pub fn render(
+    source: Source<'_>,
     inputs: &Value,
-    env: &EnvMap,
+    opts: &RenderOptions,
 ) -> Result<Vec<Message>, RenderError> {
-    render_source_with(path, text, inputs, env, &RenderOptions::default())
+    match source {
+        Source::Prompt(src) => render_prompt(src, inputs, opts),
+        Source::Document { doc, text } => render_document(doc, text, inputs, opts),
+        Source::File { path, text } => render_file(path, text, inputs, opts),
+    }
 }
 
-/// An empty (or whitespace-only) file renders to no messages, as in the reference: it is
-/// not a document for the library, but previewing it should not be an error.
-pub fn is_blank_source(text: &str) -> bool {
-    text.trim_start_matches('\u{feff}').trim().is_empty()
+/// [`Source::Document`].
+fn render_document(
+    doc: &Document,
+    text: Option<&str>,
+    inputs: &Value,
+    opts: &RenderOptions,
+) -> Result<Vec<Message>, RenderError> {
+    let out = render_prompt(&PromptSource::from_document(doc)?, inputs, opts);
+    match text {
+        Some(text) => out.map_err(|e| locate_in_source(e, text)),
+        None => out,
+    }
 }
 
-/// [`render_source`] with options.
-pub fn render_source_with(
+/// [`Source::File`].
+fn render_file(
     path: &str,
     text: &str,
     inputs: &Value,
-    env: &EnvMap,
     opts: &RenderOptions,
 ) -> Result<Vec<Message>, RenderError> {
     if is_blank_source(text) {
@@ -284,22 +341,13 @@ pub fn render_source_with(
         &crate::parse::ParseOptions::default(),
     )
     .map_err(|e| RenderError::new(RenderErrorCode::Parse, e.message).at(e.line, e.column))?;
-    render_parsed_source_with(&doc, text, inputs, env, opts)
+    render_document(&doc, Some(text), inputs, opts)
 }
 
-/// The rest of [`render_source_with`] once `text` has been parsed into `doc` by the host:
-/// the npm package's render module gets the document from the search module (`parseJson`),
-/// so the browser downloads one copy of the parsers, not two. `text` gives front-matter
-/// errors their positions, as in [`render_source_with`].
-pub fn render_parsed_source_with(
-    doc: &Document,
-    text: &str,
-    inputs: &Value,
-    env: &EnvMap,
-    opts: &RenderOptions,
-) -> Result<Vec<Message>, RenderError> {
-    render_with(&PromptSource::from_document(doc)?, inputs, env, opts)
-        .map_err(|e| locate_in_source(e, text))
+/// An empty (or whitespace-only) file renders to no messages, as in the reference: it is
+/// not a document for the library, but previewing it should not be an error.
+pub fn is_blank_source(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}').trim().is_empty()
 }
 
 /// Gives a front-matter error (missing input, missing env variable) the position of
@@ -343,11 +391,10 @@ fn locate_in_source(mut e: RenderError, text: &str) -> RenderError {
     e
 }
 
-/// The whole pipeline. See the module docs.
-pub fn render_with(
+/// The whole pipeline (see the module docs), behind [`render`].
+fn render_prompt(
     src: &PromptSource<'_>,
     inputs: &Value,
-    env: &EnvMap,
     opts: &RenderOptions,
 ) -> Result<Vec<Message>, RenderError> {
     let given = match inputs {
@@ -364,7 +411,7 @@ pub fn render_with(
         Value::Null => &Value::Object(Map::new()),
         other => other,
     };
-    let plan = Plan::from_frontmatter(fm, src.shape, env, &opts.files)?;
+    let plan = Plan::from_frontmatter(fm, src.shape, &opts.env, &opts.files)?;
     let (template, body_line) = normalize_body(src.body, src.body_line);
     let values = effective_inputs(&plan, given)?;
     match plan.shape {

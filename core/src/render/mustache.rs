@@ -26,7 +26,9 @@ enum Tok {
 /// A template error at a byte offset of the template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MustacheError {
+    /// What is wrong, for humans.
     pub message: String,
+    /// Byte offset in the template, when known.
     pub offset: Option<usize>,
 }
 
@@ -393,7 +395,9 @@ fn render_tokens(
 pub struct MustacheOptions<'m> {
     /// prompty 0.1.x's variant of the scope lookup (`0`/`False` scopes short-circuit).
     pub v1: bool,
+    /// Step budget, so a template cannot run forever.
     pub max_steps: u64,
+    /// Upper bound on the output, in bytes.
     pub max_output: usize,
     /// When set, receives the byte ranges of variable output.
     pub marks: Option<&'m mut Marks>,

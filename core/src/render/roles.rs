@@ -16,13 +16,17 @@
 use super::pystr::{is_py_space, py_splitlines, py_strip};
 use super::Message;
 
+/// Role names prompty 2.x recognises at the start of a line.
 pub const V2_ROLES: [&str; 4] = ["assistant", "developer", "system", "user"];
+/// Role names prompty 0.1.x recognises at the start of a line.
 pub const V1_ROLES: [&str; 4] = ["assistant", "function", "system", "user"];
 
 /// A matched v2 role line: the role (lower case) and the raw `[...]` attributes.
 #[derive(Debug, PartialEq)]
 pub struct Boundary<'a> {
+    /// The role, lower case.
     pub role: &'static str,
+    /// The raw `[...]` attributes after the role name, if any.
     pub attrs: Option<&'a str>,
 }
 
@@ -209,6 +213,7 @@ pub fn tag_role_lines(template: &str, nonce: &str) -> String {
 /// A role line appeared in the rendered text without the template's nonce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InjectedRole {
+    /// The role the line named.
     pub role: String,
     /// 1-based line in the rendered text.
     pub rendered_line: usize,

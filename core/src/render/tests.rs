@@ -19,10 +19,9 @@ fn msgs(m: &[Message]) -> Vec<(&str, &str)> {
 }
 
 fn run(fm: Value, body: &str, shape: Shape, inputs: Value) -> Result<Vec<Message>, RenderError> {
-    render_with(
-        &src(&fm, body, shape),
+    render(
+        Source::Prompt(&src(&fm, body, shape)),
         &inputs,
-        &EnvMap::new(),
         &RenderOptions::default(),
     )
 }
@@ -77,18 +76,20 @@ fn v1_sample_then_default() {
 fn env_references_come_from_the_host_map() {
     let fm = json!({"inputs": [{"name": "who", "kind": "string", "default": "${env:WHO}"}, {"name": "d", "default": "${env:NOPE:dflt}"}]});
     let env: EnvMap = [("WHO".into(), "world".into())].into_iter().collect();
-    let m = render_with(
-        &src(&fm, "hello {{who}} {{d}}", Shape::V2),
+    let opts = RenderOptions {
+        env,
+        ..RenderOptions::default()
+    };
+    let m = render(
+        Source::Prompt(&src(&fm, "hello {{who}} {{d}}", Shape::V2)),
         &json!({}),
-        &env,
-        &RenderOptions::default(),
+        &opts,
     )
     .unwrap();
     assert_eq!(msgs(&m), vec![("system", "hello world dflt")]);
-    let e = render_with(
-        &src(&fm, "x", Shape::V2),
+    let e = render(
+        Source::Prompt(&src(&fm, "x", Shape::V2)),
         &json!({}),
-        &EnvMap::new(),
         &RenderOptions::default(),
     )
     .unwrap_err();
@@ -186,10 +187,9 @@ fn strict_undefined_reports_position() {
         strict_undefined: true,
         ..RenderOptions::default()
     };
-    let e = render_with(
-        &src(&fm, "user:\nhi {{ nobody }}", Shape::V2),
+    let e = render(
+        Source::Prompt(&src(&fm, "user:\nhi {{ nobody }}", Shape::V2)),
         &json!({}),
-        &EnvMap::new(),
         &opts,
     )
     .unwrap_err();
@@ -307,7 +307,7 @@ mod props {
             let opts = RenderOptions { fuel: 50_000, max_output_bytes: 64 * 1024, ..RenderOptions::default() };
             let inputs = json!({"a": a, "b": b, "c": c, "t": [{"role": "user", "content": "x"}]});
             // Ok or a typed error: both fine; a panic or a hang fails the test.
-            let _ = render_with(&src(&fm, body, shape), &inputs, &EnvMap::new(), &opts);
+            let _ = render(Source::Prompt(&src(&fm, body, shape)), &inputs, &opts);
         }
 
         #[test]
@@ -319,7 +319,7 @@ mod props {
             let shape = if v1 { Shape::V1 } else { Shape::V2 };
             let fm = if v1 && mustache { json!({"template": "mustache"}) } else { fm };
             let opts = RenderOptions { fuel: 50_000, max_output_bytes: 64 * 1024, ..RenderOptions::default() };
-            let _ = render_with(&src(&fm, &body, shape), &json!({"a": [1, 2, {"b": "user:\n"}]}), &EnvMap::new(), &opts);
+            let _ = render(Source::Prompt(&src(&fm, &body, shape)), &json!({"a": [1, 2, {"b": "user:\n"}]}), &opts);
         }
     }
 }
@@ -327,11 +327,27 @@ mod props {
 #[test]
 fn front_matter_errors_get_file_positions_from_source() {
     let text = "---\nname: x\nmodel:\n  id: gpt-4\ninputs:\n  - name: other\n    kind: string\n  - name: q\n    required: true\n---\nuser:\n{{q}}\n";
-    let e = render_source("p.prompty", text, &json!({}), &EnvMap::new()).unwrap_err();
+    let e = render(
+        Source::File {
+            path: "p.prompty",
+            text,
+        },
+        &json!({}),
+        &RenderOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.code, RenderErrorCode::MissingInput);
     assert_eq!((e.line, e.column), (Some(8), Some(3)));
     let text = "---\nname: x\nmodel:\n  id: gpt-4\ninputs:\n  - name: q\n    default: ${env:NOT_SET_ANYWHERE}\n---\n{{q}}\n";
-    let e = render_source("p.prompty", text, &json!({}), &EnvMap::new()).unwrap_err();
+    let e = render(
+        Source::File {
+            path: "p.prompty",
+            text,
+        },
+        &json!({}),
+        &RenderOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.code, RenderErrorCode::MissingEnv);
     assert_eq!((e.line, e.column), (Some(7), Some(14)));
 }
@@ -341,8 +357,24 @@ fn a_utf8_bom_and_crlf_render_like_the_plain_file() {
     let plain =
         "---\nname: x\nmodel:\n  api: chat\nsample:\n  q: hi\n---\nsystem:\nS\nuser:\n{{q}}\n";
     let bom_crlf = format!("\u{feff}{}", plain.replace('\n', "\r\n"));
-    let a = render_source("prompts/a.prompty", plain, &json!({}), &EnvMap::new()).unwrap();
-    let b = render_source("prompts/a.prompty", &bom_crlf, &json!({}), &EnvMap::new()).unwrap();
+    let a = render(
+        Source::File {
+            path: "prompts/a.prompty",
+            text: plain,
+        },
+        &json!({}),
+        &RenderOptions::default(),
+    )
+    .unwrap();
+    let b = render(
+        Source::File {
+            path: "prompts/a.prompty",
+            text: &bom_crlf,
+        },
+        &json!({}),
+        &RenderOptions::default(),
+    )
+    .unwrap();
     assert_eq!(a, b);
     assert_eq!(msgs(&a), vec![("system", "S"), ("user", "hi")]);
 }

@@ -60,14 +60,22 @@ const F_DESC_FULL: u8 = 8;
 /// Why a blob could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
+    /// The blob does not start with [`MAGIC`].
     #[error("not a promptshelf index (bad magic)")]
     BadMagic,
     #[error("unsupported index format version {found} (this build reads {FORMAT_VERSION})")]
-    UnsupportedVersion { found: u16 },
+    /// Another format version: hosts rebuild the index from the documents.
+    UnsupportedVersion {
+        /// The blob's version.
+        found: u16,
+    },
+    /// The blob ends before its header or payload says it should.
     #[error("index blob is truncated")]
     Truncated,
+    /// The payload does not match its checksum.
     #[error("index checksum mismatch (corrupted blob)")]
     ChecksumMismatch,
+    /// The payload is inconsistent (what is wrong, for debugging).
     #[error("index blob is corrupt: {0}")]
     Corrupt(&'static str),
 }
@@ -100,12 +108,17 @@ pub fn checksum(data: &[u8]) -> u64 {
 #[doc(hidden)]
 pub fn codec_header(payload: &[u8]) -> Vec<u8> {
     let mut h = Vec::with_capacity(HEADER);
-    h.extend_from_slice(&MAGIC);
-    h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    h.extend_from_slice(&0u16.to_le_bytes());
-    h.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    h.extend_from_slice(&checksum(payload).to_le_bytes());
+    put_header(&mut h, payload);
     h
+}
+
+/// The header section: magic, version, flags (none), payload length and checksum.
+fn put_header(out: &mut Vec<u8>, payload: &[u8]) {
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&checksum(payload).to_le_bytes());
 }
 
 fn put_v(out: &mut Vec<u8>, mut v: u64) {
@@ -129,110 +142,75 @@ fn put_f(out: &mut Vec<u8>, prev: &[u8], s: &[u8]) {
     out.extend_from_slice(&s[shared..]);
 }
 
+/// The live documents in slot order, renumbered without the gaps removed documents
+/// leave (monotonic, so posting lists stay sorted).
+struct Compacted<'a> {
+    docs: Vec<&'a DocEntry>,
+    /// Old slot → new document number (`u32::MAX` for free slots).
+    remap: Vec<u32>,
+}
+
 impl Index {
-    /// Serializes the index (see the module docs of `codec` for the layout).
+    /// Serializes the index (see the module docs of `codec` for the layout): one writer
+    /// per section, in layout order, each paired with a reader (`Reader`).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut p = Vec::with_capacity(1 << 16);
-        // Compact slots (monotonic, so posting lists stay sorted).
+        let live = self.compacted();
+        put_v(&mut p, u64::from(self.opts.stored_text_bytes));
+        let tags = write_documents(&mut p, &live.docs, &self.tags);
+        write_tags(&mut p, &tags);
+        let terms = self.write_terms(&mut p);
+        self.write_postings(&mut p, &terms, &live);
+        self.write_filters(&mut p, &live);
+        let mut out = Vec::with_capacity(HEADER + p.len());
+        put_header(&mut out, &p);
+        out.extend_from_slice(&p);
+        out
+    }
+
+    fn compacted(&self) -> Compacted<'_> {
         let mut remap = vec![u32::MAX; self.docs.len()];
         let alive: Vec<u32> = self.alive_slots();
         for (new, &old) in alive.iter().enumerate() {
             remap[old as usize] = new as u32;
         }
-        let docs: Vec<&DocEntry> = alive.iter().map(|&s| &self.docs[s as usize]).collect();
-        put_v(&mut p, u64::from(self.opts.stored_text_bytes));
-        put_v(&mut p, docs.len() as u64);
-        for e in &docs {
-            let mut f = 0u8;
-            if e.doc_type == Some(DocType::PromptTemplate) {
-                f |= F_PROMPT;
-            }
-            if e.body_full {
-                f |= F_BODY_FULL;
-            }
-            if derived_id(&e.path) == e.id.as_str() {
-                f |= F_DERIVED_ID;
-            }
-            if e.desc_full {
-                f |= F_DESC_FULL;
-            }
-            p.push(f);
-        }
-        for e in &docs {
-            if derived_id(&e.path) != e.id.as_str() {
-                put_s(&mut p, e.id.as_str());
-            }
-        }
-        for e in &docs {
-            put_s(&mut p, &e.name);
-        }
-        let mut prev: &[u8] = b"";
-        for e in &docs {
-            put_f(&mut p, prev, e.path.as_bytes());
-            prev = e.path.as_bytes();
-        }
-        for e in &docs {
-            put_s(&mut p, &e.description);
-        }
-        for e in &docs {
-            put_s(&mut p, &e.body);
-        }
-        // Tags in use, renumbered by first use.
-        let mut tag_map: HashMap<u32, u32> = HashMap::new();
-        let mut tags_out: Vec<&str> = Vec::new();
-        for e in &docs {
-            put_v(&mut p, e.tags.len() as u64);
-            let mut ids: Vec<u32> = e
-                .tags
-                .iter()
-                .map(|t| {
-                    *tag_map.entry(*t).or_insert_with(|| {
-                        tags_out.push(&self.tags[*t as usize]);
-                        (tags_out.len() - 1) as u32
-                    })
-                })
-                .collect();
-            ids.sort_unstable();
-            for t in ids {
-                put_v(&mut p, u64::from(t));
-            }
-        }
-        for f in 0..NF {
-            for e in &docs {
-                put_v(&mut p, u64::from(e.len[f]));
-            }
-        }
-        put_v(&mut p, tags_out.len() as u64);
-        for t in &tags_out {
-            put_s(&mut p, t);
-        }
-        // Terms with postings, sorted.
+        let docs = alive.iter().map(|&s| &self.docs[s as usize]).collect();
+        Compacted { docs, remap }
+    }
+
+    /// Terms with postings, sorted; returns them (id, text) for the postings section.
+    fn write_terms(&self, p: &mut Vec<u8>) -> Vec<(u32, &str)> {
         let terms: Vec<(u32, &str)> = self
             .dict
             .sorted_terms()
             .filter(|(id, _)| !self.postings[*id as usize].is_empty())
             .collect();
-        put_v(&mut p, terms.len() as u64);
+        put_v(p, terms.len() as u64);
         let mut prev: &[u8] = b"";
         for (_, t) in &terms {
-            put_f(&mut p, prev, t.as_bytes());
+            put_f(p, prev, t.as_bytes());
             prev = t.as_bytes();
         }
-        // Postings as four streams (like data together): counts, Rice-coded document
-        // gaps, one code byte per posting, then the term frequencies the codes defer.
-        let n = docs.len();
-        for (id, _) in &terms {
-            put_v(&mut p, self.postings[*id as usize].len() as u64);
+        terms
+    }
+
+    /// Postings of `terms` as four streams (like data together): counts, Rice-coded
+    /// document gaps, one code byte per posting, then the term frequencies the codes
+    /// defer.
+    fn write_postings(&self, p: &mut Vec<u8>, terms: &[(u32, &str)], live: &Compacted<'_>) {
+        let n = live.docs.len();
+        for (id, _) in terms {
+            put_v(p, self.postings[*id as usize].len() as u64);
         }
         let mut gaps = rice::BitWriter::new();
         let mut codes: Vec<u8> = Vec::new();
         let mut extras: Vec<u8> = Vec::new();
-        for (id, _) in &terms {
+        for (id, _) in terms {
             let list = &self.postings[*id as usize];
             let k = rice::parameter(n, list.len());
             let mut next = 0u32;
             for q in list {
-                let d = remap[q.doc as usize];
+                let d = live.remap[q.doc as usize];
                 gaps.rice(u64::from(d - next), k);
                 next = d + 1;
             }
@@ -258,38 +236,35 @@ impl Index {
             }
         }
         let gaps = gaps.finish();
-        put_v(&mut p, gaps.len() as u64);
+        put_v(p, gaps.len() as u64);
         p.extend_from_slice(&gaps);
         p.extend_from_slice(&codes);
-        put_v(&mut p, extras.len() as u64);
+        put_v(p, extras.len() as u64);
         p.extend_from_slice(&extras);
-        put_v(&mut p, self.filters.len() as u64);
+    }
+
+    /// Filter keys (front-coded, with their document counts), then all their documents
+    /// as one stream of Rice-coded gaps.
+    fn write_filters(&self, p: &mut Vec<u8>, live: &Compacted<'_>) {
+        let n = live.docs.len();
+        put_v(p, self.filters.len() as u64);
         let mut prev: &[u8] = b"";
         let mut gaps = rice::BitWriter::new();
         for (key, docs) in &self.filters {
-            put_f(&mut p, prev, key.as_bytes());
+            put_f(p, prev, key.as_bytes());
             prev = key.as_bytes();
-            put_v(&mut p, docs.len() as u64);
+            put_v(p, docs.len() as u64);
             let k = rice::parameter(n, docs.len());
             let mut next = 0u32;
             for &d in docs {
-                let d = remap[d as usize];
+                let d = live.remap[d as usize];
                 gaps.rice(u64::from(d - next), k);
                 next = d + 1;
             }
         }
         let gaps = gaps.finish();
-        put_v(&mut p, gaps.len() as u64);
+        put_v(p, gaps.len() as u64);
         p.extend_from_slice(&gaps);
-
-        let mut out = Vec::with_capacity(HEADER + p.len());
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
-        out.extend_from_slice(&checksum(&p).to_le_bytes());
-        out.extend_from_slice(&p);
-        out
     }
 
     /// Loads an index serialized by [`Index::to_bytes`]. Any damage is an error.
@@ -328,12 +303,161 @@ impl Index {
     }
 }
 
+/// The documents section: the document count, per-document flags, then one column per field (ids only where
+/// they differ from the path's, names, front-coded paths, stored description and body
+/// prefixes, tag references, field lengths field by field). Returns the tags in use,
+/// numbered by first use, for the tag table that follows.
+fn write_documents<'a>(
+    p: &mut Vec<u8>,
+    docs: &[&DocEntry],
+    all_tags: &'a [String],
+) -> Vec<&'a str> {
+    put_v(p, docs.len() as u64);
+    for e in docs {
+        let mut f = 0u8;
+        if e.doc_type == Some(DocType::PromptTemplate) {
+            f |= F_PROMPT;
+        }
+        if e.body_full {
+            f |= F_BODY_FULL;
+        }
+        if derived_id(&e.path) == e.id.as_str() {
+            f |= F_DERIVED_ID;
+        }
+        if e.desc_full {
+            f |= F_DESC_FULL;
+        }
+        p.push(f);
+    }
+    for e in docs {
+        if derived_id(&e.path) != e.id.as_str() {
+            put_s(p, e.id.as_str());
+        }
+    }
+    for e in docs {
+        put_s(p, &e.name);
+    }
+    let mut prev: &[u8] = b"";
+    for e in docs {
+        put_f(p, prev, e.path.as_bytes());
+        prev = e.path.as_bytes();
+    }
+    for e in docs {
+        put_s(p, &e.description);
+    }
+    for e in docs {
+        put_s(p, &e.body);
+    }
+    // Tags in use, renumbered by first use.
+    let mut tag_map: HashMap<u32, u32> = HashMap::new();
+    let mut tags_out: Vec<&str> = Vec::new();
+    for e in docs {
+        put_v(p, e.tags.len() as u64);
+        let mut ids: Vec<u32> = e
+            .tags
+            .iter()
+            .map(|t| {
+                *tag_map.entry(*t).or_insert_with(|| {
+                    tags_out.push(&all_tags[*t as usize]);
+                    (tags_out.len() - 1) as u32
+                })
+            })
+            .collect();
+        ids.sort_unstable();
+        for t in ids {
+            put_v(p, u64::from(t));
+        }
+    }
+    for f in 0..NF {
+        for e in docs {
+            put_v(p, u64::from(e.len[f]));
+        }
+    }
+    tags_out
+}
+
+/// The tag table: the tags the documents section refers to, by number.
+fn write_tags(p: &mut Vec<u8>, tags: &[&str]) {
+    put_v(p, tags.len() as u64);
+    for t in tags {
+        put_s(p, t);
+    }
+}
+
 struct Reader<'a> {
     b: &'a [u8],
     i: usize,
 }
 
 type R<T> = Result<T, CodecError>;
+
+/// The documents section as read, one column per field in slot order; turned into
+/// [`DocEntry`]s once the tag table that follows it is known.
+struct DocColumns<'a> {
+    flags: Vec<u8>,
+    ids: Vec<Option<&'a str>>,
+    names: Vec<&'a str>,
+    paths: Vec<String>,
+    descs: Vec<&'a str>,
+    bodies: Vec<&'a str>,
+    tags: Vec<Vec<u32>>,
+    lens: Vec<[u32; NF]>,
+}
+
+impl DocColumns<'_> {
+    /// Puts the documents into `ix`, whose tag table is loaded: checks tag references
+    /// and id uniqueness, and sums the field lengths.
+    fn into_index(self, ix: &mut Index) -> R<()> {
+        let n = self.flags.len();
+        let ntags = ix.tags.len();
+        for l in &self.lens {
+            for (total, len) in ix.total_len.iter_mut().zip(l) {
+                *total += u64::from(*len);
+            }
+        }
+        ix.docs.reserve_exact(n);
+        ix.by_id.reserve(n);
+        for (slot, ((((((f, id), name), path), desc), body), (tags, len))) in self
+            .flags
+            .into_iter()
+            .zip(self.ids)
+            .zip(self.names)
+            .zip(self.paths)
+            .zip(self.descs)
+            .zip(self.bodies)
+            .zip(self.tags.into_iter().zip(self.lens))
+            .enumerate()
+        {
+            if tags.iter().any(|&t| t as usize >= ntags) {
+                return Err(CodecError::Corrupt("tag id out of range"));
+            }
+            let id = DocumentId(match id {
+                Some(id) => id.to_owned(),
+                None => derived_id(&path),
+            });
+            if ix.by_id.insert(id.clone(), slot as u32).is_some() {
+                return Err(CodecError::Corrupt("duplicate document id"));
+            }
+            ix.docs.push(DocEntry {
+                id,
+                doc_type: Some(if f & F_PROMPT == 0 {
+                    DocType::Persona
+                } else {
+                    DocType::PromptTemplate
+                }),
+                name: name.to_owned(),
+                path,
+                description: desc.to_owned(),
+                body: body.to_owned(),
+                body_full: f & F_BODY_FULL != 0,
+                desc_full: f & F_DESC_FULL != 0,
+                tags,
+                len,
+            });
+        }
+        Ok(())
+    }
+}
 
 impl<'a> Reader<'a> {
     fn v(&mut self) -> R<u64> {
@@ -400,10 +524,27 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// The payload, section by section, in layout order.
     fn index(mut self) -> R<Index> {
         let mut ix = Index::with_options(IndexOptions {
             stored_text_bytes: self.u32()?,
         });
+        let docs = self.documents()?;
+        let n = docs.flags.len();
+        self.tags(&mut ix)?;
+        docs.into_index(&mut ix)?;
+        let (dict, nterms) = self.terms()?;
+        ix.dict = dict;
+        ix.postings = self.postings(nterms, n)?;
+        ix.filters = self.filters(n)?;
+        if self.i != self.b.len() {
+            return Err(CodecError::Corrupt("trailing bytes in payload"));
+        }
+        Ok(ix)
+    }
+
+    /// Reads what [`write_documents`] wrote.
+    fn documents(&mut self) -> R<DocColumns<'a>> {
         // Each document takes at least 1 flag byte + 4 empty strings + ntags + 5 lengths.
         let n = self.count(11)?;
         let mut flags = Vec::with_capacity(n);
@@ -458,9 +599,22 @@ impl<'a> Reader<'a> {
         for f in 0..NF {
             for l in lens.iter_mut() {
                 l[f] = self.u32()?;
-                ix.total_len[f] += u64::from(l[f]);
             }
         }
+        Ok(DocColumns {
+            flags,
+            ids,
+            names,
+            paths,
+            descs,
+            bodies,
+            tags,
+            lens,
+        })
+    }
+
+    /// Reads what [`write_tags`] wrote into `ix`'s tag table.
+    fn tags(&mut self, ix: &mut Index) -> R<()> {
         let ntags = self.count(1)?;
         for t in 0..ntags {
             let s = self.s()?.to_owned();
@@ -469,46 +623,12 @@ impl<'a> Reader<'a> {
             }
             ix.tags.push(s);
         }
-        ix.docs.reserve_exact(n);
-        ix.by_id.reserve(n);
-        for (slot, ((((((f, id), name), path), desc), body), (tags, len))) in flags
-            .into_iter()
-            .zip(ids)
-            .zip(names)
-            .zip(paths)
-            .zip(descs)
-            .zip(bodies)
-            .zip(tags.into_iter().zip(lens))
-            .enumerate()
-        {
-            if tags.iter().any(|&t| t as usize >= ntags) {
-                return Err(CodecError::Corrupt("tag id out of range"));
-            }
-            let id = DocumentId(match id {
-                Some(id) => id.to_owned(),
-                None => derived_id(&path),
-            });
-            if ix.by_id.insert(id.clone(), slot as u32).is_some() {
-                return Err(CodecError::Corrupt("duplicate document id"));
-            }
-            ix.docs.push(DocEntry {
-                id,
-                doc_type: Some(if f & F_PROMPT == 0 {
-                    DocType::Persona
-                } else {
-                    DocType::PromptTemplate
-                }),
-                name: name.to_owned(),
-                path,
-                description: desc.to_owned(),
-                body: body.to_owned(),
-                body_full: f & F_BODY_FULL != 0,
-                desc_full: f & F_DESC_FULL != 0,
-                tags,
-                len,
-            });
-        }
+        Ok(())
+    }
 
+    /// Reads what [`Index::write_terms`] wrote: the dictionary, built straight from the
+    /// sorted, front-coded terms, and the number of terms.
+    fn terms(&mut self) -> R<(Dictionary, usize)> {
         let nterms = self.count(2)?;
         let mut arena: Vec<u8> = Vec::new();
         let mut spans: Vec<(u32, u32)> = Vec::with_capacity(nterms);
@@ -537,8 +657,12 @@ impl<'a> Reader<'a> {
         }
         let arena =
             String::from_utf8(arena).map_err(|_| CodecError::Corrupt("invalid UTF-8 in terms"))?;
-        ix.dict = Dictionary::from_sorted(arena, spans);
+        Ok((Dictionary::from_sorted(arena, spans), nterms))
+    }
 
+    /// Reads what [`Index::write_postings`] wrote: one posting list per term, over `n`
+    /// documents.
+    fn postings(&mut self, nterms: usize, n: usize) -> R<Vec<Vec<Posting>>> {
         // Every term has at least one posting, and each posting a code byte.
         let mut counts = Vec::with_capacity(nterms);
         let mut total: u64 = 0;
@@ -558,7 +682,7 @@ impl<'a> Reader<'a> {
             b: self.bytes(extras_len)?,
             i: 0,
         };
-        ix.postings.reserve_exact(nterms);
+        let mut postings = Vec::with_capacity(nterms);
         let posting_docs = DocGaps {
             n,
             bad_gaps: "bad posting gaps",
@@ -583,12 +707,17 @@ impl<'a> Reader<'a> {
                 list.push(q);
                 Ok(())
             })?;
-            ix.postings.push(list);
+            postings.push(list);
         }
         if !gaps.at_end() || extras.i != extras.b.len() {
             return Err(CodecError::Corrupt("trailing posting data"));
         }
+        Ok(postings)
+    }
 
+    /// Reads what [`Index::write_filters`] wrote: each filter key's documents, over `n`
+    /// documents.
+    fn filters(&mut self, n: usize) -> R<BTreeMap<String, Vec<u32>>> {
         // A filter takes at least a shared-prefix byte, a length byte and a count byte.
         let nfilters = self.count(3)?;
         let mut prev: Vec<u8> = Vec::new();
@@ -630,11 +759,7 @@ impl<'a> Reader<'a> {
         if !gaps.at_end() {
             return Err(CodecError::Corrupt("trailing filter data"));
         }
-        ix.filters = entries.into_iter().collect::<BTreeMap<_, _>>();
-        if self.i != self.b.len() {
-            return Err(CodecError::Corrupt("trailing bytes in payload"));
-        }
-        Ok(ix)
+        Ok(entries.into_iter().collect::<BTreeMap<_, _>>())
     }
 }
 
@@ -677,5 +802,109 @@ impl DocGaps {
             next = doc + 1;
         }
         Ok(())
+    }
+}
+
+/// Each section's writer and reader on their own: what one writes, the other reads back
+/// whole, to the last byte (the whole-index round trip is in `super::tests`).
+#[cfg(test)]
+mod section_tests {
+    use super::*;
+    use crate::search::tests::library;
+
+    /// An index with a removed document, so the writer's renumbering is exercised.
+    fn index() -> Index {
+        let mut ix = Index::build(&library());
+        ix.remove(&DocumentId("sql-expert".into()));
+        ix
+    }
+
+    fn reader(b: &[u8]) -> Reader<'_> {
+        Reader { b, i: 0 }
+    }
+
+    #[test]
+    fn documents_and_tags() {
+        let ix = index();
+        let live = ix.compacted();
+        let mut p = Vec::new();
+        let tags = write_documents(&mut p, &live.docs, &ix.tags);
+        write_tags(&mut p, &tags);
+        let mut r = reader(&p);
+        let cols = r.documents().unwrap();
+        let mut back = Index::new();
+        r.tags(&mut back).unwrap();
+        assert_eq!(r.i, p.len());
+        assert_eq!(back.tags, tags);
+        cols.into_index(&mut back).unwrap();
+        assert_eq!(back.docs.len(), live.docs.len());
+        for (b, e) in back.docs.iter().zip(&live.docs) {
+            assert_eq!(
+                (&b.id, b.doc_type, &b.name, &b.path, &b.description, &b.body),
+                (&e.id, e.doc_type, &e.name, &e.path, &e.description, &e.body)
+            );
+            assert_eq!(
+                (b.body_full, b.desc_full, b.len),
+                (e.body_full, e.desc_full, e.len)
+            );
+            let names = |ix: &Index, t: &[u32]| -> Vec<String> {
+                let mut v: Vec<String> = t.iter().map(|&t| ix.tags[t as usize].clone()).collect();
+                v.sort();
+                v
+            };
+            assert_eq!(names(&back, &b.tags), names(&ix, &e.tags));
+        }
+        let total: u64 = live.docs.iter().map(|e| u64::from(e.len[BODY])).sum();
+        assert_eq!(back.total_len[BODY], total);
+    }
+
+    #[test]
+    fn terms_and_postings() {
+        let ix = index();
+        let live = ix.compacted();
+        let mut p = Vec::new();
+        let terms = ix.write_terms(&mut p);
+        ix.write_postings(&mut p, &terms, &live);
+        let mut r = reader(&p);
+        let (dict, nterms) = r.terms().unwrap();
+        assert_eq!(nterms, terms.len());
+        let read: Vec<(u32, &str)> = dict.sorted_terms().collect();
+        assert_eq!(
+            read.iter().map(|t| t.1).collect::<Vec<_>>(),
+            terms.iter().map(|t| t.1).collect::<Vec<_>>()
+        );
+        let postings = r.postings(nterms, live.docs.len()).unwrap();
+        assert_eq!(r.i, p.len());
+        for ((id, _), list) in terms.iter().zip(&postings) {
+            let want: Vec<(u32, [u8; NF])> = ix.postings[*id as usize]
+                .iter()
+                .map(|q| (live.remap[q.doc as usize], q.tf))
+                .collect();
+            let got: Vec<(u32, [u8; NF])> = list.iter().map(|q| (q.doc, q.tf)).collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn filters() {
+        let ix = index();
+        let live = ix.compacted();
+        let mut p = Vec::new();
+        ix.write_filters(&mut p, &live);
+        let mut r = reader(&p);
+        let back = r.filters(live.docs.len()).unwrap();
+        assert_eq!(r.i, p.len());
+        let want: BTreeMap<String, Vec<u32>> = ix
+            .filters
+            .iter()
+            .map(|(k, docs)| {
+                (
+                    k.clone(),
+                    docs.iter().map(|&d| live.remap[d as usize]).collect(),
+                )
+            })
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(back, want);
     }
 }

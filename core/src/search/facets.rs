@@ -7,15 +7,19 @@ use serde::Serialize;
 /// How many documents of the matching set have a value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FacetCount {
+    /// The value (a type name or a tag).
     pub value: String,
+    /// Matching documents with it.
     pub count: usize,
 }
 
 /// Facets of a result set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Facets {
+    /// Counts by document type.
     #[serde(rename = "type")]
     pub doc_type: Vec<FacetCount>,
+    /// Counts by tag, most frequent first.
     pub tags: Vec<FacetCount>,
 }
 
@@ -23,11 +27,14 @@ pub struct Facets {
 /// no copies).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FacetsRef<'a> {
+    /// Counts by document type.
     pub doc_type: Vec<(&'static str, usize)>,
+    /// Counts by tag, most frequent first.
     pub tags: Vec<(&'a str, usize)>,
 }
 
 impl FacetsRef<'_> {
+    /// A copy that owns its strings.
     pub fn owned(&self) -> Facets {
         let owned = |v: &[(&str, usize)]| {
             v.iter()
@@ -44,6 +51,7 @@ impl FacetsRef<'_> {
     }
 }
 
+/// Facet counts over the documents in `slots`, at most `max_tags` tags.
 pub fn compute(index: &Index, slots: impl Iterator<Item = u32>, max_tags: usize) -> FacetsRef<'_> {
     let mut types = [0usize; 2];
     let mut tags = vec![0usize; index.tags.len()];

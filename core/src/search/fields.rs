@@ -13,9 +13,13 @@ pub const NF: usize = 5;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Field {
+    /// The document's name.
     Name = 0,
+    /// Its tags.
     Tags = 1,
+    /// Its description.
     Description = 2,
+    /// Its body (prompt text or template).
     Body = 3,
     /// Authors and the other short strings of the content (input descriptions,
     /// persona contributor, ...): found, but weighed lightly.
@@ -23,6 +27,7 @@ pub enum Field {
 }
 
 impl Field {
+    /// Every field, in index order.
     pub const ALL: [Field; NF] = [
         Field::Name,
         Field::Tags,
@@ -31,6 +36,7 @@ impl Field {
         Field::Other,
     ];
 
+    /// The field's name in snippets and results.
     pub fn as_str(self) -> &'static str {
         match self {
             Field::Name => "name",

@@ -111,11 +111,17 @@ impl DocEntry {
 /// A document's metadata as the index knows it (enough to render a hit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocInfo<'a> {
+    /// The document's id.
     pub id: &'a DocumentId,
+    /// Its type.
     pub doc_type: DocType,
+    /// Its display name.
     pub name: &'a str,
+    /// Its library-relative path.
     pub path: &'a str,
+    /// The start of its description (as much as the index stores).
     pub description: &'a str,
+    /// Its tags.
     pub tags: Vec<&'a str>,
 }
 
@@ -824,6 +830,7 @@ impl Index {
         self.by_id.len()
     }
 
+    /// Whether the index holds no document.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }

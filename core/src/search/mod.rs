@@ -41,6 +41,13 @@ pub use snippet::Snippet;
 use crate::model::{DocType, DocumentId};
 use serde::{Deserialize, Serialize};
 
+/// Whether the last word of a query also matches as a prefix when the caller does not
+/// say otherwise. One default for every host — the CLI (`promptshelf search`), the read
+/// API (`/v1/search`) and the npm package (`shelf.search`) — so the same query string
+/// gives the same ranked hits everywhere: a word stem typed at a terminal (`recrui`)
+/// finds what the dashboard's search box finds.
+pub const PREFIX_LAST: bool = true;
+
 /// How to run a search. Deserializable with defaults for every field, so hosts can
 /// take it from JSON or query strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +57,8 @@ pub struct SearchOptions {
     pub limit: usize,
     /// Hits to skip (default 0).
     pub offset: usize,
-    /// Treat an unfinished last word as a prefix (search-as-you-type; default true).
+    /// Treat an unfinished last word as a prefix (search-as-you-type; default
+    /// [`PREFIX_LAST`]).
     pub prefix_last: bool,
     /// Compute highlighted snippets for the page's hits (default true).
     pub snippets: bool,
@@ -65,7 +73,7 @@ impl Default for SearchOptions {
         SearchOptions {
             limit: 20,
             offset: 0,
-            prefix_last: true,
+            prefix_last: PREFIX_LAST,
             snippets: true,
             facets: true,
             max_facet_values: 20,
@@ -76,10 +84,14 @@ impl Default for SearchOptions {
 /// One ranked hit, with what a result list shows (no store needed).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
+    /// The document's id.
     pub id: DocumentId,
+    /// Its type.
     #[serde(rename = "type")]
     pub doc_type: DocType,
+    /// Its display name.
     pub name: String,
+    /// Its library-relative path.
     pub path: String,
     /// Relevance (multi-field BM25, boosts applied), rounded to 6 decimals; 0 for queries with
     /// no text part (filters only).
@@ -87,6 +99,7 @@ pub struct Hit {
     /// Index terms of the query that this document contains (after prefix and typo
     /// expansion), sorted.
     pub matched: Vec<String>,
+    /// The best window of the document's text with the matches marked (unless snippets are off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<Snippet>,
 }
@@ -96,9 +109,13 @@ pub struct Hit {
 pub struct SearchResults {
     /// Number of matching documents (all pages).
     pub total: usize,
+    /// Hits skipped before this page.
     pub offset: usize,
+    /// The page size asked for.
     pub limit: usize,
+    /// This page's hits, best first.
     pub hits: Vec<Hit>,
+    /// Counts by type and tag over all matches.
     pub facets: Facets,
 }
 
@@ -106,26 +123,39 @@ pub struct SearchResults {
 /// that serialize the results at once (the browser build) and need no copies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HitRef<'a> {
+    /// The document's id.
     pub id: &'a DocumentId,
+    /// Its type.
     pub doc_type: DocType,
+    /// Its display name.
     pub name: &'a str,
+    /// Its library-relative path.
     pub path: &'a str,
+    /// Relevance, as in [`Hit::score`].
     pub score: f64,
+    /// Index terms of the query the document contains, sorted.
     pub matched: Vec<&'a str>,
+    /// The snippet, as in [`Hit::snippet`].
     pub snippet: Option<Snippet>,
 }
 
 /// [`SearchResults`] borrowing the index's strings (see [`HitRef`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchResultsRef<'a> {
+    /// Number of matching documents (all pages).
     pub total: usize,
+    /// Hits skipped before this page.
     pub offset: usize,
+    /// The page size asked for.
     pub limit: usize,
+    /// This page's hits, best first.
     pub hits: Vec<HitRef<'a>>,
+    /// Counts by type and tag over all matches.
     pub facets: FacetsRef<'a>,
 }
 
 impl HitRef<'_> {
+    /// A copy that owns its strings.
     pub fn owned(&self) -> Hit {
         Hit {
             id: self.id.clone(),
@@ -140,6 +170,7 @@ impl HitRef<'_> {
 }
 
 impl SearchResultsRef<'_> {
+    /// A copy that owns its strings.
     pub fn owned(&self) -> SearchResults {
         SearchResults {
             total: self.total,

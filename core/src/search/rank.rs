@@ -36,6 +36,7 @@ pub fn prefix_weight(query_chars: usize, term_chars: usize) -> f64 {
 /// Corpus statistics a score needs.
 #[derive(Debug, Clone, Copy)]
 pub struct Stats {
+    /// Documents in the index.
     pub docs: f64,
     /// Average field length in tokens (at least 1).
     pub avg_len: [f64; NF],

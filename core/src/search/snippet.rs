@@ -13,6 +13,7 @@ const ELLIPSIS: &str = "…";
 pub struct Snippet {
     /// Which field the text comes from: `name`, `description` or `body`.
     pub field: &'static str,
+    /// The excerpt (with `…` where it was cut).
     pub text: String,
     /// `[start, end)` byte offsets into `text` of each matched word, in order.
     pub highlights: Vec<[usize; 2]>,
@@ -28,6 +29,7 @@ pub struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
+    /// A source over `text`; `complete` is false when the field goes on past it.
     pub fn new(text: &'a str, complete: bool) -> Self {
         Source {
             text,

@@ -18,7 +18,7 @@ pub const MAX_TOKEN_CHARS: usize = 40;
 /// An ASCII character that is not a letter or digit always ends a token, so `text` is
 /// cut at those first: a run made only of ASCII letters and digits (nearly all of a
 /// prompt) is one token, handed over as a slice of `text` when it has no upper case;
-/// only runs with other characters go through the Unicode rules ([`unicode_run`]).
+/// only runs with other characters go through the Unicode rules (`unicode_run`).
 pub fn for_each_token(text: &str, mut f: impl FnMut(&str, usize, usize)) {
     tokenize(text, &mut f)
 }

@@ -8,7 +8,7 @@
 
 use crate::config::{Config, SyncArgs};
 use clap::Args;
-use promptshelf_store::{read, snapshot, Store};
+use promptshelf_store::{read, snapshot, Database};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -63,7 +63,7 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
     crate::logging::init(cfg.log_format);
     crate::sync::run_once(&cfg).map_err(|e| e.to_string())?;
 
-    let store = Store::open(&cfg.db).map_err(|e| e.to_string())?;
+    let store = Database::open(&cfg.db).map_err(|e| e.to_string())?;
     let errors = read::sync_errors(store.conn()).map_err(|e| e.to_string())?;
     for e in &errors {
         eprintln!(
@@ -89,7 +89,7 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
     let info = snapshot::write_snapshot(store.conn(), &args.out)
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
     if let Some(sql_path) = &args.d1_sql {
-        let snap = Store::open_read_only(&args.out).map_err(|e| e.to_string())?;
+        let snap = Database::open_read_only(&args.out).map_err(|e| e.to_string())?;
         let sql = promptshelf_store::d1::d1_sql(snap.conn())
             .map_err(|e| format!("cannot write D1 SQL: {e}"))?;
         std::fs::write(sql_path, sql)
@@ -143,7 +143,7 @@ mod tests {
     }
 
     fn snapshot_id(db: &Path) -> String {
-        let store = Store::open_read_only(db).unwrap();
+        let store = Database::open_read_only(db).unwrap();
         read::content_generation(store.conn()).unwrap()
     }
 
@@ -160,7 +160,7 @@ mod tests {
         );
 
         assert_eq!(build(&args(&lib, &out, true)).unwrap(), ExitCode::SUCCESS);
-        let store = Store::open_read_only(&out).unwrap();
+        let store = Database::open_read_only(&out).unwrap();
         assert_eq!(read::count_documents(store.conn(), None).unwrap(), 1);
         assert_eq!(read::count_sync_errors(store.conn()).unwrap(), 1);
         assert!(read::all_files(store.conn()).unwrap().is_empty());

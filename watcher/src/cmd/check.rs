@@ -9,7 +9,7 @@
 //! with library-relative paths, sorted by path.
 
 use crate::scan::{read_limited, scan};
-use promptshelf_core::library::resolve_duplicates;
+use promptshelf_core::library::{resolve_duplicates, too_large};
 use promptshelf_core::{parse_document, DocType, Document, ParseError, ParseOptions};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -49,6 +49,14 @@ pub fn check_library(root: &Path, opts: &ParseOptions) -> Result<Report, crate::
         .map(|p| ParseError::file(&p.rel, p.message))
         .collect();
     for file in &found.files {
+        // Judged by its size before it is read, like the sync does (so both report the
+        // file's real size).
+        if let Ok(m) = std::fs::metadata(&file.abs) {
+            if m.len() > opts.max_bytes as u64 {
+                errors.push(too_large(&file.rel, m.len(), opts.max_bytes));
+                continue;
+            }
+        }
         match read_limited(&file.abs, opts.max_bytes) {
             Err(e) => errors.push(ParseError::file(&file.rel, format!("cannot read: {e}"))),
             Ok(bytes) => match parse_document(&file.rel, &bytes, opts) {

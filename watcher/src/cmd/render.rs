@@ -14,7 +14,7 @@
 //! (text) or `{"error": {"code", "message", "line", "column"}}` on stdout (JSON).
 //! Exit 0 when rendered, 1 on a render error, 2 when the file or inputs cannot be read.
 
-use promptshelf_core::render::{self, EnvMap, RenderError, RenderOptions};
+use promptshelf_core::render::{self, EnvMap, RenderError, RenderOptions, Source};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -107,31 +107,11 @@ fn collect_inputs(args: &RenderArgs) -> Result<Map<String, Value>, String> {
     Ok(inputs)
 }
 
-/// Every `${file:NAME}` string in the front matter.
-fn file_refs(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => {
-            if let Some(name) = s
-                .trim()
-                .strip_prefix("${")
-                .and_then(|r| r.strip_suffix('}'))
-                .and_then(|r| r.split_once(':'))
-                .filter(|(p, _)| p.eq_ignore_ascii_case("file"))
-                .map(|(_, n)| n.to_owned())
-            {
-                out.push(name);
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| file_refs(x, out)),
-        Value::Object(m) => m.values().for_each(|x| file_refs(x, out)),
-        _ => {}
-    }
-}
-
 /// Reads the referenced files that exist inside the prompt's folder.
 fn read_file_refs(prompt: &Path, frontmatter: &Value) -> BTreeMap<String, Value> {
-    let mut names = Vec::new();
-    file_refs(frontmatter, &mut names);
+    // The core's own reading of `${file:NAME}` (render::config), so the CLI reads exactly
+    // the files rendering can ask for.
+    let names = promptshelf_core::render::config::file_references(frontmatter);
     let mut files = BTreeMap::new();
     let Some(dir) = prompt.parent().and_then(|d| {
         std::fs::canonicalize(if d.as_os_str().is_empty() {
@@ -215,9 +195,14 @@ pub fn run(args: RenderArgs) -> ExitCode {
     let opts = RenderOptions {
         strict_undefined: args.strict,
         files,
+        env,
         ..RenderOptions::default()
     };
-    match render::render_source_with(&name, &text, &Value::Object(inputs), &env, &opts) {
+    let source = Source::File {
+        path: &name,
+        text: &text,
+    };
+    match render::render(source, &Value::Object(inputs), &opts) {
         Ok(messages) => {
             match args.format {
                 Format::Json => println!("{}", json!({"messages": messages})),

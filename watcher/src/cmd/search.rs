@@ -10,7 +10,9 @@
 //! position, with a caret under it — or a source that cannot be used.
 
 use crate::cmd::check::check_library;
-use promptshelf_core::search::{query, Index, QueryError, SearchOptions, SearchResults};
+use promptshelf_core::search::{
+    query, Index, QueryError, SearchOptions, SearchResults, PREFIX_LAST,
+};
 use promptshelf_core::{Document, ParseOptions};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -38,18 +40,26 @@ pub struct SearchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Match the last word as a whole word only. By default it also matches as a
+    /// prefix, as in `/v1/search` and the npm package (`prefix: false` there).
+    #[arg(long)]
+    pub no_prefix: bool,
 }
 
 pub fn run(args: SearchArgs) -> ExitCode {
+    // The core's defaults, as the read API and the npm package use them, so the same
+    // query gives the same hits on every host (`search::PREFIX_LAST`).
     let opts = SearchOptions {
         limit: args.limit,
         offset: args.offset,
-        // A command line query is complete: no search-as-you-type prefix.
-        prefix_last: false,
+        prefix_last: PREFIX_LAST && !args.no_prefix,
         ..SearchOptions::default()
     };
     // Syntax first: a bad query fails fast, before any loading.
-    if let Err(e) = query::parse(&args.query, query::ParseOptions { prefix_last: false }) {
+    let parse = query::ParseOptions {
+        prefix_last: opts.prefix_last,
+    };
+    if let Err(e) = query::parse(&args.query, parse) {
         return bad_query(&args, &e);
     }
     let index = match load(&args.source) {
@@ -103,7 +113,7 @@ fn load(source: &Path) -> Result<Index, String> {
         }
         return Ok(Index::build(&report.documents));
     }
-    let store = promptshelf_store::Store::open_read_only(source)
+    let store = promptshelf_store::Database::open_read_only(source)
         .map_err(|e| format!("{}: not a promptshelf database: {e}", source.display()))?;
     let conn = store.conn();
     if let Ok(Some((_, bytes))) = promptshelf_store::read::search_index(conn) {

@@ -1,15 +1,32 @@
 //! `promptshelf watch DIR [--db FILE]`: initial sync, then live sync until SIGINT or
 //! SIGTERM, which stop watching, apply the pending batch, checkpoint the WAL and exit 0.
 
+use crate::cmd::serve::ServerArgs;
 use crate::config::{Config, WatchArgs};
 use crate::sync::SyncHandle;
 use std::process::ExitCode;
 
-pub fn run(args: WatchArgs) -> ExitCode {
-    let cfg = match Config::for_watch(&args) {
+/// `watch`'s flags: the sync's and the live sync's (settings, see `config`), then the
+/// local server's (the server's own, so the settings layer does not depend on it).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WatchCommand {
+    #[command(flatten)]
+    pub watch: WatchArgs,
+
+    /// The local server (read API, admin API, dashboard) started beside the sync.
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    /// Sync only: do not start the local server.
+    #[arg(long, env = "PROMPTSHELF_NO_SERVE")]
+    pub no_serve: bool,
+}
+
+pub fn run(args: WatchCommand) -> ExitCode {
+    let cfg = match Config::for_watch(&args.watch) {
         Ok(c) => c,
         Err(e) => {
-            crate::logging::init(args.sync.log_format.unwrap_or_default());
+            crate::logging::init(args.watch.sync.log_format.unwrap_or_default());
             tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
@@ -137,16 +154,20 @@ impl Signals {
         })
     }
 
-    async fn wait(mut self) -> &'static str {
+    /// Takes `self` by value (not `mut self`): only the unix branch mutates, and an unused
+    /// `mut` is a warning, hence an error, in the Windows check (`scripts/test` windows).
+    async fn wait(self) -> &'static str {
         #[cfg(unix)]
         {
+            let mut term = self.term;
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = self.term.recv() => "SIGTERM",
+                _ = term.recv() => "SIGTERM",
             }
         }
         #[cfg(not(unix))]
         {
+            let Signals {} = self;
             let _ = tokio::signal::ctrl_c().await;
             "ctrl-c"
         }

@@ -10,7 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use promptshelf_core::api::{self, ApiError, Store as _};
+use promptshelf_core::api::{self, ApiError, DocumentSource as _};
 use promptshelf_store::read;
 use serde_json::{json, Value};
 use std::sync::Arc;

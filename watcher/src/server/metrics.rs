@@ -29,21 +29,10 @@ pub struct HttpMetrics {
 
 /// The metrics label of a request path.
 pub fn route_label(path: &str) -> &'static str {
-    let mut it = path.trim_start_matches('/').split('/');
-    match (it.next(), it.next(), it.next(), it.next()) {
-        (Some("v1"), Some("health"), None, _) => "/v1/health",
-        (Some("v1"), Some("documents"), None, _) => "/v1/documents",
-        (Some("v1"), Some("documents"), Some(_), None) => "/v1/documents/{id}",
-        (Some("v1"), Some("personas"), None, _) => "/v1/personas",
-        (Some("v1"), Some("personas"), Some(_), None) => "/v1/personas/{id}",
-        (Some("v1"), Some("prompts"), None, _) => "/v1/prompts",
-        (Some("v1"), Some("prompts"), Some(_), None) => "/v1/prompts/{id}",
-        (Some("v1"), Some("search"), None, _) => "/v1/search",
-        (Some("v1"), Some("index"), None, _) => "/v1/index",
-        (Some("v1"), Some("openapi.json"), None, _) => "/v1/openapi.json",
-        (Some("admin"), _, _, _) => "/admin",
-        _ => "other",
+    if path == "/admin" || path.starts_with("/admin/") {
+        return "/admin";
     }
+    promptshelf_core::api::route_label(path).unwrap_or("other")
 }
 
 impl HttpMetrics {

@@ -199,14 +199,42 @@ pub async fn run(
     server.serve(shutdown).await
 }
 
+/// Every route, behind [`normalize_uri`]. The inner router is the outer one's fallback
+/// so that the rewrite runs before routing (a layer on one router runs after it).
 fn router(state: Arc<AppState>) -> axum::Router {
     use axum::routing::get;
-    axum::Router::new()
+    let routes = axum::Router::new()
         .route("/", get(dashboard::page))
         .route("/v1/events", axum::routing::any(stream::events))
         .merge(admin::routes(state.clone()))
         .fallback(api::handle)
-        .with_state(state)
+        .with_state(state);
+    axum::Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::map_request(normalize_uri))
+}
+
+/// Resolves dot segments (and the rest of WHATWG path parsing) in the request path
+/// before anything routes on it, as the edge runtime does before the worker sees a
+/// request: `/admin/../v1/health` is `/v1/health` on both hosts, and
+/// `/v1/documents/../../etc/passwd` the same JSON 404 (`core::api::http::normalize_path`).
+async fn normalize_uri(mut req: axum::extract::Request) -> axum::extract::Request {
+    use promptshelf_core::api::http::normalize_path;
+    let uri = req.uri();
+    if let std::borrow::Cow::Owned(path) = normalize_path(uri.path()) {
+        let target = match uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        let mut parts = uri.clone().into_parts();
+        if let Ok(pq) = target.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(u) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = u;
+            }
+        }
+    }
+    req
 }
 
 /// How stored search indexes are loaded: the core engine.

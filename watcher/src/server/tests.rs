@@ -6,7 +6,7 @@ use super::*;
 use promptshelf_core::api::{handle, Request};
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use promptshelf_store::reader::IndexCache;
-use promptshelf_store::{ErrorKind, Store as Db, SyncErrorRecord};
+use promptshelf_store::{Database as Db, ErrorKind, SyncErrorRecord};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -228,6 +228,48 @@ async fn read_api_over_http_is_the_pure_handler() {
     srv.stop().await;
 }
 
+/// Paths are normalised as the edge runtime's URL parser does before any routing (the
+/// admin routes included), and ids with `/` work unencoded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dot_segments_and_slash_ids_on_the_wire() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lib.db");
+    let mut db = seed(&path);
+    db.write(|w| w.upsert_document(&doc("team/dana", DocType::Persona, &[]), 1, 5))
+        .unwrap();
+    let srv = start(&path, None).await;
+    let a = srv.addr;
+    for (raw, normal) in [
+        ("/admin/../v1/health", "/v1/health"),
+        ("/v1/documents/../../etc/passwd", "/etc/passwd"),
+        ("/v1/documents/%2e%2e/%2E%2E/etc/passwd", "/etc/passwd"),
+        ("/v1/x/../documents/alice", "/v1/documents/alice"),
+        ("/v1/./documents/./alice", "/v1/documents/alice"),
+        ("/v1/../admin/status", "/admin/status"),
+        ("/v1/documents/team/dana", "/v1/documents/team%2Fdana"),
+        ("/v1/personas/team/dana", "/v1/documents/team%2Fdana"),
+        ("/v1/personas/team/x/../dana", "/v1/documents/team%2Fdana"),
+    ] {
+        let (r, n) = (get(a, raw).await, get(a, normal).await);
+        assert_eq!(
+            r.status,
+            n.status,
+            "{raw}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        if !normal.starts_with("/admin") {
+            assert_eq!(r.body, n.body, "{raw}");
+        }
+    }
+    assert_eq!(
+        get(a, "/v1/documents/team/dana").await.json()["id"],
+        "team/dana"
+    );
+    assert_eq!(get(a, "/admin/../v1/health").await.status, 200);
+    assert_eq!(get(a, "/v1/../admin/status").await.status, 200);
+    srv.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_behaviour() {
     let dir = tempfile::tempdir().unwrap();
@@ -334,9 +376,12 @@ async fn bad_input_on_the_wire() {
     let long = format!("/v1/search?q={}", "x".repeat(20 * 1024));
     let cases: Vec<(String, u16)> = vec![
         (long, 414),
-        ("/v1/../../etc/passwd".into(), 400),
+        // Dot segments are resolved as the edge runtime's URL parser does.
+        ("/v1/../../etc/passwd".into(), 404),
+        ("/v1/documents/../../etc/passwd".into(), 404),
         ("/v1/documents/..%2F..%2Fetc%2Fpasswd".into(), 404),
-        ("/v1/documents/%2e%2e".into(), 400),
+        ("/v1/documents/%2e%2e".into(), 404),
+        ("/v1/documents/.".into(), 400),
         ("/v1/documents/%FF".into(), 400),
         ("/v1/search?q=%E2%28%A1".into(), 400),
         ("/v1/search?q=%".into(), 400),
@@ -345,7 +390,7 @@ async fn bad_input_on_the_wire() {
         ("/v1/documents?offset=99999999999".into(), 400),
         ("/v1/documents?cursor=%00%01garbage".into(), 400),
         ("/v1/documents?cursor=cAAAA".into(), 400),
-        ("/admin/../v1/health".into(), 400),
+        ("/v1/../admin/nope".into(), 404),
         ("/etc/passwd".into(), 404),
         ("/v1/documents/a%00b".into(), 400),
     ];

@@ -111,20 +111,17 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
-    /// A fresh WAL database whose data is all in the WAL; returns the main file's size.
-    fn db_with_wal(path: &Path) -> (Connection, u64) {
-        let conn = Connection::open(path).unwrap();
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+    /// A fresh WAL database whose data (about 1 MB) is all in the WAL; returns the
+    /// main file's size. Written through the store, like the sync writes.
+    fn db_with_wal(path: &Path) -> (promptshelf_store::Database, u64) {
+        let mut db = promptshelf_store::Database::open(path).unwrap();
+        db.conn()
+            .pragma_update(None, "wal_autocheckpoint", 0)
             .unwrap();
-        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE t (x BLOB); \
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 256) \
-             INSERT INTO t SELECT zeroblob(4000) FROM n;",
-        )
-        .unwrap();
+        db.write(|w| w.put_search_index(1, &vec![7u8; 1_024_000]))
+            .unwrap();
         let len = std::fs::metadata(path).unwrap().len();
-        (conn, len)
+        (db, len)
     }
 
     #[test]

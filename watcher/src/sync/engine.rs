@@ -1,27 +1,32 @@
 //! The sync engine: the in-memory picture of the library (one record per file, which
 //! files claim which id) plus the database, and the one operation that changes both —
-//! applying a batch of observations in a single transaction.
+//! applying a batch of observations in a single transaction (`apply.rs`: planned first,
+//! reading whatever must be read, then written).
 //!
 //! Rules it keeps:
 //! - a file that parses provides its document, unless a lexicographically earlier path
-//!   claims the same id (then it is a `duplicate_id` sync error);
+//!   claims the same id (then it is a `duplicate_id` sync error; core's
+//!   `library::Claims` and `duplicate_message`, the same rule and wording as `check`);
 //! - a file that stops parsing keeps its last good document, marked `stale`, and gets a
 //!   `parse` sync error; deleting the file removes both;
-//! - documents, file records, errors, the content generation and the search index all
-//!   change in the same transaction.
+//! - documents, file records, errors and the content generation change in the same
+//!   transaction; the in-memory search index right after it, and its stored blob later
+//!   (see [`Engine::flush_index`]).
+
+mod apply;
 
 use super::checkpointer::Checkpointer;
 use super::handle::Shared;
 use super::library::Library;
 use super::observe::{observe, Observed};
-use super::search_hook::{SearchHook, Upsert};
+use super::report::{Progress, Quiet, ReconcileReport};
+use super::search_hook::SearchHook;
 use super::walk::{walk, Found, Stat};
-use promptshelf_core::search::Prepared;
-use promptshelf_core::{Document, ParseOptions};
+use promptshelf_core::library::Claims;
+use promptshelf_core::ParseOptions;
 use promptshelf_store::fresh::{Finished, FreshBuild};
-use promptshelf_store::{read, ErrorKind, FileRecord, Store, SyncErrorRecord, Writer};
-use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use promptshelf_store::{read, Database, FileRecord};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,50 +43,14 @@ const CHUNK: usize = 1024;
 /// waiting for a first chunk of [`CHUNK`] files).
 const FIRST_CHUNK: usize = 256;
 
-/// What one applied batch did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct BatchReport {
-    pub observed: usize,
-    pub upserted: usize,
-    pub removed: usize,
-    pub stale: usize,
-    pub errors_set: usize,
-    pub generation: u64,
-}
-
-/// What a reconcile found and did.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct ReconcileReport {
-    /// Candidate files on disk.
-    pub files: usize,
-    /// Files that were read (new, changed, or racy).
-    pub read: usize,
-    /// Files that had disappeared.
-    pub gone: usize,
-    pub upserted: usize,
-    pub removed: usize,
-    pub millis: u64,
-}
-
-/// Reports progress of a long reconcile (the progress bar, or nothing).
-pub trait Progress {
-    fn start(&self, _total: u64) {}
-    fn advance(&self, _n: u64) {}
-    fn finish(&self) {}
-}
-
-/// No progress output.
-pub struct Quiet;
-impl Progress for Quiet {}
-
 pub struct Engine {
     lib: Library,
-    store: Store,
+    store: Database,
     files: HashMap<String, FileRecord>,
     /// Which files parse to which id (the first path wins). Derived from `files`;
     /// built by the first batch (see [`Engine::ensure_claims`]), so a restart on an
     /// unchanged library, which applies nothing, never builds it.
-    claims: HashMap<String, BTreeSet<String>>,
+    claims: Claims,
     claims_built: bool,
     search: Box<dyn SearchHook>,
     opts: ParseOptions,
@@ -111,7 +80,7 @@ impl Engine {
     /// starts from the fresh build `fresh` (then `store` is the build's).
     pub fn load(
         lib: Library,
-        store: Store,
+        store: Database,
         fresh: Option<FreshBuild>,
         search: Box<dyn SearchHook>,
         opts: ParseOptions,
@@ -121,7 +90,7 @@ impl Engine {
             lib,
             store,
             files: HashMap::new(),
-            claims: HashMap::new(),
+            claims: Claims::default(),
             claims_built: false,
             search,
             opts,
@@ -209,11 +178,7 @@ impl Engine {
         self.files.reserve(records.len());
         self.files
             .extend(records.into_iter().map(|f| (f.path.clone(), f)));
-        self.no_errors = self.store.conn().query_row(
-            "SELECT NOT EXISTS (SELECT 1 FROM sync_errors)",
-            [],
-            |r| r.get(0),
-        )?;
+        self.no_errors = !read::has_sync_errors(self.store.conn())?;
         Ok(())
     }
 
@@ -225,10 +190,7 @@ impl Engine {
         self.claims.clear();
         for f in self.files.values() {
             if let Some(id) = &f.doc_id {
-                self.claims
-                    .entry(id.clone())
-                    .or_default()
-                    .insert(f.path.clone());
+                self.claims.claim(id, &f.path);
             }
         }
         self.claims_built = true;
@@ -494,290 +456,6 @@ fn observe_all(
 }
 
 impl Engine {
-    /// Applies observations in one transaction. On failure the transaction is rolled
-    /// back and the in-memory picture reloaded from the database.
-    pub fn apply(
-        &mut self,
-        obs: Vec<(String, Observed)>,
-    ) -> Result<BatchReport, promptshelf_store::Error> {
-        let mut attempt = 0;
-        // Files whose content was confirmed unchanged (racy records checked by hash):
-        // only their records change, so neither the search index (loading it cost a
-        // restart ~35 ms at 10,000 documents) nor the claims are needed.
-        let confirm_only = obs.iter().all(|(_, o)| matches!(o, Observed::Same { .. }));
-        loop {
-            let result = if confirm_only {
-                self.try_confirm(&obs)
-            } else {
-                self.ready_to_apply()?;
-                self.try_apply(&obs)
-            };
-            match result {
-                Ok(r) => return Ok(r),
-                Err(e) => {
-                    self.reload_state()?;
-                    if e.is_busy() && attempt < 6 {
-                        self.shared.counters.retries.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(error = %e, attempt, "database busy, retrying batch");
-                        std::thread::sleep(backoff(attempt));
-                        attempt += 1;
-                        continue;
-                    }
-                    return Err(e);
-                }
-            }
-        }
-    }
-
-    /// Loads what [`Engine::try_apply`] relies on: the search index, the claims, and
-    /// whether `documents` has rows without a file record.
-    fn ready_to_apply(&mut self) -> Result<(), promptshelf_store::Error> {
-        self.ensure_index()?;
-        self.ensure_claims();
-        if self.orphan_rows.is_none() {
-            let orphans: bool = self.store.conn().query_row(
-                "SELECT EXISTS (SELECT 1 FROM documents d \
-                 WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.path = d.file_path))",
-                [],
-                |r| r.get(0),
-            )?;
-            self.orphan_rows = Some(orphans);
-        }
-        Ok(())
-    }
-
-    /// Applies a batch of `Observed::Same` only: new stat and racy flag in the file
-    /// records; documents, claims and errors stay as they are.
-    fn try_confirm(
-        &mut self,
-        obs: &[(String, Observed)],
-    ) -> Result<BatchReport, promptshelf_store::Error> {
-        let mut updated: Vec<FileRecord> = Vec::new();
-        for (rel, o) in obs {
-            if let (Observed::Same { stat, racy }, Some(old)) = (o, self.files.get(rel)) {
-                let mut rec = old.clone();
-                rec.size = stat.size;
-                rec.mtime_ns = stat.mtime_ns;
-                rec.racy = *racy;
-                updated.push(rec);
-            }
-        }
-        if !updated.is_empty() {
-            self.store.write(|w| {
-                for rec in &updated {
-                    w.upsert_file(rec)?;
-                }
-                Ok(())
-            })?;
-        }
-        for rec in updated {
-            self.files.insert(rec.path.clone(), rec);
-        }
-        self.shared.counters.batches.fetch_add(1, Ordering::Relaxed);
-        Ok(BatchReport {
-            observed: obs.len(),
-            ..Default::default()
-        })
-    }
-
-    fn try_apply(
-        &mut self,
-        obs: &[(String, Observed)],
-    ) -> Result<BatchReport, promptshelf_store::Error> {
-        let Engine {
-            lib,
-            store,
-            files,
-            claims,
-            search,
-            opts,
-            shared,
-            index_dirty,
-            orphan_rows,
-            no_errors,
-            ..
-        } = self;
-        let orphan_rows = orphan_rows.unwrap_or(true);
-        let mut report = BatchReport {
-            observed: obs.len(),
-            ..Default::default()
-        };
-        let mut meaningful = false;
-        let t_batch = Instant::now();
-        let mut errors_empty = *no_errors;
-        let result = store.write(|w| {
-            let mut affected: BTreeSet<String> = BTreeSet::new();
-            // Parsed documents by path, with their JSON when serialized ahead.
-            let mut fresh: HashMap<&str, (&Document, Option<&str>)> = HashMap::new();
-            let mut tokens: HashMap<&str, Arc<Prepared>> = HashMap::new();
-            for (rel, o) in obs {
-                let old = files.get(rel.as_str()).cloned();
-                // A path without a record has no documents (they change together),
-                // unless another tool wrote rows.
-                if old.is_some() || orphan_rows {
-                    for id in ids_owned_by(w, rel)? {
-                        affected.insert(id);
-                    }
-                }
-                if let Some(id) = old.as_ref().and_then(|f| f.doc_id.clone()) {
-                    unclaim(claims, &id, rel);
-                    affected.insert(id);
-                }
-                match o {
-                    Observed::Gone => {
-                        if old.is_some() {
-                            meaningful = true;
-                        }
-                        files.remove(rel.as_str());
-                        w.delete_file(rel)?;
-                        if !errors_empty {
-                            w.clear_error(rel)?;
-                        }
-                    }
-                    Observed::Same { stat, racy } => {
-                        let Some(mut rec) = old else { continue };
-                        rec.size = stat.size;
-                        rec.mtime_ns = stat.mtime_ns;
-                        rec.racy = *racy;
-                        if let Some(id) = &rec.doc_id {
-                            claims.entry(id.clone()).or_default().insert(rel.clone());
-                        }
-                        w.upsert_file(&rec)?;
-                        files.insert(rel.clone(), rec);
-                    }
-                    Observed::Parsed {
-                        stat,
-                        hash,
-                        racy,
-                        result,
-                        prepared,
-                        json,
-                    } => {
-                        meaningful = true;
-                        let doc_id = result.as_ref().as_ref().ok().map(|d| d.id.0.clone());
-                        let rec = FileRecord {
-                            path: rel.clone(),
-                            size: stat.size,
-                            mtime_ns: stat.mtime_ns,
-                            content_hash: hash.0.clone(),
-                            doc_id: doc_id.clone(),
-                            racy: *racy,
-                        };
-                        w.upsert_file(&rec)?;
-                        files.insert(rel.clone(), rec);
-                        match result.as_ref() {
-                            Ok(doc) => {
-                                claims.entry(doc.id.0.clone()).or_default().insert(rel.clone());
-                                affected.insert(doc.id.0.clone());
-                                fresh.insert(rel.as_str(), (doc, json.as_deref()));
-                                if let Some(p) = prepared {
-                                    tokens.insert(rel.as_str(), p.clone());
-                                }
-                                if !errors_empty {
-                                    w.clear_error(rel)?;
-                                }
-                            }
-                            Err(pe) => {
-                                tracing::warn!(path = %rel, line = ?pe.line, column = ?pe.column, "parse error: {}", pe.message);
-                                report.errors_set += 1;
-                                errors_empty = false;
-                                w.set_error(&SyncErrorRecord {
-                                    path: rel.clone(),
-                                    kind: ErrorKind::Parse,
-                                    line: pe.line,
-                                    column: pe.column,
-                                    message: pe.message.clone(),
-                                    doc_id: None,
-                                    first_seen: String::new(),
-                                    last_seen: String::new(),
-                                })?;
-                            }
-                        }
-                    }
-                    Observed::Unreadable { stat, error } => {
-                        // Out of retries: an I/O sync error. The record is racy so
-                        // every reconcile tries it again.
-                        meaningful = true;
-                        tracing::warn!(path = %rel, %error, "cannot read file");
-                        let stat = stat.unwrap_or(Stat { size: 0, mtime_ns: 0 });
-                        let rec = FileRecord {
-                            path: rel.clone(),
-                            size: stat.size,
-                            mtime_ns: stat.mtime_ns,
-                            content_hash: String::new(),
-                            doc_id: None,
-                            racy: true,
-                        };
-                        w.upsert_file(&rec)?;
-                        files.insert(rel.clone(), rec);
-                        report.errors_set += 1;
-                        errors_empty = false;
-                        w.set_error(&SyncErrorRecord {
-                            path: rel.clone(),
-                            kind: ErrorKind::Io,
-                            line: None,
-                            column: None,
-                            message: error.clone(),
-                            doc_id: None,
-                            first_seen: String::new(),
-                            last_seen: String::new(),
-                        })?;
-                    }
-                }
-            }
-
-            let mut removed_ids: Vec<String> = Vec::new();
-            let mut upserted: Vec<Upsert> = Vec::new();
-            for id in &affected {
-                match resolve(w, lib, files, claims, opts, &fresh, id, &mut errors_empty)? {
-                    Resolved::Upserted(doc) => {
-                        let p = tokens.get(doc.path.as_str()).cloned();
-                        upserted.push((*doc, p));
-                    }
-                    Resolved::Removed => removed_ids.push(id.clone()),
-                    Resolved::Stale => report.stale += 1,
-                    Resolved::Unchanged => {}
-                }
-            }
-            report.upserted = upserted.len();
-            report.removed = removed_ids.len();
-            if meaningful || !upserted.is_empty() || !removed_ids.is_empty() {
-                let generation = w.bump_generation()?;
-                w.touch_last_sync()?;
-                if !upserted.is_empty() || !removed_ids.is_empty() {
-                    // In memory now; serialized later by `flush_index` (see there).
-                    search.apply(&removed_ids, &upserted);
-                    *index_dirty = true;
-                }
-                report.generation = generation;
-            }
-            Ok(())
-        });
-        result?;
-        *no_errors = errors_empty;
-        tracing::debug!(
-            observed = obs.len(),
-            ms = t_batch.elapsed().as_secs_f64() * 1e3,
-            "transaction committed"
-        );
-        let c = &shared.counters;
-        c.batches.fetch_add(1, Ordering::Relaxed);
-        c.changes
-            .fetch_add((report.upserted + report.removed) as u64, Ordering::Relaxed);
-        if report.generation > 0 {
-            tracing::debug!(
-                observed = report.observed,
-                upserted = report.upserted,
-                removed = report.removed,
-                stale = report.stale,
-                generation = report.generation,
-                "batch applied"
-            );
-            self.publish()?;
-        }
-        Ok(report)
-    }
-
     /// True when the stored search index trails the documents.
     pub fn index_dirty(&self) -> bool {
         self.index_dirty
@@ -856,135 +534,4 @@ pub const META_STORE_ID: &str = "store_id";
 
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(25u64 << attempt.min(6))
-}
-
-fn unclaim(claims: &mut HashMap<String, BTreeSet<String>>, id: &str, rel: &str) {
-    if let Some(set) = claims.get_mut(id) {
-        set.remove(rel);
-        if set.is_empty() {
-            claims.remove(id);
-        }
-    }
-}
-
-fn ids_owned_by(w: &Writer<'_>, rel: &str) -> Result<Vec<String>, promptshelf_store::Error> {
-    let mut stmt = w
-        .conn()
-        .prepare_cached("SELECT id FROM documents WHERE file_path = ?1")?;
-    let ids = stmt
-        .query_map([rel], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    Ok(ids)
-}
-
-enum Resolved<'a> {
-    /// Borrowed from the batch's parsed files, or owned when read again.
-    Upserted(Box<Cow<'a, Document>>),
-    Removed,
-    Stale,
-    Unchanged,
-}
-
-/// Settles which file provides document `id` after a batch and writes the outcome.
-/// `errors_empty`: see `Engine::no_errors` (cleared here when a duplicate is recorded).
-#[allow(clippy::too_many_arguments)] // the batch's borrowed state, split by `try_apply`
-fn resolve<'a>(
-    w: &Writer<'_>,
-    lib: &Library,
-    files: &HashMap<String, FileRecord>,
-    claims: &HashMap<String, BTreeSet<String>>,
-    opts: &ParseOptions,
-    fresh: &HashMap<&str, (&'a Document, Option<&str>)>,
-    id: &str,
-    errors_empty: &mut bool,
-) -> Result<Resolved<'a>, promptshelf_store::Error> {
-    let owner = {
-        let mut stmt = w
-            .conn()
-            .prepare_cached("SELECT file_path, stale, content_hash FROM documents WHERE id = ?1")?;
-        use promptshelf_store::rusqlite::OptionalExtension;
-        stmt.query_row([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)? != 0,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .optional()?
-    };
-    let claimants = claims.get(id);
-    let winner = claimants.and_then(|s| s.iter().next());
-    let Some(winner) = winner else {
-        // Nobody parses to this id any more.
-        return match owner {
-            Some((path, stale, _)) if files.get(&path).is_some_and(|f| f.doc_id.is_none()) => {
-                // Its file is still there but broken: keep the last good version.
-                if !stale {
-                    w.set_document_stale(id, true)?;
-                }
-                let mut stmt = w
-                    .conn()
-                    .prepare_cached("UPDATE sync_errors SET doc_id = ?2 WHERE path = ?1")?;
-                stmt.execute([path.as_str(), id])?;
-                Ok(Resolved::Stale)
-            }
-            Some(_) => {
-                w.delete_document(id)?;
-                Ok(Resolved::Removed)
-            }
-            None => Ok(Resolved::Unchanged),
-        };
-    };
-    let rec = files.get(winner);
-    // Losers: one duplicate error each, naming the winner.
-    for loser in claimants.into_iter().flatten().skip(1) {
-        *errors_empty = false;
-        w.set_error(&SyncErrorRecord {
-            path: loser.clone(),
-            kind: ErrorKind::DuplicateId,
-            line: None,
-            column: None,
-            message: format!("duplicate id `{id}`: already defined by {winner}"),
-            doc_id: Some(id.to_owned()),
-            first_seen: String::new(),
-            last_seen: String::new(),
-        })?;
-    }
-    let up_to_date = match (&owner, rec) {
-        (Some((path, stale, hash)), Some(rec)) => {
-            path == winner && !stale && *hash == rec.content_hash
-        }
-        _ => false,
-    };
-    if up_to_date {
-        return Ok(Resolved::Unchanged);
-    }
-    let (doc, json) = match fresh.get(winner.as_str()) {
-        Some((d, json)) => (Cow::Borrowed(*d), *json),
-        None => {
-            // A file that lost before now wins (the winner went away): read it again.
-            match observe(lib, winner, None, opts) {
-                Observed::Parsed { result, hash, .. }
-                    if result.as_ref().as_ref().is_ok_and(|d| d.id.0 == id)
-                        && rec.is_some_and(|r| r.content_hash == hash.0) =>
-                {
-                    match *result {
-                        Ok(d) => (Cow::Owned(d), None),
-                        Err(_) => return Ok(Resolved::Unchanged),
-                    }
-                }
-                // It changed since it was recorded; its own event will settle it.
-                _ => return Ok(Resolved::Unchanged),
-            }
-        }
-    };
-    if !*errors_empty {
-        w.clear_error(winner)?;
-    }
-    let (mtime_ms, size) = rec.map_or((0, 0), |r| (r.mtime_ns / 1_000_000, r.size));
-    match json {
-        Some(json) => w.upsert_document_json(&doc, json, mtime_ms, size)?,
-        None => w.upsert_document(&doc, mtime_ms, size)?,
-    }
-    Ok(Resolved::Upserted(Box::new(doc)))
 }

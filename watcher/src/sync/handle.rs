@@ -5,7 +5,7 @@
 //! `errors`, counters) never wait for the sync thread; `barrier` and `reload` ask the
 //! sync thread and block until it answers (call them from `spawn_blocking` in async code).
 
-use super::engine::ReconcileReport;
+use super::report::ReconcileReport;
 use promptshelf_store::SyncErrorRecord;
 use serde::Serialize;
 use std::path::PathBuf;

@@ -42,9 +42,13 @@ impl Library {
         // The database and its companions share its file name as a prefix.
         if abs.parent() == self.db.parent() {
             if let (Some(name), Some(db_name)) = (abs.file_name(), self.db.file_name()) {
-                return name
-                    .as_encoded_bytes()
-                    .starts_with(db_name.as_encoded_bytes());
+                return match (name.to_str(), db_name.to_str()) {
+                    (Some(n), Some(d)) => promptshelf_core::library::is_database_file(n, d),
+                    // Names that are not UTF-8 are never library paths anyway.
+                    _ => name
+                        .as_encoded_bytes()
+                        .starts_with(db_name.as_encoded_bytes()),
+                };
             }
         }
         false
@@ -73,7 +77,8 @@ impl Library {
         self.root.join(rel)
     }
 
-    /// A library-relative path that may hold a document: known kind, not ours.
+    /// A library-relative path that may hold a document (core's `classify`: known kind,
+    /// not in a hidden or skipped folder), and not ours. Live events ask this.
     pub fn candidate(&self, abs: &Path) -> Option<String> {
         if self.is_own(abs) {
             return None;
@@ -115,5 +120,30 @@ mod tests {
         );
         assert_eq!(lib.relative(Path::new("/lib")), None);
         assert_eq!(lib.relative(Path::new("/other/a.json")), None);
+    }
+
+    #[test]
+    fn live_events_follow_the_library_rules() {
+        let lib = Library::new("/lib".into(), "/lib/personas/shelf.json".into());
+        let c = |p: &str| lib.candidate(Path::new(p));
+        assert_eq!(
+            c("/lib/personas/a.json").as_deref(),
+            Some("personas/a.json")
+        );
+        assert_eq!(
+            c("/lib/prompts/x/y.prompty").as_deref(),
+            Some("prompts/x/y.prompty")
+        );
+        for p in [
+            "/lib/personas/node_modules/a.json",
+            "/lib/prompts/x/node_modules/y.prompty",
+            "/lib/personas/.git/a.json",
+            "/lib/other/a.json",
+            "/lib/personas/a.json~",
+            // The database itself, even with a document's name.
+            "/lib/personas/shelf.json",
+        ] {
+            assert_eq!(c(p), None, "{p}");
+        }
     }
 }

@@ -7,9 +7,10 @@
 //! barrier sound: once the cookie's own event is received, every event of an earlier
 //! write has been received too.
 
-use super::engine::{backoff, Engine, Quiet};
+use super::engine::{backoff, Engine};
 use super::handle::{BarrierMethod, BarrierReport, Msg, Shared, WatchMode};
 use super::observe::Observed;
+use super::report::Quiet;
 use super::walk::walk;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
@@ -71,7 +72,7 @@ pub struct Live {
     mode: WatchMode,
     pending: HashMap<PathBuf, Pending>,
     barriers: Vec<BarrierWait>,
-    reloads: Vec<Sender<Result<super::engine::ReconcileReport, String>>>,
+    reloads: Vec<Sender<Result<super::report::ReconcileReport, String>>>,
     rescan: bool,
     switch_to_poll: bool,
     next_periodic: Option<Instant>,

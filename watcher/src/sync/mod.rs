@@ -2,7 +2,10 @@
 //!
 //! - [`library`]: paths, and which ones are promptshelf's own (never synced).
 //! - [`walk`] / [`observe`]: what is on disk.
-//! - [`engine`]: the in-memory picture + database, and applying a batch atomically.
+//! - [`engine`]: the in-memory picture + database, and applying a batch atomically
+//!   (planned outside the transaction, then written).
+//! - [`report`]: what a batch and a reconcile did, and progress (shared by the engine
+//!   and the handle, so neither imports the other).
 //! - [`live`]: native events or polling, per-path debounce, barrier, periodic reconcile.
 //! - [`handle`]: [`SyncHandle`], the in-process API for the admin routes.
 //! - [`open`]: opening the database, moving a damaged one aside.
@@ -20,16 +23,19 @@ pub mod live;
 pub mod observe;
 pub mod open;
 pub mod progress;
+pub mod report;
 pub mod search_hook;
 pub mod walk;
 
 #[allow(unused_imports)] // the public surface for the local server
-pub use engine::{BatchReport, Engine, ReconcileReport};
+pub use engine::Engine;
 #[allow(unused_imports)]
 pub use handle::{
     BarrierMethod, BarrierReport, HandleError, Phase, Shared, Status, SyncHandle, WatchMode,
 };
 pub use library::Library;
+#[allow(unused_imports)]
+pub use report::{BatchReport, ReconcileReport};
 
 use crate::config::Config;
 use promptshelf_core::ParseOptions;

@@ -79,15 +79,11 @@ pub fn observe(
             stat: before,
             hash,
             racy: false,
-            result: Box::new(Err(ParseError {
-                path: rel.to_owned(),
-                line: None,
-                column: None,
-                message: format!(
-                    "file is {} bytes, larger than the {} byte limit",
-                    before.size, opts.max_bytes
-                ),
-            })),
+            result: Box::new(Err(promptshelf_core::library::too_large(
+                rel,
+                before.size,
+                opts.max_bytes,
+            ))),
             prepared: None,
             json: None,
         };

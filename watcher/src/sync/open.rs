@@ -5,7 +5,7 @@
 use super::engine::backoff;
 use super::library::Library;
 use promptshelf_store::fresh::{self, FreshBuild};
-use promptshelf_store::Store;
+use promptshelf_store::Database;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,7 @@ pub enum OpenError {
 pub fn open_or_build(
     lib: &Library,
     fresh_build: bool,
-) -> Result<(Store, Option<FreshBuild>), OpenError> {
+) -> Result<(Database, Option<FreshBuild>), OpenError> {
     let db = lib.db();
     refuse_documents(lib)?;
     let store_err = |e: promptshelf_store::Error| OpenError::Store(db.to_path_buf(), e);
@@ -51,12 +51,12 @@ fn refuse_documents(lib: &Library) -> Result<(), OpenError> {
 }
 
 /// Opens (or creates) the database of `lib`.
-pub fn open_store(lib: &Library) -> Result<Store, OpenError> {
+pub fn open_store(lib: &Library) -> Result<Database, OpenError> {
     let db = lib.db();
     refuse_documents(lib)?;
     let mut attempt = 0;
     loop {
-        match Store::open(db) {
+        match Database::open(db) {
             Ok(s) => return Ok(s),
             Err(e) if e.is_corruption() => {
                 let aside = move_aside(db)?;
@@ -66,7 +66,7 @@ pub fn open_store(lib: &Library) -> Result<Store, OpenError> {
                     error = %e,
                     "database is damaged; moved it aside and rebuilding from the files"
                 );
-                return Store::open(db).map_err(|e| OpenError::Store(db.to_path_buf(), e));
+                return Database::open(db).map_err(|e| OpenError::Store(db.to_path_buf(), e));
             }
             Err(e) if e.is_busy() && attempt < 6 => {
                 tracing::warn!(db = %db.display(), attempt, "database busy, retrying");

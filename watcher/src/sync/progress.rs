@@ -1,7 +1,7 @@
 //! A progress bar for long reconciles when stderr is a terminal; nothing otherwise
 //! (the reconcile's log line reports the totals).
 
-use super::engine::{Progress, Quiet};
+use super::report::{Progress, Quiet};
 use crate::config::{Config, LogFormat};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;

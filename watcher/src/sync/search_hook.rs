@@ -1,6 +1,8 @@
-//! Where the search index plugs into the sync: the engine keeps one in memory, applies
-//! each batch's removals and upserts to it, and stores its bytes in the same
-//! transaction as the documents, so the blob never disagrees with the table.
+//! Where the search index plugs into the sync: the engine keeps one in memory and
+//! applies each batch's removals and upserts to it right after the batch commits. Its
+//! bytes are stored later, in their own transaction (`Engine::flush_index`), with the
+//! content generation they reflect, so a blob that trails the documents (a crash in
+//! between) is recognised and rebuilt at the next start.
 
 use promptshelf_core::search::Prepared;
 use promptshelf_core::Document;
@@ -23,21 +25,6 @@ pub trait SearchHook: Send {
     fn to_bytes(&self) -> Option<Vec<u8>>;
     /// Gets ready for updates (work an index may otherwise do on the first one).
     fn prepare_updates(&mut self) {}
-}
-
-/// No index: nothing is stored.
-#[allow(dead_code)]
-pub struct NoSearch;
-
-impl SearchHook for NoSearch {
-    fn load(&mut self, _: &[u8]) -> bool {
-        true
-    }
-    fn rebuild(&mut self, _: Vec<Document>) {}
-    fn apply(&mut self, _: &[String], _: &[Upsert<'_>]) {}
-    fn to_bytes(&self) -> Option<Vec<u8>> {
-        None
-    }
 }
 
 /// The core search engine's index, updated document by document.

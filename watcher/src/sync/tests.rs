@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::config::{Config, LogFormat};
-use promptshelf_store::{read, Store};
+use promptshelf_store::{read, Database};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -43,7 +43,7 @@ fn docs(db: &Path) -> BTreeMap<String, (String, String, bool)> {
     if !db.exists() {
         return BTreeMap::new();
     }
-    let s = Store::open_read_only(db).unwrap();
+    let s = Database::open_read_only(db).unwrap();
     read::all_documents(s.conn())
         .unwrap()
         .into_iter()
@@ -52,7 +52,7 @@ fn docs(db: &Path) -> BTreeMap<String, (String, String, bool)> {
 }
 
 fn errors(db: &Path) -> BTreeMap<String, promptshelf_store::ErrorKind> {
-    let s = Store::open_read_only(db).unwrap();
+    let s = Database::open_read_only(db).unwrap();
     read::sync_errors(s.conn())
         .unwrap()
         .into_iter()
@@ -182,7 +182,7 @@ fn racy_files_are_confirmed_by_hash_without_touching_documents_or_the_index() {
     let c = cfg(root);
     run_once(&c).unwrap();
     let snapshot = |db: &Path| {
-        let s = Store::open_read_only(db).unwrap();
+        let s = Database::open_read_only(db).unwrap();
         let racy: Vec<bool> = read::all_files(s.conn())
             .unwrap()
             .iter()
@@ -223,7 +223,7 @@ fn a_broken_file_keeps_its_last_good_document_as_stale_until_fixed_or_deleted() 
         docs(&c.db)["a"],
         ("personas/a.json".into(), "A".into(), true)
     );
-    let s = Store::open_read_only(&c.db).unwrap();
+    let s = Database::open_read_only(&c.db).unwrap();
     let e = read::sync_errors(s.conn()).unwrap();
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].kind, promptshelf_store::ErrorKind::Parse);
@@ -487,7 +487,7 @@ fn live_burst_of_1000_writes_all_arrive_and_own_files_are_never_ingested() {
     std::thread::sleep(Duration::from_millis(200));
     let g2 = w.barrier().generation;
     assert_eq!(g1, g2, "the watcher reacted to its own database writes");
-    let s = Store::open_read_only(&c.db).unwrap();
+    let s = Database::open_read_only(&c.db).unwrap();
     assert!(read::all_files(s.conn())
         .unwrap()
         .iter()
@@ -568,7 +568,7 @@ fn the_stored_search_index_follows_every_batch() {
     write(&root, "personas/b.json", &persona("b", "Bravo"));
     let c = cfg(&root);
     let index = || {
-        let s = Store::open_read_only(&c.db).unwrap();
+        let s = Database::open_read_only(&c.db).unwrap();
         let gen = read::generation(s.conn()).unwrap();
         let (g, bytes) = read::search_index(s.conn()).unwrap().expect("index stored");
         assert_eq!(g, gen, "index generation lags the documents");

@@ -1,9 +1,9 @@
-//! Listing the candidate document files under a folder, with their size and mtime.
-//! (`crate::scan` walks a whole library for `check`; the sync needs walks scoped to one
-//! folder that appeared or moved, a stat per file, and its own files excluded, so it
-//! has this small walker with the same rules.)
-//! Hidden folders, `node_modules`, symlinked folders (loops) and promptshelf's own
-//! files are skipped; unreadable folders are logged and skipped, never fatal.
+//! Listing the candidate document files under a folder, with their size and mtime, for
+//! the sync. (`crate::scan` walks a whole library for `check`; the sync needs walks
+//! scoped to one folder that appeared or moved, a stat per file, and its own files
+//! excluded, so it has this walker. Both ask core's `library` rules: `enter_folder` for
+//! folders, `classify` for files.) Symlinked folders (loops) and promptshelf's own files
+//! are skipped too; unreadable folders are logged and skipped, never fatal.
 //!
 //! A restart on an unchanged library is mostly this walk (10,000 `stat`s), so it is
 //! kept lean: each file is stat'ed relative to its open folder (no path lookup from
@@ -11,7 +11,7 @@
 //! folders are listed by several threads at once when there are several to list.
 
 use super::library::Library;
-use promptshelf_core::library::{PERSONAS_DIR, PROMPTS_DIR};
+use promptshelf_core::library::{classify, enter_folder};
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
@@ -165,10 +165,10 @@ fn list(lib: &Library, (abs, rel): Dir, out: &mut Vec<Found>) -> Vec<Dir> {
             r
         };
         if ft.is_dir() {
-            // Documents live only under `personas/` and `prompts/` at the root (see
-            // core's `classify`), so other top-level folders are not entered at all.
-            let worth = !rel.is_empty() || name == PERSONAS_DIR || name == PROMPTS_DIR;
-            if worth && !name.starts_with('.') && name != "node_modules" {
+            // core's rule (the same as `check`'s): documents live only under
+            // `personas/` and `prompts/` at the root, never in hidden folders or
+            // `node_modules`; nothing else is entered at all.
+            if enter_folder(&rel, name) {
                 let child_abs = entry.path();
                 if !lib.is_own(&child_abs) {
                     subdirs.push((child_abs, child_rel));
@@ -176,7 +176,7 @@ fn list(lib: &Library, (abs, rel): Dir, out: &mut Vec<Found>) -> Vec<Dir> {
             }
             continue;
         }
-        if promptshelf_core::library::classify(&child_rel).is_none() {
+        if classify(&child_rel).is_none() {
             continue;
         }
         if own_here && lib.is_own(&entry.path()) {

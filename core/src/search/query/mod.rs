@@ -21,14 +21,18 @@ pub use parser::{parse, ParseOptions};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("query error at position {position}: {message}")]
 pub struct QueryError {
+    /// Where the problem is, in characters from 0.
     pub position: usize,
+    /// What is wrong and how to fix it.
     pub message: String,
 }
 
 /// Byte range in the query text, for error reporting and highlighting of the query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
+    /// First byte.
     pub start: usize,
+    /// One past the last byte.
     pub end: usize,
 }
 
@@ -38,17 +42,23 @@ pub enum Query {
     /// One folded term. `prefix`: also match terms that start with it; `fuzzy`: also
     /// match terms within the edit distance its length allows.
     Term {
+        /// The folded term.
         term: String,
+        /// Also match terms that start with it.
         prefix: bool,
+        /// Also match terms within the allowed edit distance.
         fuzzy: bool,
     },
     /// Folded terms that must appear next to each other, in order, in one field.
     Phrase(Vec<String>),
     /// A field filter: `field` is lower-cased (`tag`, `model.api`, ...).
     Filter {
+        /// The field, lower case.
         field: String,
+        /// The value to match.
         value: FilterValue,
     },
+    /// Documents that do not match the child (`-word`).
     Not(Box<Query>),
     /// All children must match (an empty `And` matches every document).
     And(Vec<Query>),

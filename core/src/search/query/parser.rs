@@ -20,7 +20,9 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { prefix_last: true }
+        ParseOptions {
+            prefix_last: crate::search::PREFIX_LAST,
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 use super::*;
 use crate::reader::{IndexCache, Reader};
 use crate::records::{ErrorKind, FileRecord, SyncErrorRecord};
-use crate::Store;
-use promptshelf_core::api::Store as _;
+use crate::Database;
+use promptshelf_core::api::DocumentSource as _;
 use promptshelf_core::{ContentHash, DocType, DocumentId};
 
 fn doc(id: &str, body: &str) -> Document {
@@ -22,8 +22,8 @@ fn doc(id: &str, body: &str) -> Document {
 
 /// A live-looking database: documents written in `order` over several batches, a file
 /// record, host meta and a sync error, like the watcher leaves them.
-fn live_db(dir: &Path, name: &str, order: &[(&str, &str)], batches: usize) -> Store {
-    let mut store = Store::open(&dir.join(name)).unwrap();
+fn live_db(dir: &Path, name: &str, order: &[(&str, &str)], batches: usize) -> Database {
+    let mut store = Database::open(&dir.join(name)).unwrap();
     for chunk in order.chunks(order.len().div_ceil(batches).max(1)) {
         store
             .write(|w| {
@@ -156,7 +156,7 @@ fn overwrites_the_output_and_a_later_write_drops_the_snapshot_id() {
     std::fs::write(&out, b"old junk").unwrap();
     let info = write_snapshot(store.conn(), &out).unwrap();
 
-    let mut snap = Store::open(&out).unwrap();
+    let mut snap = Database::open(&out).unwrap();
     assert_eq!(read::content_generation(snap.conn()).unwrap(), info.id);
     snap.write(|w| w.bump_generation().map(|_| ())).unwrap();
     assert_eq!(read::content_generation(snap.conn()).unwrap(), "1");

@@ -1,14 +1,6 @@
-//! Compact, immutable snapshots of a database for shipping (the edge worker bundles one;
-//! `promptshelf build` writes it).
-//!
-//! A snapshot holds what the read API serves and nothing about the machine that built
-//! it: no `files` table rows (sizes, mtimes of the build host), no `library_root`, no
-//! sync timestamps. Its search index is rebuilt from the documents in id order, so the
-//! same documents always give the same index bytes. Its identity, `snapshot_id` in
-//! `sync_meta`, is a BLAKE3 hash of everything the read API can return; the reader uses
-//! it as the content generation (and so the ETag). A rebuilt snapshot of an unchanged
-//! library has the same ETag; any change gives a new one, even though a fresh build's
-//! generation counter would restart at 1.
+//! The writing half of the snapshot format (native only: it writes files): a compact
+//! copy of a database, stripped of host state, with a deterministic search index and
+//! its `snapshot_id`. See the parent module for the format.
 
 use crate::read::{self, META_SNAPSHOT_ID};
 use crate::Error;
@@ -21,8 +13,11 @@ use std::path::{Path, PathBuf};
 pub struct SnapshotInfo {
     /// The snapshot's identity (hex), also its content generation.
     pub id: String,
+    /// Documents in the snapshot.
     pub documents: u64,
+    /// Of which personas.
     pub personas: u64,
+    /// Of which prompt templates.
     pub prompt_templates: u64,
     /// Files that failed to parse when the snapshot was built (kept as a count and a
     /// list in `sync_errors`, with relative paths only).
@@ -168,5 +163,5 @@ fn path_text(p: &Path) -> Result<&str, Error> {
 }
 
 #[cfg(test)]
-#[path = "snapshot_tests.rs"]
+#[path = "tests.rs"]
 mod tests;

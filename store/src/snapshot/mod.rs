@@ -1,9 +1,30 @@
-//! A promptshelf database opened read-only from bytes, in memory: what the worker serves.
+//! The snapshot format, both halves: compact, immutable copies of a database for
+//! shipping (`promptshelf build` writes one, the edge worker bundles and opens it).
+//!
+//! A snapshot holds what the read API serves and nothing about the machine that built
+//! it: no `files` table rows (sizes, mtimes of the build host), no `library_root`, no
+//! sync timestamps. Its search index is rebuilt from the documents in id order, so the
+//! same documents always give the same index bytes. Its identity, `snapshot_id` in
+//! `sync_meta`, is a BLAKE3 hash of everything the read API can return; the reader uses
+//! it as the content generation (and so the ETag). A rebuilt snapshot of an unchanged
+//! library has the same ETag; any change gives a new one, even though a fresh build's
+//! generation counter would restart at 1.
+//!
+//! - writing (native only, it writes files): [`write_snapshot`], [`content_id`];
+//! - opening (every target, the edge's wasm32 included): [`Snapshot::from_vec`] checks
+//!   that the bytes are a whole, rollback-journal SQLite database of a schema version
+//!   this build reads, then serves it through [`Snapshot::reader`]. D1 mode builds a
+//!   [`Snapshot`] from rows instead (`crate::d1::snapshot_from_rows`).
 
+#[cfg(not(target_arch = "wasm32"))]
+mod write;
+#[cfg(not(target_arch = "wasm32"))]
+pub use write::{content_id, write_snapshot, SnapshotInfo};
+
+use crate::reader::{IndexCache, Reader};
+use crate::SCHEMA_VERSION;
 use promptshelf_core::api::{self, ApiConfig, Request, Response};
-use promptshelf_store::reader::{IndexCache, Reader};
-use promptshelf_store::rusqlite::Connection;
-use promptshelf_store::SCHEMA_VERSION;
+use rusqlite::Connection;
 
 /// Why a snapshot cannot be served. The worker answers every request with this reason
 /// (a 503 JSON error) rather than crashing.
@@ -21,7 +42,8 @@ impl std::error::Error for SnapshotError {}
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
 /// The database size a SQLite header records (page size × page count, both big-endian),
-/// when `head` starts with a header that records one.
+/// when `head` starts with a header that records one. The worker sizes its buffer for
+/// a snapshot shipped in pieces from the first piece's header.
 pub fn declared_size(head: &[u8]) -> Option<usize> {
     if head.len() < 100 || !head.starts_with(SQLITE_MAGIC) {
         return None;
@@ -76,9 +98,7 @@ impl Snapshot {
                 )));
             }
         }
-        let sql = |e: promptshelf_store::rusqlite::Error| {
-            SnapshotError(format!("the snapshot cannot be opened: {e}"))
-        };
+        let sql = |e: rusqlite::Error| SnapshotError(format!("the snapshot cannot be opened: {e}"));
         let mut conn = Connection::open_in_memory().map_err(sql)?;
         conn.deserialize_bytes("main", bytes).map_err(sql)?;
         let version: u32 = conn
@@ -90,40 +110,45 @@ impl Snapshot {
                  (rebuild the snapshot and the worker from the same promptshelf version)"
             )));
         }
-        // Touches the tables every route reads, so a damaged file fails here, once, with
-        // a clear reason, instead of on some later request.
-        conn.query_row(
-            "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM sync_meta)",
-            [],
-            |_| Ok(()),
-        )
-        .map_err(sql)?;
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(Snapshot {
-            conn,
-            index: IndexCache::default(),
-        })
+        check_tables(&conn).map_err(sql)?;
+        Ok(Self::serve(conn))
     }
 
-    /// Wraps an already-built database (D1 mode copies rows into one); checks the
+    /// Wraps a database built in memory (D1 mode copies rows into one); checks the
     /// tables every route reads.
-    pub fn from_connection(conn: Connection) -> Result<Snapshot, SnapshotError> {
-        conn.query_row(
-            "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM sync_meta)",
-            [],
-            |_| Ok(()),
-        )
-        .map_err(|e| SnapshotError(format!("the database cannot be read: {e}")))?;
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(Snapshot {
-            conn,
-            index: IndexCache::default(),
-        })
+    pub(crate) fn from_connection(conn: Connection) -> Result<Snapshot, SnapshotError> {
+        check_tables(&conn)
+            .map_err(|e| SnapshotError(format!("the database cannot be read: {e}")))?;
+        Ok(Self::serve(conn))
     }
 
-    /// The core's read-API answer for `req` over this snapshot.
-    pub fn answer(&self, req: &Request, body: &[u8], cfg: &ApiConfig) -> Response {
-        let reader = Reader::new(&self.conn, &self.index);
-        api::handle_with_body(req, body, &reader, cfg)
+    fn serve(conn: Connection) -> Snapshot {
+        conn.set_prepared_statement_cache_capacity(64);
+        Snapshot {
+            conn,
+            index: IndexCache::default(),
+        }
     }
+
+    /// The read API's store over this snapshot (what `promptshelf_core::api` handlers
+    /// take).
+    pub fn reader(&self) -> Reader<'_> {
+        Reader::new(&self.conn, &self.index)
+    }
+
+    /// The core read API's answer for `req` (with its body) over this snapshot: what the
+    /// edge worker returns, the same handler the local server calls.
+    pub fn answer(&self, req: &Request, body: &[u8], cfg: &ApiConfig) -> Response {
+        api::handle_with_body(req, body, &self.reader(), cfg)
+    }
+}
+
+/// Touches the tables every route reads, so a damaged file fails once, when it is
+/// opened, with a clear reason, instead of on some later request.
+fn check_tables(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM sync_meta)",
+        [],
+        |_| Ok(()),
+    )
 }
