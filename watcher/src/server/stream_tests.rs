@@ -367,7 +367,7 @@ async fn serve_sends_a_reset_when_the_database_changes() {
 async fn other_methods_are_json_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("x.db");
-    promptshelf_store::Store::open(&db).unwrap();
+    promptshelf_store::Database::open(&db).unwrap();
     let pool = Arc::new(ReaderPool::open(&db, 2, IndexCache::default()).unwrap());
     let source = Arc::new(DbSource { pool: pool.clone() });
     let server = Server::bind(
