@@ -303,9 +303,9 @@ impl Index {
     }
 }
 
-/// The documents section: the document count, per-document flags, then one column per field (ids only where
-/// they differ from the path's, names, front-coded paths, stored description and body
-/// prefixes, tag references, field lengths field by field). Returns the tags in use,
+/// The documents section: the document count, per-document flags, then one column per
+/// field (ids only where they differ from the path's, names, front-coded paths, stored
+/// description and body prefixes, tag references, field lengths field by field). Returns the tags in use,
 /// numbered by first use, for the tag table that follows.
 fn write_documents<'a>(
     p: &mut Vec<u8>,
