@@ -107,6 +107,60 @@ impl Writer<'_> {
     }
 }
 
+impl Writer<'_> {
+    /// Keeps only the newest `n` versions of each document (`promptshelf build
+    /// --history N`): older rows go, and the contents only they used. Numbers are kept,
+    /// so version 7 is version 7 everywhere; the dropped ones answer 404.
+    pub fn keep_last_versions(&self, n: u32) -> Result<(), Error> {
+        self.tx.execute(
+            "DELETE FROM versions WHERE number <= \
+               (SELECT MAX(v.number) FROM versions v WHERE v.doc_id = versions.doc_id) - ?1",
+            [n],
+        )?;
+        self.tx.execute(
+            "DELETE FROM contents WHERE hash NOT IN (SELECT hash FROM versions)",
+            [],
+        )?;
+        self.tx.execute(
+            "UPDATE doc_labels SET number = NULL, \
+               error = 'label `' || label || '` names version ' || number || ', which this snapshot does not carry (built with --history)' \
+             WHERE number IS NOT NULL AND NOT EXISTS \
+               (SELECT 1 FROM versions v WHERE v.doc_id = doc_labels.doc_id AND v.number = doc_labels.number)",
+            [],
+        )?;
+        Ok(())
+    }
+}
+
+/// Every history row the read API can answer from, as bytes for the snapshot's content
+/// id (`crate::snapshot`): versions and resolved labels in key order. Empty for a
+/// database without the tables.
+pub fn digest_input(conn: &Connection) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    let mut put = |s: &str| {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    };
+    let sql = "SELECT doc_id || char(0) || number || char(0) || COALESCE(commit_id, '') || char(0) \
+         || COALESCE(author, '') || char(0) || COALESCE(time, '') || char(0) || COALESCE(summary, '') \
+         || char(0) || path || char(0) || hash || char(0) || draft || char(0) || COALESCE(error, '') \
+         FROM versions ORDER BY doc_id, number";
+    let Ok(mut stmt) = conn.prepare(sql) else {
+        return Ok(Vec::new());
+    };
+    for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        put(&row?);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT doc_id || char(0) || label || char(0) || COALESCE(number, '') || char(0) \
+           || COALESCE(error, '') FROM doc_labels ORDER BY doc_id, label",
+    )?;
+    for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        put(&row?);
+    }
+    Ok(out)
+}
+
 const VERSION_COLUMNS: &str = "number, commit_id, author, time, summary, path, hash, draft, error";
 
 fn version_from_row(r: &Row<'_>) -> rusqlite::Result<VersionInfo> {
@@ -429,5 +483,50 @@ mod tests {
             409
         );
         assert_eq!(get("/v1/documents/nope/versions").status, 404);
+    }
+
+    #[test]
+    fn keep_last_versions_drops_old_rows_contents_and_labels_on_them() {
+        let mut db = Database::open_in_memory().unwrap();
+        let texts = ["one", "two", "three"];
+        let vs: Vec<VersionInfo> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| VersionInfo {
+                error: None,
+                ..info(i as u32 + 1, t)
+            })
+            .collect();
+        db.write(|w| {
+            w.replace_history(
+                &[DocVersions {
+                    doc_id: "a",
+                    versions: &vs,
+                }],
+                vs.iter()
+                    .zip(texts)
+                    .map(|(v, t)| (v.hash.0.as_str(), t.as_bytes())),
+                &[],
+                &[DocLabel {
+                    doc_id: "a".into(),
+                    label: "production".into(),
+                    resolved: Ok(1),
+                }],
+            )
+        })
+        .unwrap();
+        let before = digest_input(db.conn()).unwrap();
+        db.write(|w| w.keep_last_versions(2)).unwrap();
+        let conn = db.conn();
+        let (page, total) = versions(conn, "a", 0, 10).unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(page[0].number, 2);
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM contents", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2);
+        let label = doc_label(conn, "a", "production").unwrap().unwrap();
+        assert!(label.unwrap_err().contains("--history"));
+        assert_ne!(digest_input(conn).unwrap(), before);
     }
 }

@@ -207,7 +207,10 @@ fn route_labels() {
         ("/v1/prompts/a/b", Some("/v1/prompts/{id}")),
         ("/v1/prompts/a/b/render", Some("/v1/prompts/{id}/render")),
         ("/v1/prompts/render", Some("/v1/prompts/{id}")),
-        ("/v1/documents/a/b/versions", Some("/v1/documents/{id}/versions")),
+        (
+            "/v1/documents/a/b/versions",
+            Some("/v1/documents/{id}/versions"),
+        ),
         ("/v1/documents/a/diff", Some("/v1/documents/{id}/diff")),
         ("/v1/prompts/a/versions", Some("/v1/prompts/{id}")),
         ("/v1/x/../search", Some("/v1/search")),
