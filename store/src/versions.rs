@@ -108,6 +108,17 @@ impl Writer<'_> {
 }
 
 impl Writer<'_> {
+    /// Removes every version, content and label, and the history stamp (a library that
+    /// left git).
+    pub fn clear_history(&self) -> Result<(), Error> {
+        self.replace_history(&[], std::iter::empty(), &[], &[])?;
+        self.tx.execute(
+            "DELETE FROM sync_meta WHERE key = ?1",
+            [crate::read::META_HISTORY_STAMP],
+        )?;
+        Ok(())
+    }
+
     /// Keeps only the newest `n` versions of each document (`promptshelf build
     /// --history N`): older rows go, and the contents only they used. Numbers are kept,
     /// so version 7 is version 7 everywhere; the dropped ones answer 404.
@@ -130,6 +141,11 @@ impl Writer<'_> {
         )?;
         Ok(())
     }
+}
+
+/// A short hash of the stored history ([`digest_input`]), for the content generation.
+pub fn stamp(conn: &Connection) -> Result<String, Error> {
+    Ok(blake3::hash(&digest_input(conn)?).to_hex()[..16].to_owned())
 }
 
 /// Every history row the read API can answer from, as bytes for the snapshot's content

@@ -417,7 +417,6 @@ fn open(root: &Path) -> Result<Option<(gix::Repository, String)>, HistoryError> 
 }
 
 /// The git dir of the repository holding `root` (for `watch`), if any.
-#[allow(dead_code)]
 pub fn git_dir(root: &Path) -> Option<PathBuf> {
     open(root)
         .ok()
@@ -710,8 +709,33 @@ pub fn store_history(
     labels: &BTreeMap<String, String>,
     opts: &ParseOptions,
 ) -> Result<Summary, HistoryError> {
+    let history = extract(root, labels, opts)?;
+    store(root, db, labels, history)
+}
+
+/// Stores an extracted history (see [`store_history`]): drafts are added for synced
+/// documents whose content differs from their newest committed version.
+pub fn store(
+    root: &Path,
+    db: &mut promptshelf_store::Database,
+    labels: &BTreeMap<String, String>,
+    mut history: History,
+) -> Result<Summary, HistoryError> {
     use promptshelf_store::versions::{DocLabel, DocVersions, LabelRow};
-    let mut history = extract(root, labels, opts)?;
+    if !history.repo.git {
+        // Outside git the read API answers with each current document as version 1;
+        // nothing to store (and nothing left over from when the library was in git).
+        let had = db
+            .read(promptshelf_store::versions::has_history)
+            .map_err(git)?;
+        if had {
+            db.write(|w| w.clear_history()).map_err(git)?;
+        }
+        return Ok(Summary {
+            repo: history.repo,
+            ..Summary::default()
+        });
+    }
     let docs = db
         .read(promptshelf_store::read::all_documents)
         .map_err(git)?;
@@ -818,7 +842,10 @@ pub fn store_history(
             &doc_labels,
         )?;
         w.set_meta(META_HISTORY, &serde_json::to_string(&summary)?)?;
-        w.bump_generation()?;
+        // Not the generation counter (the search index is stamped with it): a stamp
+        // the content generation appends (see `promptshelf_store::read`).
+        let stamp = promptshelf_store::versions::stamp(w.conn())?;
+        w.set_meta(promptshelf_store::read::META_HISTORY_STAMP, &stamp)?;
         Ok(())
     })
     .map_err(git)?;
@@ -827,3 +854,43 @@ pub fn store_history(
 
 /// Meta key of the last [`Summary`] (JSON), for `/admin/status` and `check`.
 pub const META_HISTORY: &str = "history";
+
+/// A cheap fingerprint of where HEAD and the label refs point: the bytes of `HEAD`, of the
+/// loose ref it names, of each configured label's loose ref, and the size and mtime of
+/// `packed-refs`. `watch` polls it (the file watcher skips hidden folders such as `.git`)
+/// and re-reads the history when it changes.
+pub fn refs_fingerprint(git_dir: &Path, labels: &BTreeMap<String, String>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut add = |p: PathBuf| {
+        out.extend_from_slice(&std::fs::read(&p).unwrap_or_default());
+        out.push(0);
+    };
+    add(git_dir.join("HEAD"));
+    if let Ok(head) = std::fs::read_to_string(git_dir.join("HEAD")) {
+        if let Some(r) = head.trim().strip_prefix("ref: ") {
+            add(git_dir.join(r));
+        }
+    }
+    for r in labels.values() {
+        add(git_dir.join(r));
+    }
+    // Worktrees keep refs in the common dir.
+    if let Ok(common) = std::fs::read_to_string(git_dir.join("commondir")) {
+        let common = git_dir.join(common.trim());
+        if let Ok(head) = std::fs::read_to_string(git_dir.join("HEAD")) {
+            if let Some(r) = head.trim().strip_prefix("ref: ") {
+                add(common.join(r));
+            }
+        }
+        for r in labels.values() {
+            add(common.join(r));
+        }
+        if let Ok(m) = std::fs::metadata(common.join("packed-refs")) {
+            out.extend_from_slice(format!("{:?}{}", m.modified().ok(), m.len()).as_bytes());
+        }
+    }
+    if let Ok(m) = std::fs::metadata(git_dir.join("packed-refs")) {
+        out.extend_from_slice(format!("{:?}{}", m.modified().ok(), m.len()).as_bytes());
+    }
+    out
+}
