@@ -353,3 +353,37 @@ fn a_shallow_clone_has_the_versions_it_has_and_says_so() {
     // The boundary commit holds the file as it was then: that is the oldest version known.
     assert_eq!(summaries(&h, "prompts/a"), ["v3", "v4"]);
 }
+
+/// The stored history: an uncommitted edit is a draft on top; committing it turns it into
+/// the next version; the content generation changes with the history.
+#[test]
+fn drafts_are_stored_on_top_and_a_commit_makes_them_a_version() {
+    use promptshelf_store::Database;
+    let mut r = Repo::new();
+    r.write("prompts/a.prompty", &prompt("one"));
+    r.commit("v1");
+    r.write("prompts/a.prompty", &prompt("edited"));
+    let mut db = Database::open_in_memory().unwrap();
+    let sync_file = |db: &mut Database, r: &Repo| {
+        let bytes = std::fs::read(r.path().join("prompts/a.prompty")).unwrap();
+        let doc = parse::parse_document("prompts/a.prompty", &bytes, &ParseOptions::default())
+            .unwrap();
+        db.write(|w| w.upsert_document(&doc, 0, bytes.len() as u64))
+            .unwrap();
+    };
+    sync_file(&mut db, &r);
+    let labels = no_labels();
+    let opts = ParseOptions::default();
+    let s = store_history(r.path(), &mut db, &labels, &opts).unwrap();
+    assert_eq!((s.versions, s.drafts), (2, 1));
+    let gen1 = promptshelf_store::read::content_generation(db.conn()).unwrap();
+    let (vs, _) = promptshelf_store::versions::versions(db.conn(), "prompts/a", 0, 10).unwrap();
+    assert!(vs[1].draft && vs[1].commit.is_none() && vs[1].number == 2);
+    r.commit("v2");
+    let s = store_history(r.path(), &mut db, &labels, &opts).unwrap();
+    assert_eq!((s.versions, s.drafts), (2, 0));
+    let (vs, _) = promptshelf_store::versions::versions(db.conn(), "prompts/a", 0, 10).unwrap();
+    assert!(!vs[1].draft && vs[1].summary.as_deref() == Some("v2"));
+    let gen2 = promptshelf_store::read::content_generation(db.conn()).unwrap();
+    assert_ne!(gen1, gen2, "a new version changes the ETag");
+}
