@@ -162,6 +162,8 @@ test("local server and edge worker agree on every case", { timeout: 180_000 }, a
     { target: `/v1/documents/${enc(prompt)}/diff?from=1&to=latest`, status: 200 },
     { target: `/v1/documents/${enc(prompt)}/diff?from=1`, status: 400 },
     { target: "/v1/documents/no-such-doc/versions", status: 404 },
+    { ...render(prompt, "{}"), target: `/v1/prompts/${enc(prompt)}/render?label=latest` },
+    { ...render(prompt, "{}"), target: `/v1/prompts/${enc(prompt)}/render?version=0`, status: 400 },
     // Search: words, prefix, typo, phrase, negation, OR, filters, facets, snippets, paging.
     ...[
       "support",

@@ -268,6 +268,27 @@ pub(super) fn get_version(
     })
 }
 
+/// The document at the version the render route's `version=N` / `label=L` names
+/// (`POST /v1/prompts/{id}/render?label=production`); `None` without those parameters.
+pub(super) fn document_for_render(
+    req: &Request,
+    store: &dyn DocumentSource,
+    id: &str,
+) -> Result<Option<Document>, ApiError> {
+    let params = super::http::parse_query(&req.query)?;
+    let Some(pick) = pick_param(&params)? else {
+        return Ok(None);
+    };
+    let r = resolve(store, id, &pick)?;
+    r.document.map(Some).ok_or_else(|| {
+        ApiError::new(
+            422,
+            "version_unparsable",
+            format!("version {} of this document did not parse", r.info.number),
+        )
+    })
+}
+
 /// `GET /v1/documents/{id}/versions?offset=&limit=`.
 pub(super) fn list_versions(
     req: &Request,
