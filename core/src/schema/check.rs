@@ -70,6 +70,9 @@ pub fn check_inputs(schema: &Value, given: &Map<String, Value>, strict: bool) ->
                     );
                 }
             }
+            // A default or sample that is a `${env:...}`/`${file:...}` reference is
+            // resolved by the host at render time: not checkable here.
+            Some(v) if !given.contains_key(name) && is_reference(v) => {}
             Some(v) => check_value(prop, v, name, &mut out.problems, 0),
         }
     }
@@ -85,6 +88,11 @@ pub fn check_inputs(schema: &Value, given: &Map<String, Value>, strict: bool) ->
         }
     }
     out
+}
+
+fn is_reference(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.trim().starts_with("${") && s.trim().ends_with('}'))
 }
 
 fn required_of(schema: &Value) -> Vec<&str> {

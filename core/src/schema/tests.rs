@@ -171,3 +171,18 @@ fn huge_arrays_are_bounded() {
     let c = check_inputs(&s, &obj(json!({"question": "q", "tags": many})), false);
     assert_eq!(c.problems.len(), 100);
 }
+
+#[test]
+fn references_in_samples_are_left_to_the_host() {
+    let s = prompt_schemas(&json!({
+        "inputs": {"research": {"type": "object"}},
+        "sample": {"research": "${file:research.json}"}
+    }));
+    assert_eq!(
+        check_inputs(&s["inputs"], &Map::new(), false),
+        InputCheck::default()
+    );
+    // Given by the caller, the same text is a value like any other.
+    let c = check_inputs(&s["inputs"], &obj(json!({"research": "${file:x}"})), false);
+    assert_eq!(c.problems.len(), 1);
+}
