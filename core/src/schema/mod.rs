@@ -18,8 +18,12 @@
 //! whose .wasm has a size budget.
 
 mod check;
+#[cfg(feature = "render")]
+mod template;
 
-pub use check::{check_inputs, InputCheck, InputProblem};
+pub use check::{check_inputs, describe, InputCheck, InputProblem};
+#[cfg(feature = "render")]
+pub use template::{undeclared_template_variables, UndeclaredVariable};
 
 use serde_json::{json, Map, Value};
 
