@@ -179,8 +179,12 @@ mod tests {
     use crate::parse::{parse_document, ParseOptions};
 
     fn undeclared(text: &str) -> Vec<(String, u32, u32)> {
-        let doc = parse_document("prompts/p.prompty", text.as_bytes(), &ParseOptions::default())
-            .expect("parses");
+        let doc = parse_document(
+            "prompts/p.prompty",
+            text.as_bytes(),
+            &ParseOptions::default(),
+        )
+        .expect("parses");
         undeclared_template_variables(&doc)
             .into_iter()
             .map(|u| (u.name, u.line, u.column))
@@ -214,8 +218,12 @@ mod tests {
     #[test]
     fn broken_templates_and_personas_give_nothing() {
         assert!(undeclared("---\nname: x\n---\nuser:\n{% for %}\n").is_empty());
-        let p = parse_document("personas/a.json", br#"{"name": "A"}"#, &ParseOptions::default())
-            .expect("persona");
+        let p = parse_document(
+            "personas/a.json",
+            br#"{"name": "A"}"#,
+            &ParseOptions::default(),
+        )
+        .expect("persona");
         assert!(undeclared_template_variables(&p).is_empty());
     }
 }
