@@ -312,7 +312,9 @@ pub fn check_inputs(
 /// `not_found` when `get` finds nothing. `shelf` is a search `Shelf` (built from files or
 /// documents: a shelf loaded from index bytes has no templates, code `no_template`) or any
 /// object with a `get(id)` method, such as a `Map` of the read API's documents.
-#[wasm_bindgen(js_name = renderById, unchecked_return_type = "Message[]")]
+// Declared by hand below (`TS_RENDER_TYPES`): typed by the `PromptRegistry` that
+// `promptshelf types` generates.
+#[wasm_bindgen(js_name = renderById, skip_typescript)]
 pub fn render_by_id(
     shelf: &DocumentLookup,
     id: &str,
@@ -374,6 +376,30 @@ export interface PromptDocument {
   body?: string;
   content?: unknown;
 }
+
+/**
+ * Prompt ids → `{inputs, outputs}` types. Empty here; the `.d.ts` that `promptshelf types`
+ * (or `promptshelf build`) writes fills it in, and `renderById` then checks each call's
+ * inputs for that id at compile time (a missing required input or a misspelled one is an
+ * error). Ids it does not list take any inputs.
+ */
+export interface PromptRegistry {}
+
+/** The inputs (and options) `renderById` takes for id `K`. */
+export type RenderByIdArgs<K extends string> = K extends keyof PromptRegistry
+  ? PromptRegistry[K] extends { inputs: infer I }
+    ? {} extends I
+      ? [inputs?: I, options?: RenderOptions]
+      : [inputs: I, options?: RenderOptions]
+    : [inputs?: Record<string, unknown>, options?: RenderOptions]
+  : [inputs?: Record<string, unknown>, options?: RenderOptions];
+
+/**
+ * `renderDocument(shelf.get(id), inputs, options)`, with a `RenderError` of code `not_found`
+ * when `get` finds nothing. `shelf` is a search `Shelf` (built from files or documents) or
+ * any object with a `get(id)` method, such as a `Map` of the read API's documents.
+ */
+export function renderById<K extends string>(shelf: { get(id: string): unknown }, id: K, ...args: RenderByIdArgs<K>): Message[];
 
 /** One chat message, as the Prompty runtime would send it. */
 export interface Message {

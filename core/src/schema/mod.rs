@@ -20,6 +20,7 @@
 mod check;
 #[cfg(feature = "render")]
 mod template;
+pub mod typescript;
 
 pub use check::{check_inputs, describe, InputCheck, InputProblem};
 #[cfg(feature = "render")]

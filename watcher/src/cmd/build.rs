@@ -1,6 +1,8 @@
 //! `promptshelf build DIR --out FILE [--allow-errors] [--d1-sql FILE]`: one sync of the library into a
 //! throwaway database, then a compact, immutable snapshot of it for shipping (the edge
-//! worker serves it; `promptshelf serve --db FILE` too). See `docs/edge.md`.
+//! worker serves it; `promptshelf serve --db FILE` too). See `docs/edge.md`. Beside the
+//! snapshot it writes the prompts' TypeScript declarations (`FILE` with the extension
+//! `.d.ts`, as `promptshelf types` would), for the apps that call the shipped prompts.
 //!
 //! A library with broken files is refused (every error listed as `path:line:column:
 //! message`, exit 1, nothing written) unless `--allow-errors`: a deploy should not
@@ -96,6 +98,11 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
             .map_err(|e| format!("cannot write {}: {e}", sql_path.display()))?;
         eprintln!("promptshelf build: D1 SQL -> {}", sql_path.display());
     }
+    let types_path = args.out.with_extension("d.ts");
+    let types = crate::cmd::types::library_declarations(&args.dir, true)?;
+    std::fs::write(&types_path, types)
+        .map_err(|e| format!("cannot write {}: {e}", types_path.display()))?;
+    eprintln!("promptshelf build: types -> {}", types_path.display());
     eprintln!(
         "promptshelf build: {} documents ({} personas, {} prompt templates), {} sync errors, \
          snapshot {} ({} bytes) -> {}",
