@@ -1,5 +1,6 @@
 // The sync dashboard in real headless Chromium: `promptshelf watch` on a copy of
-// examples/library, then the page loads with live counts, shows a broken file's error
+// examples/library, then the page loads with live counts (pushed over /v1/events: no
+// requests while idle, a new file counted at once), shows a broken file's error
 // as path:line:column after the file breaks, and its search box returns hits.
 // Needs the debug binary (cargo build -p promptshelf-watcher) or PROMPTSHELF_BIN.
 import { test } from "node:test";
@@ -64,6 +65,8 @@ test("dashboard: loads, shows a broken file's error live, searches", { timeout: 
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
+  const requests = [];
+  page.on("request", (r) => requests.push(new URL(r.url()).pathname));
   await page.goto(base + "/");
 
   // Loads, with live counts from the admin API.
@@ -75,6 +78,16 @@ test("dashboard: loads, shows a broken file's error live, searches", { timeout: 
   assert.equal(docs, health.counts.documents);
   assert.match(await page.textContent("#phase"), /watching/);
   assert.equal((await page.textContent("#errors")).trim(), "none");
+
+  // Live without polling: the page follows /v1/events; while nothing changes it asks the
+  // server nothing, and a saved file shows up at once.
+  assert.ok(requests.includes("/v1/events"), requests.join(","));
+  const idleFrom = requests.length;
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.deepEqual(requests.slice(idleFrom), [], "requests while idle (polling?)");
+  await writeFile(join(dir, "personas/live-added.json"), '{"id": "live-added", "name": "Live Added", "prompt": "Hi."}\n');
+  await until("the new document counted", 10000, async () => Number(await page.textContent("#documents")) === docs + 1);
+  assert.ok(requests.slice(idleFrom).includes("/admin/status"), "refreshed after the event");
 
   // Break a file: its error appears as path:line:column message, without reloading.
   await writeFile(join(dir, "personas/socratic-tutor.json"), '{\n  "id": "tutor",\n  "name": "Tutor",,\n}\n');

@@ -49,6 +49,13 @@ pub fn dispatch(
     if target_len > cfg.max_target_bytes {
         return Err(ApiError::uri_too_long(target_len, cfg.max_target_bytes));
     }
+    if req.path == "/v1/events" {
+        // Live updates need a process that watches the files: only the local server.
+        return Err(ApiError::not_found(
+            "live updates (`GET /v1/events`) are served by the local server \
+             (`promptshelf watch`), not by this host",
+        ));
+    }
     if req.body_len > cfg.max_body_bytes as u64 {
         return Err(ApiError::payload_too_large(
             req.body_len,
