@@ -1,4 +1,4 @@
-// `promptshelf types` (#16): the generated .d.ts types `renderById` from the built npm package,
+// `promptshelf types` (#16): the generated .d.ts types `renderById` and the read-API client's `render` from the built npm package,
 // checked by the real TypeScript compiler (`tsc --noEmit`, npm `typescript`): a small app
 // compiles with correct inputs and fails, with TypeScript's own message, with a missing or
 // misspelled input.
@@ -41,7 +41,7 @@ user:
 `;
 
 async function app(dir, body) {
-  await writeFile(join(dir, "app.ts"), `import { renderById } from "promptshelf/render";\nimport type { PromptOutputs } from "./prompts";\ndeclare const shelf: { get(id: string): unknown };\n${body}\n`);
+  await writeFile(join(dir, "app.ts"), `import { renderById } from "promptshelf/render";\nimport { createClient } from "promptshelf/client";\nimport type { PromptOutputs } from "./prompts";\ndeclare const shelf: { get(id: string): unknown };\nconst client = createClient({ baseUrl: "http://127.0.0.1:7410" });\n${body}\n`);
   const out = await run(process.execPath, [tsc, "--noEmit", "-p", dir]).catch((e) => e);
   return { ok: !out.code, text: `${out.stdout ?? ""}${out.stderr ?? ""}` };
 }
@@ -66,16 +66,23 @@ test("generated types reject a missing or misspelled input at compile time", { t
     const good = await app(dir, `renderById(shelf, "prompts/support/reply", { question: "Where is my order?", tone: "formal", tags: ["a"] });
 renderById(shelf, "prompts/support/reply", { question: "q" }, { strict: true });
 renderById(shelf, "some/other/id", { anything: 1 });
-const out: PromptOutputs<"prompts/support/reply"> = { answer: "x" };`);
+const out: PromptOutputs<"prompts/support/reply"> = { answer: "x" };
+client.render("prompts/support/reply", { question: "q" }).then((r) => r.messages);
+client.render("some/other/id", { anything: 1 });`);
     assert.ok(good.ok, `correct inputs should compile:\n${good.text}`);
 
     const misspelled = await app(dir, `renderById(shelf, "prompts/support/reply", { questoin: "q" });`);
     assert.ok(!misspelled.ok, "a misspelled input must not compile");
-    assert.match(misspelled.text, /error TS2353: Object literal may only specify known properties, and 'questoin' does not exist/);
+    assert.match(misspelled.text, /error TS2561: Object literal may only specify known properties, but 'questoin' does not exist in type .*Did you mean to write 'question'\?/);
 
     const missing = await app(dir, `renderById(shelf, "prompts/support/reply", { tone: "calm" });`);
     assert.ok(!missing.ok, "a missing required input must not compile");
     assert.match(missing.text, /error TS2345: .*Property 'question' is missing/s);
+
+    const clientMisspelled = await app(dir, `client.render("prompts/support/reply", { questoin: "q" });`);
+    assert.match(clientMisspelled.text, /error TS2561: Object literal may only specify known properties, but 'questoin' does not exist in type .*Did you mean to write 'question'\?/);
+    const clientMissing = await app(dir, `client.render("prompts/support/reply");`);
+    assert.match(clientMissing.text, /error TS2554: Expected 2-3 arguments, but got 1/);
 
     const wrongEnum = await app(dir, `renderById(shelf, "prompts/support/reply", { question: "q", tone: "rude" });`);
     assert.match(wrongEnum.text, /error TS2322: Type '"rude"' is not assignable to type '"calm" \| "formal"/);

@@ -400,7 +400,8 @@ fn input_check_timing() {
             let mut problems = 0usize;
             for _ in 0..rounds {
                 let schema = promptshelf_core::schema::of_document(&d);
-                let check = promptshelf_core::schema::check_inputs(&schema["inputs"], &inputs, false);
+                let check =
+                    promptshelf_core::schema::check_inputs(&schema["inputs"], &inputs, false);
                 problems += check.problems.len();
             }
             std::hint::black_box(problems);

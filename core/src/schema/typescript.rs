@@ -55,7 +55,8 @@ pub fn declarations(prompts: &[PromptTypes<'_>]) -> String {
         "/** The structured output of prompt `K` (`unknown` when it declares none). */\nexport type PromptOutputs<K extends PromptId> = Prompts[K][\"outputs\"];\n\n",
     );
     out.push_str(
-        "declare module \"promptshelf/render\" {\n  interface PromptRegistry extends Prompts {}\n}\n",
+        "declare module \"promptshelf/render\" {\n  interface PromptRegistry extends Prompts {}\n}\n\
+         declare module \"promptshelf/client\" {\n  interface PromptRegistry extends Prompts {}\n}\n",
     );
     out
 }
