@@ -27,6 +27,7 @@ pub use check::{check_inputs, describe, InputCheck, InputProblem};
 pub use template::{undeclared_template_variables, UndeclaredVariable};
 
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 
 /// The `$schema` of every schema this module writes.
 pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -226,12 +227,15 @@ fn property_schema(v: &Value, depth: usize) -> (Value, bool) {
     (Value::Object(s), required)
 }
 
-/// A document's stored schemas (`content.schema`), computed from its front matter when
-/// the document predates them (a snapshot written by an older build).
-pub fn of_document(doc: &crate::model::Document) -> Value {
+/// A document's stored schemas (`content.schema`), borrowed; computed from its front
+/// matter when the document predates them (a snapshot written by an older build).
+/// Borrowing keeps the per-render check cheap (see BENCHMARKS.md).
+pub fn of_document(doc: &crate::model::Document) -> Cow<'_, Value> {
     match doc.content.get("schema") {
-        Some(s @ Value::Object(_)) => s.clone(),
-        _ => prompt_schemas(doc.content.get("frontmatter").unwrap_or(&Value::Null)),
+        Some(s @ Value::Object(_)) => Cow::Borrowed(s),
+        _ => Cow::Owned(prompt_schemas(
+            doc.content.get("frontmatter").unwrap_or(&Value::Null),
+        )),
     }
 }
 

@@ -22,7 +22,7 @@ pub struct TypesArgs {
 
 /// The declarations of `documents`' prompts, by id.
 pub fn declarations_of(documents: &[Document]) -> String {
-    let mut prompts: Vec<(&Document, serde_json::Value)> = documents
+    let mut prompts: Vec<(&Document, std::borrow::Cow<'_, serde_json::Value>)> = documents
         .iter()
         .filter(|d| d.doc_type == DocType::PromptTemplate)
         .map(|d| (d, promptshelf_core::schema::of_document(d)))
