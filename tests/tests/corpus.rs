@@ -206,3 +206,55 @@ fn every_prompty_has_an_inputs_schema_that_accepts_its_samples() {
     );
     eprintln!("{schemas} schemas, {typed} typed prompts validate their samples");
 }
+
+/// #16's sync budget (typed prompts add at most 10 % to an initial sync): the share of
+/// parsing that building `content.schema` takes, on every real prompt and persona. Parsing
+/// is only part of a sync (reading, hashing, indexing and SQLite writes come on top), so
+/// this share bounds what schemas add to a sync from above.
+/// `cargo test --release -p promptshelf-tests --test corpus -- --ignored --nocapture schema_share_of_parsing`
+#[test]
+#[ignore]
+fn schema_share_of_parsing() {
+    let Some(root) = promptshelf_tests::corpus() else {
+        return;
+    };
+    let mut files_read = Vec::new();
+    for (dir, ext) in [("prompty", "prompty"), ("personas-awesome", "json")] {
+        let mut paths = Vec::new();
+        files(&root.join(dir), ext, &mut paths);
+        for p in paths {
+            let rel = if ext == "json" {
+                "personas/a.json"
+            } else {
+                "prompts/a.prompty"
+            };
+            files_read.push((rel, std::fs::read(p).unwrap()));
+        }
+    }
+    let rounds = 20;
+    let mut docs = Vec::new();
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        docs.clear();
+        for (rel, bytes) in &files_read {
+            if let Ok(d) = parse_document(rel, bytes, &ParseOptions::default()) {
+                docs.push(d);
+            }
+        }
+    }
+    let parse = started.elapsed();
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        for d in docs.iter().filter(|d| d.content.get("schema").is_some()) {
+            std::hint::black_box(promptshelf_core::schema::prompt_schemas(
+                &d.content["frontmatter"],
+            ));
+        }
+    }
+    let schema = started.elapsed();
+    println!(
+        "schema share of parsing: {} files x {rounds}: parse {parse:?} (schemas included), schemas alone {schema:?} = {:.1} %",
+        files_read.len(),
+        100.0 * schema.as_secs_f64() / parse.as_secs_f64()
+    );
+}
