@@ -207,6 +207,27 @@ mod tests {
     }
 
     #[test]
+    fn writes_the_prompts_types_beside_the_snapshot() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        library(&lib, false);
+        std::fs::create_dir_all(lib.join("prompts")).unwrap();
+        std::fs::write(
+            lib.join("prompts/ask.prompty"),
+            "---\nname: Ask\ninputs:\n  - name: q\n    kind: string\n    required: true\n---\nuser:\n{{q}}\n",
+        )
+        .unwrap();
+        let out = tmp.path().join("dist/library.db");
+        assert_eq!(build(&args(&lib, &out, false)).unwrap(), ExitCode::SUCCESS);
+        let dts = std::fs::read_to_string(tmp.path().join("dist/library.d.ts")).unwrap();
+        assert!(
+            dts.contains("\"prompts/ask\": {\n    inputs: {\n      q: string;"),
+            "{dts}"
+        );
+        assert!(dts.contains("interface PromptRegistry extends Prompts {}"));
+    }
+
+    #[test]
     fn a_missing_library_is_an_error() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("snap.db");
