@@ -122,16 +122,14 @@ pub struct Plan {
 /// references: the resolver below looks files up by it, and hosts that read files for
 /// [`RenderOptions::files`](super::RenderOptions) list them with [`file_references`].
 pub fn file_reference(s: &str, shape: Shape) -> Option<&str> {
-    let inner = s.strip_prefix("${")?.strip_suffix('}')?;
+    let (protocol, rest) = crate::library::reference(s)?;
     match shape {
-        Shape::V2 => {
-            let (protocol, name) = inner.split_once(':').unwrap_or((inner, ""));
-            protocol.eq_ignore_ascii_case("file").then_some(name)
-        }
-        Shape::V1 => {
-            let mut parts = inner.split(':');
-            (parts.next() == Some("file")).then(|| parts.next())?
-        }
+        Shape::V2 => protocol
+            .eq_ignore_ascii_case("file")
+            .then_some(rest.unwrap_or("")),
+        Shape::V1 => (protocol == "file")
+            .then_some(rest)?
+            .map(|r| r.split(':').next().unwrap_or(r)),
     }
 }
 
