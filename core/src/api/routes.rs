@@ -37,6 +37,8 @@ enum Route {
     Versions(String),
     /// `GET /v1/documents/{id}/diff` (see `super::versions`).
     Diff(String),
+    /// `GET /v1/prompts/{id}/schema`: the prompt's inputs/outputs JSON Schema.
+    Schema(String),
 }
 
 pub fn dispatch(
@@ -129,6 +131,10 @@ pub fn dispatch(
             no_params(&params)?;
             cached(req, store, cfg, index, "application/octet-stream")
         }
+        Route::Schema(id) => {
+            no_params(&params)?;
+            cached(req, store, cfg, |s| schema(s, &id), "application/json")
+        }
         // Answered above, before the read-only method check.
         Route::Render(id) => super::render::render_prompt(req, body, store, &id),
     }
@@ -165,6 +171,12 @@ const SUB_RESOURCES: &[SubResource] = &[
         "diff",
         Route::Diff,
         "/v1/documents/{id}/diff",
+    ),
+    (
+        Collection::Prompts,
+        "schema",
+        Route::Schema,
+        "/v1/prompts/{id}/schema",
     ),
 ];
 
@@ -623,6 +635,24 @@ fn get(store: &dyn DocumentSource, id: &str, want: Option<DocType>) -> Result<Ve
                 Some(DocType::PromptTemplate) => "prompt template",
                 None => "document",
             },
+            truncate(id, 200)
+        ))),
+    }
+}
+
+/// `{"id", "inputs", "outputs"}`: a prompt's JSON Schemas (see `crate::schema`).
+fn schema(store: &dyn DocumentSource, id: &str) -> Result<Vec<u8>, ApiError> {
+    match store.get(id)? {
+        Some(d) if d.document.doc_type == DocType::PromptTemplate => {
+            let s = crate::schema::of_document(&d.document);
+            to_json(&serde_json::json!({
+                "id": d.document.id,
+                "inputs": s.get("inputs"),
+                "outputs": s.get("outputs"),
+            }))
+        }
+        _ => Err(ApiError::not_found(format!(
+            "no prompt template with id `{}`",
             truncate(id, 200)
         ))),
     }

@@ -819,6 +819,7 @@ fn openapi_lists_every_route() {
         "/v1/prompts",
         "/v1/prompts/{id}",
         "/v1/prompts/{id}/render",
+        "/v1/prompts/{id}/schema",
         "/v1/search",
         "/v1/index",
         "/v1/openapi.json",

@@ -275,7 +275,11 @@ pub(super) fn document_for_render(
     store: &dyn DocumentSource,
     id: &str,
 ) -> Result<Option<Document>, ApiError> {
-    let params = super::http::parse_query(&req.query)?;
+    // Only ours: the render route has its own (`strict`).
+    let params: Vec<(String, String)> = super::http::parse_query(&req.query)?
+        .into_iter()
+        .filter(|(k, _)| k == "version" || k == "label")
+        .collect();
     let Some(pick) = pick_param(&params)? else {
         return Ok(None);
     };

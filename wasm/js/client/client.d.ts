@@ -30,7 +30,25 @@ export interface SearchResult extends MaybeFallback {
 export interface RenderResult {
   id: string;
   messages: Array<{ role: string; content: unknown }>;
+  /** Inputs the prompt does not declare (only present when there are some). */
+  warnings?: string[];
 }
+
+/**
+ * Prompt ids → `{inputs, outputs}` types. Empty here; the `.d.ts` that `promptshelf types`
+ * (or `promptshelf build`) writes fills it in, and `render(id, inputs)` then checks each
+ * call's inputs for that id at compile time. Ids it does not list take any inputs.
+ */
+export interface PromptRegistry {}
+
+/** The inputs (and options) `render` takes for id `K`. */
+export type ClientRenderArgs<K extends string> = K extends keyof PromptRegistry
+  ? PromptRegistry[K] extends { inputs: infer I }
+    ? {} extends I
+      ? [inputs?: I, options?: { label?: string }]
+      : [inputs: I, options?: { label?: string }]
+    : [inputs?: Record<string, unknown>, options?: { label?: string }]
+  : [inputs?: Record<string, unknown>, options?: { label?: string }];
 
 /** Anything with `has`/`get`/`ids`/`search` like the package's `Shelf`. */
 export interface ShelfLike {
@@ -87,7 +105,8 @@ export interface PromptshelfClient {
   get(id: string, options?: { version?: string; label?: string }): Promise<ApiDocument & MaybeFallback>;
   list(query?: Record<string, string | number | string[] | undefined>): Promise<ListResult>;
   search(q: string, options?: Record<string, string | number | undefined>): Promise<SearchResult>;
-  render(id: string, inputs?: Record<string, unknown>, options?: { label?: string }): Promise<RenderResult>;
+  /** Typed per id by the `promptshelf types` declarations (`PromptRegistry`). */
+  render<K extends string>(id: K, ...args: ClientRenderArgs<K>): Promise<RenderResult>;
   index(): Promise<Uint8Array & MaybeFallback>;
   /** Follows `GET /v1/events` (local server only); cached answers of changed documents are dropped first. */
   subscribe(onChange: (event: ChangeEvent) => void, options?: { onError?: (e: unknown) => void }): Subscription;

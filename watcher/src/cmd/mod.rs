@@ -6,6 +6,7 @@ pub mod render;
 pub mod search;
 pub mod serve;
 pub mod sync;
+pub mod types;
 pub mod version;
 pub mod versions;
 pub mod watch;
