@@ -366,8 +366,8 @@ fn drafts_are_stored_on_top_and_a_commit_makes_them_a_version() {
     let mut db = Database::open_in_memory().unwrap();
     let sync_file = |db: &mut Database, r: &Repo| {
         let bytes = std::fs::read(r.path().join("prompts/a.prompty")).unwrap();
-        let doc = parse::parse_document("prompts/a.prompty", &bytes, &ParseOptions::default())
-            .unwrap();
+        let doc =
+            parse::parse_document("prompts/a.prompty", &bytes, &ParseOptions::default()).unwrap();
         db.write(|w| w.upsert_document(&doc, 0, bytes.len() as u64))
             .unwrap();
     };
