@@ -23,7 +23,7 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
-pub use engine::load_index;
+pub use engine::{load_index, LoadedIndex};
 pub use error::ApiError;
 pub use openapi::OPENAPI_JSON;
 pub use routes::route_label;

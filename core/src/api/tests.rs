@@ -403,6 +403,38 @@ fn index_route() {
     assert_eq!(r.header("content-type"), Some("application/octet-stream"));
 }
 
+/// `/v1/index/{file}` serves the live index's chunk set: the manifest as JSON, each
+/// file it names, and a JSON 404 for a name it does not.
+#[test]
+fn index_chunk_routes() {
+    let mut s = store();
+    let docs: Vec<crate::Document> = s.docs.values().map(|d| d.document.clone()).collect();
+    let ix = crate::search::Index::build(&docs);
+    s.searcher = Some(Arc::new(super::LoadedIndex::new(ix)));
+    let cfg = ApiConfig::default();
+    let r = handle(&Request::get("/v1/index/manifest.json"), &s, &cfg);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let ci = crate::search::chunked::ChunkedIndex::from_manifest(&r.body).unwrap();
+    assert_eq!(ci.manifest().docs as usize, docs.len());
+    for name in ci.global_files() {
+        let r = handle(&Request::get(&format!("/v1/index/{name}")), &s, &cfg);
+        assert_eq!(r.status, 200, "{name}");
+        assert!(crate::search::chunked::verify(&name, &r.body));
+    }
+    assert_error(
+        &handle(&Request::get("/v1/index/postings/nope.bin"), &s, &cfg),
+        404,
+        "not_found",
+    );
+    // The fake searcher of the other tests has no chunk set.
+    assert_error(&get("/v1/index/manifest.json"), 404, "not_found");
+    assert_eq!(
+        super::route_label("/v1/index/packs/x.bin"),
+        Some("/v1/index/{file}")
+    );
+}
+
 #[test]
 fn openapi_route() {
     let r = get("/v1/openapi.json");
