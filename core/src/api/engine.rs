@@ -13,8 +13,11 @@ use std::sync::{Arc, OnceLock};
 /// `promptshelf build --site` writes).
 pub struct LoadedIndex {
     index: Index,
-    chunks: OnceLock<(Vec<u8>, HashMap<String, Vec<u8>>)>,
+    chunks: OnceLock<Chunks>,
 }
+
+/// The manifest's bytes and every chunk by name.
+type Chunks = (Vec<u8>, HashMap<String, Vec<u8>>);
 
 impl LoadedIndex {
     /// Wraps a loaded index.

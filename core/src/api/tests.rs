@@ -845,13 +845,17 @@ fn openapi_lists_every_route() {
         "/v1/prompts/{id}/render",
         "/v1/search",
         "/v1/index",
+        "/v1/index/{file}",
         "/v1/openapi.json",
     ];
     served.sort();
     assert_eq!(paths, served);
     // The one POST route is tested in `super::render`.
     for p in served.into_iter().filter(|p| !p.ends_with("/render")) {
-        let concrete = p.replace("{id}", "alice").replace("search", "search?q=a");
+        let concrete = p
+            .replace("{id}", "alice")
+            .replace("{file}", "manifest.json")
+            .replace("search", "search?q=a");
         let r = get(&concrete);
         assert_ne!(r.header("content-type"), None, "{p}");
         assert!(r.status == 200 || r.status == 404, "{p}: {}", r.status);
