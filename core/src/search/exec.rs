@@ -78,7 +78,10 @@ pub(crate) fn expand<L: Lexicon + ?Sized>(
             .filter(|&id| Some(id) != exact && df(id) > 0)
             .collect();
         if cands.len() > MAX_PREFIX_EXPANSIONS {
-            cands.sort_by(|&a, &b| df(b).cmp(&df(a)).then_with(|| lex.text(a).cmp(lex.text(b))));
+            // Unstable is enough: term texts are distinct, so the order is total.
+            cands.sort_unstable_by(|&a, &b| {
+                df(b).cmp(&df(a)).then_with(|| lex.text(a).cmp(lex.text(b)))
+            });
             cands.truncate(MAX_PREFIX_EXPANSIONS);
         }
         for id in cands {
@@ -94,7 +97,7 @@ pub(crate) fn expand<L: Lexicon + ?Sized>(
                 .into_iter()
                 .filter(|&(id, _)| df(id) > 0 && !exp.iter().any(|e| e.0 == id))
                 .collect();
-            cands.sort_by(|a, b| {
+            cands.sort_unstable_by(|a, b| {
                 a.1.cmp(&b.1)
                     .then_with(|| df(b.0).cmp(&df(a.0)))
                     .then_with(|| lex.text(a.0).cmp(lex.text(b.0)))

@@ -170,6 +170,45 @@ impl HitRef<'_> {
     }
 }
 
+impl SearchResults {
+    /// A borrowing view, for hosts that serialize [`SearchResultsRef`]s (the browser
+    /// build, whose chunked search owns its results).
+    pub fn as_ref(&self) -> SearchResultsRef<'_> {
+        SearchResultsRef {
+            total: self.total,
+            offset: self.offset,
+            limit: self.limit,
+            hits: self
+                .hits
+                .iter()
+                .map(|h| HitRef {
+                    id: &h.id,
+                    doc_type: h.doc_type,
+                    name: &h.name,
+                    path: &h.path,
+                    score: h.score,
+                    matched: h.matched.iter().map(String::as_str).collect(),
+                    snippet: h.snippet.clone(),
+                })
+                .collect(),
+            facets: FacetsRef {
+                doc_type: self
+                    .facets
+                    .doc_type
+                    .iter()
+                    .filter_map(|f| DocType::parse(&f.value).map(|t| (t.as_str(), f.count)))
+                    .collect(),
+                tags: self
+                    .facets
+                    .tags
+                    .iter()
+                    .map(|f| (f.value.as_str(), f.count))
+                    .collect(),
+            },
+        }
+    }
+}
+
 impl SearchResultsRef<'_> {
     /// A copy that owns its strings.
     pub fn owned(&self) -> SearchResults {

@@ -15,10 +15,11 @@ use super::lexicon::Lex;
 use super::{filters, packs, postings, table, verify, Manifest, CHUNK_FORMAT};
 use crate::model::{DocType, DocumentId};
 use crate::search::exec::{expand, Lexicon};
+use crate::search::hash::FxHashMap;
 use crate::search::index::{Assembled, DocEntry, Index, IndexOptions, Posting};
 use crate::search::query::{self, Query};
 use crate::search::{tokenize, QueryError, SearchOptions, SearchResults};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// Where the executor gets chunk bytes from: the host's cache of fetched files.
 pub trait ChunkSource {
@@ -26,7 +27,7 @@ pub trait ChunkSource {
     fn chunk(&self, name: &str) -> Option<&[u8]>;
 }
 
-impl ChunkSource for HashMap<String, Vec<u8>> {
+impl<S: std::hash::BuildHasher> ChunkSource for HashMap<String, Vec<u8>, S> {
     fn chunk(&self, name: &str) -> Option<&[u8]> {
         self.get(name).map(Vec::as_slice)
     }
@@ -108,7 +109,7 @@ fn missing(src: &dyn ChunkSource, want: impl IntoIterator<Item = String>) -> Vec
         .into_iter()
         .filter(|n| src.chunk(n).is_none())
         .collect();
-    v.sort();
+    v.sort_unstable();
     v.dedup();
     v
 }
@@ -117,11 +118,11 @@ fn missing(src: &dyn ChunkSource, want: impl IntoIterator<Item = String>) -> Vec
 #[derive(Default)]
 struct Needs {
     /// Lexicon ids of the terms whose postings the query reads.
-    terms: BTreeSet<u32>,
+    terms: Vec<u32>,
     /// `(term, prefix, fuzzy)` → lexicon ids and weights.
-    expansions: HashMap<(String, bool, bool), Vec<(u32, f64)>>,
+    expansions: FxHashMap<(String, bool, bool), Vec<(u32, f64)>>,
     /// Filter key prefixes (`"path\x1f"`).
-    filter_keys: BTreeSet<String>,
+    filter_keys: Vec<String>,
     /// Whether the query reads document text over all candidates.
     all_packs: bool,
 }
@@ -129,8 +130,7 @@ struct Needs {
 impl ChunkedIndex {
     /// Opens a chunk set from its manifest's bytes.
     pub fn from_manifest(bytes: &[u8]) -> Result<ChunkedIndex, ChunkError> {
-        let manifest: Manifest =
-            serde_json::from_slice(bytes).map_err(|e| ChunkError::Manifest(e.to_string()))?;
+        let manifest = Manifest::from_json(bytes).map_err(ChunkError::Manifest)?;
         if manifest.format != CHUNK_FORMAT {
             return Err(ChunkError::Version(manifest.format));
         }
@@ -230,7 +230,7 @@ impl ChunkedIndex {
                             .unwrap_or(p),
                     };
                     n.filter_keys
-                        .insert(format!("{path}{}", crate::search::index::KEY_SEP));
+                        .push(format!("{path}{}", crate::search::index::KEY_SEP));
                 }
             },
             Query::Not(inner) => self.needs(lex, inner, n),
@@ -293,11 +293,15 @@ impl ChunkedIndex {
 
         // Round 2: postings, filters, packs for text checks.
         let mut want: Vec<String> = Vec::new();
-        let mut chunks: BTreeSet<u32> = BTreeSet::new();
+        needs.terms.sort_unstable();
+        needs.terms.dedup();
+        let mut chunks: Vec<u32> = Vec::new();
         for &t in &needs.terms {
             let (a, b) = g.lex.span[t as usize];
             chunks.extend(a..=b);
         }
+        chunks.sort_unstable();
+        chunks.dedup();
         want.extend(chunks.iter().map(|&c| m.postings[c as usize].clone()));
         let mut fchunks: Vec<String> = Vec::new();
         for k in &needs.filter_keys {
@@ -313,8 +317,8 @@ impl ChunkedIndex {
         }
 
         // Assemble: the needed terms (ids in lexicon order), their full lists.
-        let terms: Vec<u32> = needs.terms.iter().copied().collect();
-        let mut pos: HashMap<String, u32> = HashMap::with_capacity(terms.len());
+        let terms: Vec<u32> = needs.terms.clone();
+        let mut pos: FxHashMap<String, u32> = FxHashMap::default();
         for (i, &t) in terms.iter().enumerate() {
             pos.insert(g.lex.text(t).to_owned(), i as u32);
         }
@@ -332,7 +336,7 @@ impl ChunkedIndex {
             }
         }
         let mut fmap = BTreeMap::new();
-        fchunks.sort();
+        fchunks.sort_unstable();
         fchunks.dedup();
         for n in &fchunks {
             let b = get(src, n)?.ok_or_else(|| corrupt(n))?;
@@ -409,7 +413,7 @@ impl ChunkedIndex {
             }
         }
         let texts: Vec<String> = terms.iter().map(|&t| g.lex.text(t).to_owned()).collect();
-        let mut local: HashMap<u32, u32> = HashMap::with_capacity(terms.len());
+        let mut local: FxHashMap<u32, u32> = FxHashMap::default();
         for (i, &t) in terms.iter().enumerate() {
             local.insert(t, i as u32);
         }

@@ -35,7 +35,8 @@ pub use exec::{ChunkError, ChunkSource, ChunkedIndex, DocFragment, Step};
 
 use super::fields::NF;
 use super::index::{Index, Posting, KEY_SEP};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 /// Version of the chunk format (the manifest's `format`); a reader refuses others.
 pub const CHUNK_FORMAT: u32 = 1;
@@ -63,7 +64,7 @@ impl Default for ChunkOptions {
 }
 
 /// The manifest: the only mutable file of a chunk set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Manifest {
     /// [`CHUNK_FORMAT`].
     pub format: u32,
@@ -85,6 +86,93 @@ pub struct Manifest {
     pub packs: Vec<(u32, String, String)>,
     /// Filter chunks: (first key, file).
     pub filters: Vec<(String, String)>,
+}
+
+impl Manifest {
+    /// Reads a manifest's JSON. By hand over a `serde_json::Value` rather than a derived
+    /// `Deserialize`: the browser module already carries `Value` parsing (from text), and
+    /// a second deserializer instantiation cost it ~30 KB gzip.
+    pub fn from_json(bytes: &[u8]) -> Result<Manifest, String> {
+        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+        let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let field = |k: &str| v.get(k).ok_or_else(|| format!("missing field `{k}`"));
+        let uint =
+            |x: &Value, what: &str| x.as_u64().ok_or_else(|| format!("`{what}` is not a count"));
+        let text = |x: &Value, what: &str| {
+            x.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("`{what}` is not text"))
+        };
+        let list = |k: &str| -> Result<&Vec<Value>, String> {
+            field(k)?
+                .as_array()
+                .ok_or_else(|| format!("`{k}` is not a list"))
+        };
+        let format = u32::try_from(uint(field("format")?, "format")?).map_err(|e| e.to_string())?;
+        if format != CHUNK_FORMAT {
+            return Ok(Manifest {
+                format,
+                docs: 0,
+                total_len: [0; NF],
+                stored_text_bytes: 0,
+                lexicon: Vec::new(),
+                postings: Vec::new(),
+                table: Vec::new(),
+                tags: String::new(),
+                packs: Vec::new(),
+                filters: Vec::new(),
+            });
+        }
+        let u32_of = |x: &Value, what: &str| -> Result<u32, String> {
+            u32::try_from(uint(x, what)?).map_err(|e| e.to_string())
+        };
+        let mut total_len = [0u64; NF];
+        let tl = list("total_len")?;
+        if tl.len() != NF {
+            return Err("`total_len` has the wrong length".into());
+        }
+        for (t, x) in total_len.iter_mut().zip(tl) {
+            *t = uint(x, "total_len")?;
+        }
+        let pair = |x: &Value, what: &str| -> Result<(Value, String), String> {
+            match x.as_array().map(Vec::as_slice) {
+                Some([a, b]) => Ok((a.clone(), text(b, what)?)),
+                _ => Err(format!("`{what}` entries are pairs")),
+            }
+        };
+        Ok(Manifest {
+            format,
+            docs: u32_of(field("docs")?, "docs")?,
+            total_len,
+            stored_text_bytes: u32_of(field("stored_text_bytes")?, "stored_text_bytes")?,
+            lexicon: list("lexicon")?
+                .iter()
+                .map(|x| pair(x, "lexicon").and_then(|(a, b)| Ok((text(&a, "lexicon")?, b))))
+                .collect::<Result<_, _>>()?,
+            postings: list("postings")?
+                .iter()
+                .map(|x| text(x, "postings"))
+                .collect::<Result<_, _>>()?,
+            table: list("table")?
+                .iter()
+                .map(|x| pair(x, "table").and_then(|(a, b)| Ok((u32_of(&a, "table")?, b))))
+                .collect::<Result<_, _>>()?,
+            tags: text(field("tags")?, "tags")?,
+            packs: list("packs")?
+                .iter()
+                .map(|x| match x.as_array().map(Vec::as_slice) {
+                    Some([a, b, c]) => {
+                        Ok((u32_of(a, "packs")?, text(b, "packs")?, text(c, "packs")?))
+                    }
+                    _ => Err("`packs` entries are triples".to_owned()),
+                })
+                .collect::<Result<_, _>>()?,
+            filters: list("filters")?
+                .iter()
+                .map(|x| pair(x, "filters").and_then(|(a, b)| Ok((text(&a, "filters")?, b))))
+                .collect::<Result<_, _>>()?,
+        })
+    }
 }
 
 /// A chunk set: the manifest and every file, by name.

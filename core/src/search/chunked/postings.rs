@@ -9,8 +9,8 @@
 
 use super::wire::{put_f, put_v, Bad, Rd};
 use crate::search::fields::NF;
+use crate::search::hash::FxHashMap;
 use crate::search::index::Posting;
-use std::collections::HashMap;
 
 /// Chunks, and for each input term the first and last chunk holding it.
 pub fn write(terms: &[(&str, Vec<Posting>)], target: usize) -> (Vec<Vec<u8>>, Vec<(u32, u32)>) {
@@ -74,7 +74,7 @@ pub fn write(terms: &[(&str, Vec<Posting>)], target: usize) -> (Vec<Vec<u8>>, Ve
 /// Appends the segments of the terms in `want` to their lists in `out`.
 pub fn read(
     bytes: &[u8],
-    want: &HashMap<String, u32>,
+    want: &FxHashMap<String, u32>,
     out: &mut [Vec<Posting>],
 ) -> Result<(), Bad> {
     let mut r = Rd::new(bytes);

@@ -243,3 +243,20 @@ fn get_returns_a_fragment() {
         }
     }
 }
+
+#[test]
+fn manifest_json_round_trips() {
+    let set = Index::build(&library()).to_chunks(small());
+    let back = Manifest::from_json(&set.manifest_bytes()).unwrap();
+    assert_eq!(back, set.manifest);
+    assert!(Manifest::from_json(br#"{"format": 1}"#).is_err());
+    assert!(Manifest::from_json(b"\xff").is_err());
+}
+
+#[test]
+fn results_as_ref_round_trips() {
+    let ix = Index::build(&library());
+    let r = ix.search("customer", &SearchOptions::default()).unwrap();
+    assert!(!r.hits.is_empty() && !r.facets.tags.is_empty());
+    assert_eq!(r.as_ref().owned(), r);
+}
