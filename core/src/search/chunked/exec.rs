@@ -71,7 +71,9 @@ pub struct DocFragment {
     pub name: String,
     /// Its library-relative path.
     pub path: String,
-    /// The start of the description, as much as the index stores.
+    /// The start of the description, as much as the index stores (left out when empty,
+    /// like `Shelf.get`'s summary).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// Its tags (folded, as the index keeps them).
     pub tags: Vec<String>,
