@@ -7,6 +7,7 @@
 //! - [`parse`]: bytes of one file → a `Document` or a `ParseError` with line/column.
 //! - [`api`]: the read API v1 as a pure function over a read-only `DocumentSource`.
 //! - [`library`]: which paths are documents, and duplicate-id resolution across a library.
+//! - [`schema`]: a prompt's inputs/outputs as JSON Schema, and the check of render inputs.
 //! - [`render`]: a prompt document + inputs + host env → chat messages, like the Prompty runtime.
 
 // The core is the contract three hosts build on: every public item says what it is for.
@@ -21,6 +22,7 @@ pub mod model;
 pub mod parse;
 #[cfg(feature = "render")]
 pub mod render;
+pub mod schema;
 pub mod search;
 
 pub use model::{ContentHash, DocType, Document, DocumentId};

@@ -9,8 +9,10 @@
 //!   order wins), [`resolve_duplicates`] for a whole library at once, and
 //!   [`duplicate_message`], the one wording of the error;
 //! - the size limit: [`too_large`], the one error for a file over `max_bytes`;
-//! - `${file:NAME}` references in Prompty front matter: [`reference`],
-//!   [`file_reference`], [`file_references`].
+//! - `${protocol:rest}` references in Prompty front matter (`${env:}`, `${file:}`):
+//!   [`reference`], the one parser of their syntax; which names a `${file:}` reference
+//!   means under each runtime's rules is rendering's business
+//!   (`render::config::file_reference`, built on this).
 //!
 //! Pure functions over library-relative, `/`-separated paths; the walking itself is
 //! I/O and lives in the watcher (`watcher/src/scan.rs` for `check`,
@@ -214,35 +216,6 @@ pub fn reference(s: &str) -> Option<(&str, Option<&str>)> {
     })
 }
 
-/// The file name of a `${file:NAME}` reference (protocol matched case-insensitively, as
-/// prompty 2 does; `NAME` is everything after `file:`). The host reads the file (the
-/// core does no I/O) and hands its contents to the renderer under this name.
-pub fn file_reference(s: &str) -> Option<&str> {
-    match reference(s)? {
-        (protocol, Some(name)) if protocol.eq_ignore_ascii_case("file") => Some(name),
-        _ => None,
-    }
-}
-
-/// Every `${file:NAME}` name in a front-matter tree, in document order.
-pub fn file_references(v: &serde_json::Value) -> Vec<String> {
-    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
-        match v {
-            serde_json::Value::String(s) => {
-                if let Some(name) = file_reference(s.trim()) {
-                    out.push(name.to_owned());
-                }
-            }
-            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            serde_json::Value::Object(m) => m.values().for_each(|x| walk(x, out)),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, &mut out);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,19 +389,9 @@ mod tests {
     }
 
     #[test]
-    fn file_references_are_parsed_once() {
+    fn references_are_split_once() {
         assert_eq!(reference("${env:A:b}"), Some(("env", Some("A:b"))));
         assert_eq!(reference("${file}"), Some(("file", None)));
         assert_eq!(reference("$file:a}"), None);
-        assert_eq!(file_reference("${file:a.json}"), Some("a.json"));
-        assert_eq!(file_reference("${FILE:a:b}"), Some("a:b"));
-        assert_eq!(file_reference("${file}"), None);
-        assert_eq!(file_reference("${env:a}"), None);
-        let fm = serde_json::json!({
-            "sample": " ${file:s.json} ",
-            "inputs": [{"default": "${file:d.txt}"}, "${env:X}"],
-            "n": 1,
-        });
-        assert_eq!(file_references(&fm), ["s.json", "d.txt"]);
     }
 }

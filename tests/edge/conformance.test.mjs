@@ -129,7 +129,28 @@ test("local server and edge worker agree on every case", { timeout: 180_000 }, a
     status,
   });
 
+  // Typed prompts (#16): the schema route, and inputs checked before rendering.
+  const schema = json(await same({ target: `/v1/prompts/${enc(prompt)}/schema`, status: 200 }));
+  assert.equal(schema.inputs.type, "object", "the inputs schema is an object schema");
+  const typedPrompt = [];
+  for (const d of all.data.filter((d) => d.type === "prompt_template")) {
+    const s = json(await same({ target: `/v1/prompts/${enc(d.id)}/schema`, status: 200 }));
+    const str = Object.entries(s.inputs.properties).find(([, p]) => p.type === "string");
+    if (str && typedPrompt.length === 0) typedPrompt.push(d.id, str[0]);
+  }
+  assert.ok(typedPrompt.length, "the example library has a prompt with a string input");
+  const [typedId, typedInput] = typedPrompt;
+
   const cases = [
+    // Typed inputs: a number for a string input, an undeclared input under strict.
+    render(typedId, JSON.stringify({ inputs: { [typedInput]: 7 } }), 422),
+    render(typedId, JSON.stringify({ inputs: { zz_not_declared: 1 }, strict: true }), 422),
+    { ...render(typedId, JSON.stringify({ inputs: { zz_not_declared: 1 } }), 422), target: `/v1/prompts/${enc(typedId)}/render?strict=true` },
+    render(typedId, JSON.stringify({ inputs: { zz_not_declared: 1 } }), 200),
+    { target: `/v1/prompts/${typedId}/schema`, status: 200 },
+    { target: `/v1/prompts/${enc(persona)}/schema`, status: 404 },
+    { target: `/v1/prompts/nobody/schema`, status: 404 },
+    { target: `/v1/prompts/${enc(prompt)}/schema?x=1`, status: 400 },
     // Every route.
     { target: "/v1/health", status: 200 },
     { target: "/v1/openapi.json", status: 200 },

@@ -1,5 +1,6 @@
 // The sync dashboard in real headless Chromium: `promptshelf watch` on a copy of
-// examples/library, then the page loads with live counts, shows a broken file's error
+// examples/library, then the page loads with live counts (pushed over /v1/events: no
+// requests while idle, a new file counted at once), shows a broken file's error
 // as path:line:column after the file breaks, and its search box returns hits.
 // Needs the debug binary (cargo build -p promptshelf-watcher) or PROMPTSHELF_BIN.
 import { test } from "node:test";
@@ -64,6 +65,8 @@ test("dashboard: loads, shows a broken file's error live, searches", { timeout: 
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
+  const requests = [];
+  page.on("request", (r) => requests.push(new URL(r.url()).pathname));
   await page.goto(base + "/");
 
   // Loads, with live counts from the admin API.
@@ -75,6 +78,16 @@ test("dashboard: loads, shows a broken file's error live, searches", { timeout: 
   assert.equal(docs, health.counts.documents);
   assert.match(await page.textContent("#phase"), /watching/);
   assert.equal((await page.textContent("#errors")).trim(), "none");
+
+  // Live without polling: the page follows /v1/events; while nothing changes it asks the
+  // server nothing, and a saved file shows up at once.
+  assert.ok(requests.includes("/v1/events"), requests.join(","));
+  const idleFrom = requests.length;
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.deepEqual(requests.slice(idleFrom), [], "requests while idle (polling?)");
+  await writeFile(join(dir, "personas/live-added.json"), '{"id": "live-added", "name": "Live Added", "prompt": "Hi."}\n');
+  await until("the new document counted", 10000, async () => Number(await page.textContent("#documents")) === docs + 1);
+  assert.ok(requests.slice(idleFrom).includes("/admin/status"), "refreshed after the event");
 
   // Break a file: its error appears as path:line:column message, without reloading.
   await writeFile(join(dir, "personas/socratic-tutor.json"), '{\n  "id": "tutor",\n  "name": "Tutor",,\n}\n');
@@ -104,6 +117,45 @@ test("dashboard: loads, shows a broken file's error live, searches", { timeout: 
   // Fix the file: the error goes away.
   await writeFile(join(dir, "personas/socratic-tutor.json"), '{"id": "tutor", "name": "Tutor", "prompt": "Ask questions."}\n');
   await until("the error to clear", 20000, async () => (await page.textContent("#errors")).trim() === "none");
+
+  // The document page (#16): a hit opens the document, with a form generated from its
+  // inputs schema; a preview renders through the API, and a wrong value shows its problem
+  // at its field.
+  await writeFile(
+    join(dir, "prompts/typed-reply.prompty"),
+    "---\nname: Typed Reply\nmodel:\n  id: gpt-4o\ninputs:\n  - name: question\n    kind: string\n    required: true\n    description: The customer's question\n  - name: tone\n    kind: string\n    enumValues: [calm, formal]\n    default: calm\n  - name: count\n    kind: integer\n    default: 2\n---\nsystem:\nBe {{tone}}; give {{count}} tips.\n\nuser:\n{{question}}\n",
+  );
+  await page.fill("#q", "typed reply");
+  const link = await until("the typed prompt's hit", 15000, async () => page.$('#hits .hit .name a[href*="typed-reply"]'));
+  await link.click();
+  await until("the document page", 10000, async () => (await page.textContent("#doc-head h3")) === "Typed Reply");
+  assert.match(await page.textContent("#doc-template"), /system[\s\S]*Be \{\{tone\}\}[\s\S]*user[\s\S]*\{\{question\}\}/);
+  assert.match(await page.textContent("#doc-schema"), /"required": \[\s*"question"\s*\]/);
+  // Widgets per type, defaults filled in, the enum as a choice.
+  assert.equal(await page.$eval("#input-tone", (e) => e.tagName), "SELECT");
+  assert.deepEqual(await page.$$eval("#input-tone option", (os) => os.map((o) => o.textContent)), ["", "calm", "formal"]);
+  assert.equal(await page.inputValue("#input-tone"), '"calm"');
+  assert.equal(await page.inputValue("#input-count"), "2");
+  // Nothing filled: the missing required input is reported at its field.
+  await page.click("#doc-form button");
+  const missing = await until("the missing input's message", 10000, async () => (await page.textContent('[data-error-for="question"]')) || null);
+  assert.equal(missing, "question: expected a string, found nothing");
+  // A wrong value: the error at its field, not at the others.
+  await page.fill("#input-question", "Where is my order?");
+  await page.fill("#input-count", "many");
+  await page.click("#doc-form button");
+  const wrong = await until("the wrong value's message", 10000, async () => (await page.textContent('[data-error-for="count"]')) || null);
+  assert.equal(wrong, 'count: expected an integer, found the string "many"');
+  assert.equal(await page.textContent('[data-error-for="question"]'), "");
+  assert.ok(await page.$('.field.invalid[data-input="count"]'), "the field is marked");
+  // Fixed: the preview shows the rendered messages.
+  await page.fill("#input-count", "3");
+  await page.selectOption("#input-tone", '"formal"');
+  await page.click("#doc-form button");
+  await until("the preview", 10000, async () => (await page.textContent("#doc-preview")).includes("Be formal; give 3 tips."));
+  assert.match(await page.textContent("#doc-preview"), /user\s*Where is my order\?/);
+  await page.screenshot({ path: join(artifacts, "dashboard-document.png"), fullPage: true });
+
   assert.deepEqual(pageErrors, [], "no script errors");
   assert.ok(!/panicked/.test(log()));
 });

@@ -98,7 +98,7 @@ shelf.free(); loaded.free();
     assert.ok(dts.includes(s), `promptshelf.d.ts lacks ${JSON.stringify(s)}`);
   }
   const rdts = await readFile(join(app, "node_modules", "promptshelf", "render", "promptshelf_render.d.ts"), "utf8");
-  for (const s of ["export function render(path: string, text: string", "export function renderDocument(doc: PromptDocument", "export function renderById(", "interface RenderError", "interface Message"]) {
+  for (const s of ["export function render(path: string, text: string", "export function renderDocument(doc: PromptDocument", "export function renderById<K extends string>(shelf", "interface PromptRegistry", "interface RenderError", "interface Message"]) {
     assert.ok(rdts.includes(s), `promptshelf_render.d.ts lacks ${JSON.stringify(s)}`);
   }
 });

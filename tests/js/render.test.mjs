@@ -127,6 +127,22 @@ test("errors are RenderErrors with the CLI's code, line and column", async () =>
   assert.deepEqual(rd.render("prompts/e.prompty", envText, {}, { env: { WHO: "Ada" } }), [{ role: "user", content: "Hi Ada" }]);
 });
 
+test("typed inputs (#16): every problem before rendering, checkInputs for forms", () => {
+  const text = "---\nname: T\nmodel:\n  id: m\ninputs:\n  - name: n\n    kind: integer\n    default: 1\n  - name: tone\n    kind: string\n    enumValues: [calm, loud]\n    default: calm\n  - name: tags\n    kind: array\n    items:\n      kind: string\n---\nuser:\n{{n}} {{tone}}\n";
+  const doc = ps.parse("prompts/t.prompty", text);
+  assert.equal(doc.content.schema.inputs.properties.tone.enum.length, 2, "the parsed document carries its schema");
+  const e = thrown(() => rd.renderDocument(doc, { n: "two", tone: "rude", tags: ["a", 7] }));
+  assertNotTrap(e);
+  assert.equal(e.code, "invalid_inputs");
+  assert.deepEqual(e.problems.map((p) => p.input), ["n", "tone", "tags[1]"]);
+  assert.equal(e.problems[2].message, "tags[1]: expected a string, found the number 7");
+  assert.equal(thrown(() => rd.render("prompts/t.prompty", text, { n: 1.5 })).problems[0].found, "the number 1.5");
+  assert.deepEqual(rd.checkInputs(doc, { n: 2, zz: 1 }), { problems: [], warnings: ["input `zz` is not declared by the prompt (a typo?)"] });
+  assert.equal(rd.checkInputs(doc, { zz: 1 }, { strict: true }).problems[0].input, "zz");
+  assert.equal(thrown(() => rd.renderDocument(doc, { zz: 1 }, { strict: true })).code, "invalid_inputs");
+  assert.deepEqual(rd.renderDocument(doc, { n: 2, zz: 1 }), [{ role: "user", content: "2 calm" }]);
+});
+
 test("render(path, text) parses with the search module: numbers keep their form, as in the CLI", async () => {
   await access(bin).catch(() => assert.fail(`no promptshelf binary at ${bin}; run cargo build -p promptshelf-watcher`));
   const dir = await mkdtemp(join(tmpdir(), "promptshelf-render-num-"));

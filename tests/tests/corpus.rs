@@ -113,3 +113,148 @@ fn every_prompty_parses_except_the_broken_ones() {
     assert_eq!(ok, PROMPTY_FILES - BROKEN_ON_PURPOSE.len());
     eprintln!("prompty shapes: {shapes:?}");
 }
+
+/// Real prompts whose own sample or default does not match the type they declare (the
+/// evaluators declare `context: {type: object}` and sample a paragraph of text; the
+/// writer defaults two `object` inputs to `" "`; a `string` user id is sampled as a
+/// number). Rendering them with their samples is an `invalid_inputs` error — a true
+/// finding, kept here so a change in what we report is noticed.
+const SAMPLES_MISMATCH_THEIR_TYPES: &[(&str, &str)] = &[
+    ("Azure-Samples__contoso-chat/evaluations__coherence.prompty", "context"),
+    ("Azure-Samples__contoso-chat/evaluations__custom_evals__coherence.prompty", "context"),
+    ("Azure-Samples__contoso-chat/evaluations__custom_evals__groundedness.prompty", "context"),
+    ("Azure-Samples__contoso-chat/evaluations__groundedness.prompty", "context"),
+    ("Azure-Samples__contoso-chat/evaluations__prompty__coherence.prompty", "context"),
+    ("Azure-Samples__contoso-chat/evaluations__prompty__fluency.prompty", "context"),
+    ("Azure-Samples__contoso-chat/evaluations__prompty__groundedness.prompty", "context"),
+    ("Azure-Samples__contoso-chat/src__api__evaluators__custom_evals__coherence.prompty", "context"),
+    ("Azure-Samples__contoso-chat/src__api__evaluators__custom_evals__fluency.prompty", "context"),
+    ("Azure-Samples__contoso-chat/src__api__evaluators__custom_evals__groundedness.prompty", "context"),
+    ("Azure-Samples__contoso-chat/src__api__evaluators__custom_evals__relevance.prompty", "context"),
+    ("Azure-Samples__contoso-creative-writer/src__api__api__agents__writer__writer.prompty", "research"),
+    ("Azure-Samples__contoso-creative-writer/src__api__api__agents__writer__writer.prompty", "products"),
+    ("Azure-Samples__contoso-creative-writer/src__api__evaluate__custom_evals__coherence.prompty", "context"),
+    ("Azure-Samples__contoso-creative-writer/src__api__evaluate__custom_evals__fluency.prompty", "context"),
+    ("Azure-Samples__contoso-creative-writer/src__api__evaluate__custom_evals__groundedness.prompty", "context"),
+    ("microsoft__prompty/runtime__promptycs__Prompty.Core.Tests__agents__rag-teams-agent.prompty", "user_id"),
+];
+
+/// #16: every real prompt's inputs yield a JSON Schema that names each declared input,
+/// and prompts that declare types accept their own defaults and samples.
+#[test]
+fn every_prompty_has_an_inputs_schema_that_accepts_its_samples() {
+    let Some(root) = promptshelf_tests::corpus() else {
+        return;
+    };
+    let base = root.join("prompty");
+    let mut paths = Vec::new();
+    files(&base, "prompty", &mut paths);
+    paths.sort();
+    let (mut schemas, mut typed, mut mismatched, mut failures) = (0, 0, 0, Vec::new());
+    for p in &paths {
+        let rel = p
+            .strip_prefix(&base)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let bytes = std::fs::read(p).unwrap();
+        let Ok(d) = parse_document(&format!("prompts/{rel}"), &bytes, &ParseOptions::default())
+        else {
+            continue; // the broken-on-purpose files (checked above)
+        };
+        let s = &d.content["schema"]["inputs"];
+        assert_eq!(s["type"], "object", "{rel}");
+        assert_eq!(
+            s["$schema"],
+            promptshelf_core::schema::DRAFT_2020_12,
+            "{rel}"
+        );
+        let props = s["properties"].as_object().expect("properties");
+        for name in d.content["inputs"].as_object().unwrap().keys() {
+            assert!(
+                props.contains_key(name),
+                "{rel}: input `{name}` missing from schema"
+            );
+        }
+        schemas += 1;
+        if !props.values().any(|p| p.get("type").is_some()) {
+            continue;
+        }
+        typed += 1;
+        let check = promptshelf_core::schema::check_inputs(s, &Default::default(), false);
+        for problem in check.problems.iter().filter(|p| p.found != "nothing") {
+            let known = SAMPLES_MISMATCH_THEIR_TYPES
+                .iter()
+                .any(|(f, i)| *f == rel && *i == problem.input);
+            if known {
+                mismatched += 1;
+            } else {
+                failures.push(format!("{rel}: {}", problem.message));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "samples rejected by their own schema:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(schemas, PROMPTY_FILES - BROKEN_ON_PURPOSE.len());
+    assert_eq!(mismatched, SAMPLES_MISMATCH_THEIR_TYPES.len());
+    assert!(
+        typed > 20,
+        "only {typed} typed prompts: is the corpus complete?"
+    );
+    eprintln!("{schemas} schemas, {typed} typed prompts validate their samples");
+}
+
+/// #16's sync budget (typed prompts add at most 10 % to an initial sync): the share of
+/// parsing that building `content.schema` takes, on every real prompt and persona. Parsing
+/// is only part of a sync (reading, hashing, indexing and SQLite writes come on top), so
+/// this share bounds what schemas add to a sync from above.
+/// `cargo test --release -p promptshelf-tests --test corpus -- --ignored --nocapture schema_share_of_parsing`
+#[test]
+#[ignore]
+fn schema_share_of_parsing() {
+    let Some(root) = promptshelf_tests::corpus() else {
+        return;
+    };
+    let mut files_read = Vec::new();
+    for (dir, ext) in [("prompty", "prompty"), ("personas-awesome", "json")] {
+        let mut paths = Vec::new();
+        files(&root.join(dir), ext, &mut paths);
+        for p in paths {
+            let rel = if ext == "json" {
+                "personas/a.json"
+            } else {
+                "prompts/a.prompty"
+            };
+            files_read.push((rel, std::fs::read(p).unwrap()));
+        }
+    }
+    let rounds = 20;
+    let mut docs = Vec::new();
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        docs.clear();
+        for (rel, bytes) in &files_read {
+            if let Ok(d) = parse_document(rel, bytes, &ParseOptions::default()) {
+                docs.push(d);
+            }
+        }
+    }
+    let parse = started.elapsed();
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        for d in docs.iter().filter(|d| d.content.get("schema").is_some()) {
+            std::hint::black_box(promptshelf_core::schema::prompt_schemas(
+                &d.content["frontmatter"],
+            ));
+        }
+    }
+    let schema = started.elapsed();
+    println!(
+        "schema share of parsing: {} files x {rounds}: parse {parse:?} (schemas included), schemas alone {schema:?} = {:.1} %",
+        files_read.len(),
+        100.0 * schema.as_secs_f64() / parse.as_secs_f64()
+    );
+}

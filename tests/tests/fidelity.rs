@@ -371,3 +371,48 @@ fn engines_agree_with_the_reference_engines() {
         failures.join("\n")
     );
 }
+
+/// #16's budget: what checking a render's inputs against the prompt's schema adds (at
+/// most 50 µs median in release). Per corpus document: `schema::of_document` (reading
+/// `content.schema`) plus `check_inputs` with the sample inputs, timed alone, median over
+/// documents of the mean of 200 rounds each.
+/// `cargo test --release -p promptshelf-tests --test fidelity -- --ignored --nocapture input_check_timing`
+#[test]
+#[ignore]
+fn input_check_timing() {
+    let Some(corpus) = corpus_dir() else {
+        println!("SKIPPED: corpus not found");
+        return;
+    };
+    let mut per_doc = Vec::new();
+    for which in ["v1", "v2"] {
+        for entry in load_dump(which)["files"].as_array().expect("files") {
+            let file = entry["file"].as_str().unwrap_or_default();
+            let Ok(bytes) = std::fs::read(corpus.join(file)) else {
+                continue;
+            };
+            let Ok(d) = promptshelf_core::parse_document(file, &bytes, &Default::default()) else {
+                continue;
+            };
+            let inputs = entry["inputs"].as_object().cloned().unwrap_or_default();
+            let rounds = 200u32;
+            let started = std::time::Instant::now();
+            let mut problems = 0usize;
+            for _ in 0..rounds {
+                let schema = promptshelf_core::schema::of_document(&d);
+                let check =
+                    promptshelf_core::schema::check_inputs(&schema["inputs"], &inputs, false);
+                problems += check.problems.len();
+            }
+            std::hint::black_box(problems);
+            per_doc.push(started.elapsed() / rounds);
+        }
+    }
+    per_doc.sort();
+    let median = per_doc[per_doc.len() / 2];
+    let p95 = per_doc[per_doc.len() * 95 / 100];
+    println!(
+        "input check timing: {} documents, median {median:?}, p95 {p95:?} per render",
+        per_doc.len()
+    );
+}

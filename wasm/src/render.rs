@@ -24,6 +24,7 @@ use js_sys::Reflect;
 use promptshelf_core::render::{
     is_blank_source, render, EnvMap, Message, RenderError, RenderErrorCode, RenderOptions, Source,
 };
+use promptshelf_core::schema::InputCheck;
 use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -143,6 +144,10 @@ pub fn render_text(
     let json = search_module_parse_json(path, text).map_err(parse_failure)?;
     let doc: Document =
         serde_json::from_str(&json).map_err(|e| type_error(&format!("document: {e}")))?;
+    let check = input_check(&doc, &inputs, opts.strict_undefined);
+    if !check.problems.is_empty() {
+        return Err(problems_error(&check)?);
+    }
     let source = Source::Document {
         doc: &doc,
         text: Some(text),
@@ -236,6 +241,12 @@ pub fn render_document(
         content,
     };
     let (inputs, opts) = args(inputs, options)?;
+    // Typed inputs (#16): every problem at once, before rendering, as the CLI and the read
+    // API do; `strict` also makes undeclared inputs errors.
+    let check = input_check(&doc, &inputs, opts.strict_undefined);
+    if !check.problems.is_empty() {
+        return Err(problems_error(&check)?);
+    }
     let source = Source::Document {
         doc: &doc,
         text: None,
@@ -244,11 +255,66 @@ pub fn render_document(
     to_js(&messages)
 }
 
+fn input_check(doc: &Document, inputs: &serde_json::Value, strict: bool) -> InputCheck {
+    let schema = promptshelf_core::schema::of_document(doc);
+    let empty = serde_json::Map::new();
+    let given = inputs.as_object().unwrap_or(&empty);
+    promptshelf_core::schema::check_inputs(&schema["inputs"], given, strict)
+}
+
+/// A `RenderError` of code `invalid_inputs` (or `missing_input` when every problem is an
+/// absent input) with `problems: [{input, expected, found, message}]`.
+fn problems_error(check: &InputCheck) -> Result<JsValue, JsValue> {
+    let code = if check.problems.iter().all(|p| p.found == "nothing") {
+        "missing_input"
+    } else {
+        "invalid_inputs"
+    };
+    let message: Vec<&str> = check.problems.iter().map(|p| p.message.as_str()).collect();
+    let err = plain_error(code, &message.join("; "));
+    set(&err, "problems", to_js(&check.problems)?);
+    Ok(err)
+}
+
+/// Checks `inputs` against a prompt document's inputs schema (`content.schema.inputs`)
+/// without rendering: `{problems: [{input, expected, found, message}], warnings: [string]}`.
+/// A form uses it to show each problem next to its field. `options.strict` makes
+/// undeclared inputs problems.
+#[wasm_bindgen(js_name = checkInputs, unchecked_return_type = "InputCheck")]
+pub fn check_inputs(
+    #[wasm_bindgen(unchecked_param_type = "PromptDocument")] doc: JsValue,
+    inputs: Option<InputsArg>,
+    options: Option<RenderOptionsArg>,
+) -> Result<JsValue, JsValue> {
+    let Some(text) = stringify(&doc, "document")? else {
+        return Err(type_error("document: expected a document object"));
+    };
+    let d: DocArg =
+        serde_json::from_str(&text).map_err(|e| type_error(&format!("document: {e}")))?;
+    let doc = Document {
+        id: DocumentId(d.id),
+        doc_type: d.doc_type,
+        name: String::new(),
+        path: String::new(),
+        hash: ContentHash(String::new()),
+        description: None,
+        tags: Vec::new(),
+        authors: Vec::new(),
+        body: d.body,
+        content: d.content.unwrap_or_default(),
+    };
+    let (inputs, opts) = args(inputs, options)?;
+    let check = input_check(&doc, &inputs, opts.strict_undefined);
+    to_js(&serde_json::json!({"problems": check.problems, "warnings": check.warnings()}))
+}
+
 /// `renderDocument(shelf.get(id), inputs, options)`, with a `RenderError` of code
 /// `not_found` when `get` finds nothing. `shelf` is a search `Shelf` (built from files or
 /// documents: a shelf loaded from index bytes has no templates, code `no_template`) or any
 /// object with a `get(id)` method, such as a `Map` of the read API's documents.
-#[wasm_bindgen(js_name = renderById, unchecked_return_type = "Message[]")]
+// Declared by hand below (`TS_RENDER_TYPES`): typed by the `PromptRegistry` that
+// `promptshelf types` generates.
+#[wasm_bindgen(js_name = renderById, skip_typescript)]
 pub fn render_by_id(
     shelf: &DocumentLookup,
     id: &str,
@@ -271,8 +337,30 @@ const TS_RENDER_TYPES: &'static str = r#"
 export interface RenderOptions {
   /** Values for `${env:NAME}` references in the front matter (no real environment is read). */
   env?: Record<string, string>;
-  /** Undefined template variables are errors instead of rendering as nothing (default false). */
+  /**
+   * Undefined template variables are errors instead of rendering as nothing, and inputs the
+   * prompt does not declare are `invalid_inputs` errors (default false).
+   */
   strict?: boolean;
+}
+
+/** One input that does not match the prompt's inputs schema. */
+export interface InputProblem {
+  /** `question`, `tags[2]`, `user.name`. */
+  input: string;
+  /** `a string`, `one of "a", "b"`. */
+  expected: string;
+  /** `the number 7`, `nothing`. */
+  found: string;
+  /** `tags[2]: expected a string, found the number 7`. */
+  message: string;
+}
+
+/** What `checkInputs` returns. */
+export interface InputCheck {
+  problems: InputProblem[];
+  /** Inputs the prompt does not declare (problems under `strict`). */
+  warnings: string[];
 }
 
 /**
@@ -288,6 +376,30 @@ export interface PromptDocument {
   body?: string;
   content?: unknown;
 }
+
+/**
+ * Prompt ids → `{inputs, outputs}` types. Empty here; the `.d.ts` that `promptshelf types`
+ * (or `promptshelf build`) writes fills it in, and `renderById` then checks each call's
+ * inputs for that id at compile time (a missing required input or a misspelled one is an
+ * error). Ids it does not list take any inputs.
+ */
+export interface PromptRegistry {}
+
+/** The inputs (and options) `renderById` takes for id `K`. */
+export type RenderByIdArgs<K extends string> = K extends keyof PromptRegistry
+  ? PromptRegistry[K] extends { inputs: infer I }
+    ? {} extends I
+      ? [inputs?: I, options?: RenderOptions]
+      : [inputs: I, options?: RenderOptions]
+    : [inputs?: Record<string, unknown>, options?: RenderOptions]
+  : [inputs?: Record<string, unknown>, options?: RenderOptions];
+
+/**
+ * `renderDocument(shelf.get(id), inputs, options)`, with a `RenderError` of code `not_found`
+ * when `get` finds nothing. `shelf` is a search `Shelf` (built from files or documents) or
+ * any object with a `get(id)` method, such as a `Map` of the read API's documents.
+ */
+export function renderById<K extends string>(shelf: { get(id: string): unknown }, id: K, ...args: RenderByIdArgs<K>): Message[];
 
 /** One chat message, as the Prompty runtime would send it. */
 export interface Message {
@@ -307,6 +419,8 @@ export interface RenderError extends Error {
   line: number | null;
   column: number | null;
   reason: string;
+  /** For `invalid_inputs` / `missing_input` found before rendering: every problem. */
+  problems?: InputProblem[];
 }
 
 "#;

@@ -317,6 +317,18 @@ impl Shelf {
         removed
     }
 
+    /// Replaces everything on the shelf with a serialized index (as `Shelf.load`), in
+    /// place: what `follow` does when the server says `reset`, so a page keeps its
+    /// `Shelf` object. Throws an `IndexFormatError` (and keeps the shelf) for bad bytes.
+    #[wasm_bindgen(js_name = replaceWith)]
+    pub fn replace_with(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
+    ) -> Result<(), JsValue> {
+        *self = Shelf::load(bytes)?;
+        Ok(())
+    }
+
     /// Serializes the index (the same format as the read API's `GET /v1/index`), to
     /// store or ship and `Shelf.load` later.
     #[wasm_bindgen(js_name = toBytes)]

@@ -38,6 +38,9 @@ enum Command {
     Render(cmd::render::RenderArgs),
     /// Search a library folder or database: ranked hits with snippets (exit 2 on a bad query).
     Search(cmd::search::SearchArgs),
+    /// Write TypeScript declarations of every prompt's inputs and outputs (typed
+    /// `renderById` / client `render` calls).
+    Types(cmd::types::TypesArgs),
     /// Print the version and exit.
     Version,
     /// Sync the library into its SQLite file once, then exit.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Render(a) => cmd::render::run(a),
         Command::Search(a) => cmd::search::run(a),
+        Command::Types(a) => cmd::types::run(a),
         Command::Version => cmd::version::run(),
         Command::Sync(a) => cmd::sync::run(a),
         Command::Watch(a) => cmd::watch::run(a),

@@ -173,7 +173,10 @@ fn json_for_an_empty_library() {
     let dir = tempfile::tempdir().unwrap();
     let out = promptshelf(&["check", dir.path().to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(stdout(&out).trim(), r#"{"documents":[],"errors":[]}"#);
+    assert_eq!(
+        stdout(&out).trim(),
+        r#"{"documents":[],"errors":[],"warnings":[]}"#
+    );
 }
 
 #[test]
@@ -205,4 +208,29 @@ fn dot_dir_prints_relative_paths() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn undeclared_template_variables_are_positioned_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "prompts/reply.prompty",
+        b"---\nname: Reply\ninputs:\n  question:\n    type: string\n---\nsystem:\nAnswer {{ qestion }}.\n",
+    );
+    let root = dir.path().to_str().unwrap();
+    let out = promptshelf(&["check", root]);
+    assert_eq!(out.status.code(), Some(0), "warnings do not fail the check");
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "prompts/reply.prompty:8:11: warning: template variable `qestion` is not declared"
+        ),
+        "{text}"
+    );
+    let out = promptshelf(&["check", root, "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!(v["warnings"][0]["line"], 8);
+    assert_eq!(v["warnings"][0]["column"], 11);
+    assert_eq!(v["errors"], serde_json::json!([]));
 }

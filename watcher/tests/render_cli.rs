@@ -137,9 +137,11 @@ fn injected_role_lines_and_missing_inputs_are_errors() {
         "---\nname: x\nmodel:\n  id: gpt-4\ninputs:\n  - name: q\n    kind: string\n    required: true\n---\nsystem:\nBe nice.\nuser:\n{{q}}\n",
     )
     .unwrap();
+    // A missing required input is caught before rendering (#16): exit 2, every problem.
     let o = run(dir.path(), &["v2.prompty", "--format", "json"], &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert_eq!(json_out(&o)["error"]["code"], "missing_input");
+    assert_eq!(json_out(&o)["error"]["problems"][0]["input"], "q");
     let o = run(
         dir.path(),
         &[
@@ -186,4 +188,49 @@ fn unreadable_file_or_inputs_exit_2() {
             .code(),
         Some(2)
     );
+}
+
+#[test]
+fn typed_inputs_are_checked_before_rendering() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.prompty"),
+        "---\nname: t\nmodel:\n  id: gpt-4\ninputs:\n  - name: n\n    kind: integer\n    default: 1\n  - name: tone\n    kind: string\n    enumValues: [calm, loud]\n    default: calm\n---\nuser:\n{{n}} {{tone}}\n",
+    )
+    .unwrap();
+    // Every problem, text: one line each on stderr, exit 2.
+    let o = run(
+        dir.path(),
+        &["t.prompty", "-i", "n=two", "-i", "tone=rude"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("n: expected an integer, found the string \"two\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("tone: expected one of \"calm\", \"loud\""),
+        "{err}"
+    );
+    // JSON: the problems list.
+    let o = run(
+        dir.path(),
+        &["t.prompty", "--format", "json", "-i", "n:=2.5"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let v = json_out(&o);
+    assert_eq!(v["error"]["code"], "invalid_inputs");
+    assert_eq!(v["error"]["problems"][0]["found"], "the number 2.5");
+    // Undeclared: a warning, or an error with --strict.
+    let o = run(dir.path(), &["t.prompty", "-i", "nn:=3"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("warning: input `nn` is not declared"));
+    let o = run(dir.path(), &["t.prompty", "--strict", "-i", "nn:=3"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(dir.path(), &["t.prompty", "-i", "n:=3"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("3 calm"));
 }

@@ -59,7 +59,8 @@ pub fn percent_decode(raw: &str, plus_is_space: bool, what: &str) -> Result<Stri
 /// normal paths (every path the edge sees) come back borrowed and unchanged; a path that
 /// does not start with `/` is left for the router to reject.
 pub fn normalize_path(raw: &str) -> Cow<'_, str> {
-    if !raw.starts_with(['/', '\\']) {
+    let is_sep = |b: u8| b == b'/' || b == b'\\';
+    if !raw.bytes().next().is_some_and(is_sep) {
         return Cow::Borrowed(raw);
     }
     let body = &raw[1..];
@@ -70,7 +71,16 @@ pub fn normalize_path(raw: &str) -> Cow<'_, str> {
     if plain {
         return Cow::Borrowed(raw);
     }
-    let parts: Vec<&str> = body.split(['/', '\\']).collect();
+    // Both separators are ASCII, so splitting on bytes keeps every piece valid UTF-8.
+    let mut parts: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for (i, b) in body.bytes().enumerate() {
+        if is_sep(b) {
+            parts.push(&body[start..i]);
+            start = i + 1;
+        }
+    }
+    parts.push(&body[start..]);
     let mut segs: Vec<&str> = Vec::with_capacity(parts.len());
     for (i, part) in parts.iter().enumerate() {
         // A dot segment at the end leaves an empty last segment (`/a/..` is `/`,
@@ -89,20 +99,18 @@ pub fn normalize_path(raw: &str) -> Cow<'_, str> {
             segs.push(part);
         }
     }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(raw.len() + 8);
     for seg in segs {
         out.push('/');
-        for c in seg.chars() {
-            if c.is_ascii() && !path_escaped(c as u8) {
-                out.push(c);
+        // Non-ASCII characters are escaped byte by byte (their UTF-8), as WHATWG does.
+        for b in seg.bytes() {
+            if path_escaped(b) {
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
             } else {
-                let mut buf = [0; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                    out.push('%');
-                    out.push(HEX[usize::from(b >> 4)] as char);
-                    out.push(HEX[usize::from(b & 15)] as char);
-                }
+                out.push(b as char);
             }
         }
     }

@@ -35,9 +35,10 @@ fn invalid_body(message: impl Into<String>) -> ApiError {
     ApiError::new(400, "invalid_body", message)
 }
 
-fn inputs_of(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+/// The request body: `{"inputs": {...}, "strict"?: bool}` (or empty).
+fn inputs_of(body: &[u8]) -> Result<(Map<String, Value>, bool), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
+        return Ok((Map::new(), false));
     }
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         invalid_body(format!(
@@ -51,18 +52,78 @@ fn inputs_of(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
             "the body must be a JSON object: {\"inputs\": {...}}",
         ));
     };
-    if let Some(k) = top.keys().find(|k| k.as_str() != "inputs") {
+    if let Some(k) = top
+        .keys()
+        .find(|k| k.as_str() != "inputs" && k.as_str() != "strict")
+    {
         return Err(invalid_body(format!(
-            "unknown body field `{}`; expected {{\"inputs\": {{...}}}}",
+            "unknown body field `{}`; expected {{\"inputs\": {{...}}, \"strict\"?: true}}",
             k.chars().take(100).collect::<String>()
         )));
     }
+    let strict = match top.remove("strict") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(_) => return Err(invalid_body("`strict` must be true or false")),
+    };
     match top.remove("inputs") {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m),
+        None | Some(Value::Null) => Ok((Map::new(), strict)),
+        Some(Value::Object(m)) => Ok((m, strict)),
         Some(_) => Err(invalid_body(
             "`inputs` must be a JSON object of name → value",
         )),
+    }
+}
+
+/// `strict=true|false` in the query string (other parameters are ignored, as before
+/// typed inputs existed).
+fn strict_of_query(query: &str) -> Result<Option<bool>, ApiError> {
+    let mut out = None;
+    for (k, v) in super::http::parse_query(query)? {
+        if k == "strict" {
+            out = Some(match v.as_str() {
+                "" | "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ApiError::invalid_parameter(
+                        "`strict` must be `true` or `false`",
+                    ))
+                }
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// 422 with every input problem: `{"error": {"code": "invalid_inputs" (or
+/// `missing_input` when every problem is an absent required input), "message",
+/// "problems": [{"input", "expected", "found", "message"}...]}}`.
+fn input_problems_response(check: &crate::schema::InputCheck) -> Response {
+    let n = check.problems.len();
+    let message = format!(
+        "{n} input problem{}: {}",
+        if n == 1 { "" } else { "s" },
+        check
+            .problems
+            .iter()
+            .map(|p| p.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let code = if check.problems.iter().all(|p| p.found == "nothing") {
+        // Only absent inputs: the code the renderer itself used before inputs were typed.
+        "missing_input"
+    } else {
+        "invalid_inputs"
+    };
+    let err = json!({"code": code, "message": message, "problems": check.problems});
+    Response {
+        status: 422,
+        headers: vec![
+            ("content-type", "application/json".to_owned()),
+            ("cache-control", "no-store".to_owned()),
+        ],
+        body: serde_json::to_vec(&json!({ "error": err })).unwrap_or_default(),
     }
 }
 
@@ -110,7 +171,8 @@ pub fn render_prompt(
             "this host does not pass request bodies to the API; cannot read the inputs",
         ));
     }
-    let inputs = inputs_of(body)?;
+    let (inputs, body_strict) = inputs_of(body)?;
+    let strict = strict_of_query(&req.query)?.unwrap_or(body_strict);
     let doc = match store.get(id)? {
         Some(d) if d.document.doc_type == DocType::PromptTemplate => d.document,
         _ => {
@@ -120,6 +182,13 @@ pub fn render_prompt(
             )))
         }
     };
+    // Typed inputs (see `crate::schema`): every problem at once, before rendering.
+    let schema = crate::schema::of_document(&doc);
+    let check = crate::schema::check_inputs(&schema["inputs"], &inputs, strict);
+    if !check.problems.is_empty() {
+        return Ok(input_problems_response(&check));
+    }
+    let warnings = check.warnings();
     // No file text here (stored documents), and no environment: the server's own
     // variables are never exposed (`options()`).
     let source = Source::Document {
@@ -134,8 +203,15 @@ pub fn render_prompt(
                 ("content-type", "application/json".to_owned()),
                 ("cache-control", "no-store".to_owned()),
             ],
-            body: serde_json::to_vec(&json!({"id": doc.id, "messages": messages}))
-                .unwrap_or_default(),
+            body: {
+                let mut out = json!({"id": doc.id, "messages": messages});
+                // Only when there is something to say, so a clean render's bytes are
+                // what they were before typed inputs.
+                if !warnings.is_empty() {
+                    out["warnings"] = json!(warnings);
+                }
+                serde_json::to_vec(&out).unwrap_or_default()
+            },
         }),
         Err(e) => Ok(render_error_response(&e)),
     }
@@ -146,7 +222,7 @@ mod tests {
     use super::super::memory::MemoryStore;
     use super::super::{handle, handle_with_body, ApiConfig, Request, Response};
     use crate::parse::{parse_document, ParseOptions};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn store() -> MemoryStore {
         let mut s = MemoryStore::new("1");
@@ -256,6 +332,83 @@ mod tests {
         let e = r.json().unwrap();
         assert_eq!(e["error"]["code"], "syntax");
         assert_eq!(e["error"]["line"], 6);
+    }
+
+    #[test]
+    fn typed_inputs_are_checked_before_rendering() {
+        let s = store();
+        // Every problem at once: wrong type and an undeclared input under strict.
+        let body = r#"{"inputs": {"question": 7, "tone": ["x"], "qestion": "hi"}, "strict": true}"#;
+        let r = call(&post("/v1/prompts/support/render", body), &s);
+        assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+        let e = r.json().unwrap();
+        assert_eq!(e["error"]["code"], "invalid_inputs");
+        let problems = e["error"]["problems"].as_array().unwrap();
+        let inputs: Vec<&str> = problems
+            .iter()
+            .filter_map(|p| p["input"].as_str())
+            .collect();
+        assert_eq!(inputs, ["question", "tone", "qestion"]);
+        assert_eq!(problems[0]["expected"], "a string");
+        assert_eq!(problems[0]["found"], "the number 7");
+        // Not strict: the undeclared input is a warning beside the messages.
+        let body = r#"{"inputs": {"question": "q", "qestion": "hi"}}"#;
+        let r = call(&post("/v1/prompts/support/render", body), &s);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let v = r.json().unwrap();
+        assert!(v["warnings"][0].as_str().unwrap().contains("`qestion`"));
+        // `?strict=true` in the query does the same as the body's flag.
+        let r = call(&post("/v1/prompts/support/render?strict=true", body), &s);
+        assert_eq!(r.status, 422);
+        // A clean render has no `warnings` key at all.
+        let r = call(
+            &post(
+                "/v1/prompts/support/render",
+                r#"{"inputs": {"question": "q"}}"#,
+            ),
+            &s,
+        );
+        assert!(r.json().unwrap().get("warnings").is_none());
+    }
+
+    #[test]
+    fn schema_route_serves_inputs_and_outputs() {
+        let s = store();
+        for path in [
+            "/v1/prompts/support/schema",
+            "/v1/prompts/team/support/schema",
+        ] {
+            let r = handle(&Request::get(path), &s, &ApiConfig::default());
+            assert_eq!(
+                r.status,
+                200,
+                "{path}: {}",
+                String::from_utf8_lossy(&r.body)
+            );
+            let v = r.json().unwrap();
+            assert_eq!(v["inputs"]["required"], json!(["question"]));
+            assert_eq!(v["inputs"]["properties"]["tone"]["default"], "friendly");
+            assert_eq!(v["outputs"], Value::Null);
+            assert!(r.header("etag").is_some());
+        }
+        let r = handle(
+            &Request::get("/v1/prompts/alice/schema"),
+            &s,
+            &ApiConfig::default(),
+        );
+        assert_eq!(r.status, 404);
+        let r = handle(
+            &Request::get("/v1/prompts/nope/schema"),
+            &s,
+            &ApiConfig::default(),
+        );
+        assert_eq!(r.status, 404);
+        let r = handle(
+            &Request::get("/v1/prompts/support/schema?x=1"),
+            &s,
+            &ApiConfig::default(),
+        );
+        assert_eq!(r.status, 400);
     }
 
     #[test]

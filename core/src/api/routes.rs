@@ -35,6 +35,8 @@ enum Route {
     OpenApi,
     /// `POST /v1/prompts/{id}/render` (see `super::render`).
     Render(String),
+    /// `GET /v1/prompts/{id}/schema`: the prompt's inputs/outputs JSON Schema.
+    Schema(String),
 }
 
 pub fn dispatch(
@@ -48,6 +50,13 @@ pub fn dispatch(
     let target_len = path.len() + req.query.len();
     if target_len > cfg.max_target_bytes {
         return Err(ApiError::uri_too_long(target_len, cfg.max_target_bytes));
+    }
+    if req.path == "/v1/events" {
+        // Live updates need a process that watches the files: only the local server.
+        return Err(ApiError::not_found(
+            "live updates (`GET /v1/events`) are served by the local server \
+             (`promptshelf watch`), not by this host",
+        ));
     }
     if req.body_len > cfg.max_body_bytes as u64 {
         return Err(ApiError::payload_too_large(
@@ -118,6 +127,10 @@ pub fn dispatch(
             };
             cached(req, store, cfg, |s| index_chunk(s, &name), ct)
         }
+        Route::Schema(id) => {
+            no_params(&params)?;
+            cached(req, store, cfg, |s| schema(s, &id), "application/json")
+        }
         // Answered above, before the read-only method check.
         Route::Render(id) => super::render::render_prompt(req, body, store, &id),
     }
@@ -136,12 +149,20 @@ fn sanitize_method(m: &str) -> String {
 /// (`/v1/prompts/support/reply/render`). An id whose own last segment is one of these
 /// names must be sent with its `/` encoded as `%2F` (the canonical form, which always
 /// works). A route added later (`/v1/documents/{id}/versions`...) is one more row.
-const SUB_RESOURCES: &[SubResource] = &[(
-    Collection::Prompts,
-    "render",
-    Route::Render,
-    "/v1/prompts/{id}/render",
-)];
+const SUB_RESOURCES: &[SubResource] = &[
+    (
+        Collection::Prompts,
+        "render",
+        Route::Render,
+        "/v1/prompts/{id}/render",
+    ),
+    (
+        Collection::Prompts,
+        "schema",
+        Route::Schema,
+        "/v1/prompts/{id}/schema",
+    ),
+];
 
 /// A sub-resource row: the collection it hangs off, its path segment, the route it makes
 /// of the id before it, and its metrics label.
@@ -602,6 +623,24 @@ fn get(store: &dyn DocumentSource, id: &str, want: Option<DocType>) -> Result<Ve
                 Some(DocType::PromptTemplate) => "prompt template",
                 None => "document",
             },
+            truncate(id, 200)
+        ))),
+    }
+}
+
+/// `{"id", "inputs", "outputs"}`: a prompt's JSON Schemas (see `crate::schema`).
+fn schema(store: &dyn DocumentSource, id: &str) -> Result<Vec<u8>, ApiError> {
+    match store.get(id)? {
+        Some(d) if d.document.doc_type == DocType::PromptTemplate => {
+            let s = crate::schema::of_document(&d.document);
+            to_json(&serde_json::json!({
+                "id": d.document.id,
+                "inputs": s.get("inputs"),
+                "outputs": s.get("outputs"),
+            }))
+        }
+        _ => Err(ApiError::not_found(format!(
+            "no prompt template with id `{}`",
             truncate(id, 200)
         ))),
     }

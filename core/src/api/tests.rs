@@ -843,10 +843,13 @@ fn openapi_lists_every_route() {
         "/v1/prompts",
         "/v1/prompts/{id}",
         "/v1/prompts/{id}/render",
+        "/v1/prompts/{id}/schema",
         "/v1/search",
         "/v1/index",
         "/v1/index/{file}",
         "/v1/openapi.json",
+        // Local server only (watcher/src/server/stream.rs); here a JSON 404.
+        "/v1/events",
     ];
     served.sort();
     assert_eq!(paths, served);

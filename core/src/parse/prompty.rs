@@ -7,7 +7,7 @@
 //!   model: {id, provider, apiType, connection, options} | "<id>", inputs (map or list
 //!   of properties with `kind`), outputs, tools, template: {format, parser}`.
 //!
-//! `content` is `{"shape", "model", "inputs", "frontmatter", "body", "sections"}`:
+//! `content` is `{"shape", "model", "inputs", "frontmatter", "schema", "body", "sections"}`:
 //! `frontmatter` is the whole front matter as JSON (every key kept), `model` and
 //! `inputs` are normalised across shapes (see [`normalise_model`], [`normalise_inputs`]),
 //! `body` is the raw body text, `sections` its role sections. Files often mix keys of
@@ -121,12 +121,16 @@ pub fn parse(path: &str, text: &str, bytes: &[u8]) -> Result<Document, ParseErro
     let shape = shape_of(&front);
     let model = normalise_model(front.get("model"));
     let inputs = normalise_inputs(front.get("inputs"), front.get("sample"));
+    let front = Value::Object(front);
+    let schema = crate::schema::prompt_schemas(&front);
 
     let content = json!({
         "shape": shape,
         "model": model,
         "inputs": inputs,
-        "frontmatter": Value::Object(front),
+        "frontmatter": front,
+        // Inputs and outputs as JSON Schema (see `crate::schema`).
+        "schema": schema,
         "body": body,
         // Where the body starts in the file: renderers report template errors file-relative.
         "body_line": split.body_line,

@@ -122,16 +122,14 @@ pub struct Plan {
 /// references: the resolver below looks files up by it, and hosts that read files for
 /// [`RenderOptions::files`](super::RenderOptions) list them with [`file_references`].
 pub fn file_reference(s: &str, shape: Shape) -> Option<&str> {
-    let inner = s.strip_prefix("${")?.strip_suffix('}')?;
+    let (protocol, rest) = crate::library::reference(s)?;
     match shape {
-        Shape::V2 => {
-            let (protocol, name) = inner.split_once(':')?;
-            protocol.eq_ignore_ascii_case("file").then_some(name)
-        }
-        Shape::V1 => {
-            let mut parts = inner.split(':');
-            (parts.next() == Some("file")).then(|| parts.next())?
-        }
+        Shape::V2 => protocol
+            .eq_ignore_ascii_case("file")
+            .then_some(rest.unwrap_or("")),
+        Shape::V1 => (protocol == "file")
+            .then_some(rest)?
+            .map(|r| r.split(':').next().unwrap_or(r)),
     }
 }
 
@@ -143,7 +141,7 @@ pub fn file_references(frontmatter: &Value) -> Vec<String> {
             Value::String(s) => {
                 let v1 = file_reference(py_strip(s), Shape::V1);
                 for name in [file_reference(s, Shape::V2), v1].into_iter().flatten() {
-                    if !out.iter().any(|n| n == name) {
+                    if !name.is_empty() && !out.iter().any(|n| n == name) {
                         out.push(name.to_owned());
                     }
                 }
@@ -181,6 +179,14 @@ impl Resolver<'_> {
         let Some((protocol, rest)) = crate::library::reference(s) else {
             return Ok(None);
         };
+        // `${file:NAME}`, read by the one parser hosts also list the files to read with.
+        if let Some(name) = file_reference(s, self.shape) {
+            let v = self.files.get(name).cloned().unwrap_or(Value::Null);
+            return match self.shape {
+                Shape::V2 => Ok(Some(v)),
+                Shape::V1 => self.v1_normalize(v, key).map(Some),
+            };
+        }
         match self.shape {
             Shape::V2 => {
                 let val = rest.unwrap_or("");
@@ -194,10 +200,6 @@ impl Resolver<'_> {
                             }
                             None => Err(self.missing_env(name, key)),
                         }
-                    }
-                    "file" => {
-                        let name = file_reference(s, Shape::V2).unwrap_or(val);
-                        Ok(Some(self.files.get(name).cloned().unwrap_or(Value::Null)))
                     }
                     _ => Ok(None),
                 }
@@ -216,11 +218,6 @@ impl Resolver<'_> {
                             }
                             None => Err(self.missing_env(parts[1], key)),
                         }
-                    }
-                    (Some("file"), true) => {
-                        let name = file_reference(s, Shape::V1).unwrap_or(parts[1]);
-                        let v = self.files.get(name).cloned().unwrap_or(Value::Null);
-                        Ok(Some(self.v1_normalize(v, key)?))
                     }
                     _ => Ok(None),
                 }
@@ -427,6 +424,32 @@ mod tests {
 
     fn env() -> EnvMap {
         [("HOST".to_owned(), "h".to_owned())].into_iter().collect()
+    }
+
+    /// The one `${file:}` parser, as each runtime reads it, and the host's list of names.
+    #[test]
+    fn file_references_as_each_runtime_reads_them() {
+        use Shape::{V1, V2};
+        for (s, shape, want) in [
+            ("${file:a.json}", V2, Some("a.json")),
+            ("${FILE:a.json}", V2, Some("a.json")),
+            ("${file:a:b}", V2, Some("a:b")),
+            ("${file}", V2, Some("")),
+            ("${env:X}", V2, None),
+            (" ${file:a.json}", V2, None),
+            ("${file:a.json}", V1, Some("a.json")),
+            ("${FILE:a.json}", V1, None),
+            ("${file:a:b}", V1, Some("a")),
+            ("${file}", V1, None),
+            ("file:a.json", V1, None),
+        ] {
+            assert_eq!(file_reference(s, shape), want, "{s} {shape:?}");
+        }
+        let fm = json!({"inputs": {"x": {"default": " ${file:v1.txt} "}},
+            "tools": ["${file:tools.json}"], "m": {"c": "${File:v2.json}", "d": "${file}"}});
+        let mut names = file_references(&fm);
+        names.sort();
+        assert_eq!(names, ["tools.json", "v1.txt", "v2.json"]);
     }
 
     #[test]

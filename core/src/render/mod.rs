@@ -306,22 +306,16 @@ pub fn render(
 ) -> Result<Vec<Message>, RenderError> {
     match source {
         Source::Prompt(src) => render_prompt(src, inputs, opts),
-        Source::Document { doc, text } => render_document(doc, text, inputs, opts),
+        Source::Document { doc, text } => {
+            let out = render_prompt(&PromptSource::from_document(doc)?, inputs, opts);
+            // Folds away where `text` is a constant `None` (the read API), so such hosts
+            // do not link the position search either.
+            match text {
+                Some(text) => out.map_err(|e| locate_in_source(e, text)),
+                None => out,
+            }
+        }
         Source::File { path, text } => render_file(path, text, inputs, opts),
-    }
-}
-
-/// [`Source::Document`].
-fn render_document(
-    doc: &Document,
-    text: Option<&str>,
-    inputs: &Value,
-    opts: &RenderOptions,
-) -> Result<Vec<Message>, RenderError> {
-    let out = render_prompt(&PromptSource::from_document(doc)?, inputs, opts);
-    match text {
-        Some(text) => out.map_err(|e| locate_in_source(e, text)),
-        None => out,
     }
 }
 
@@ -341,7 +335,8 @@ fn render_file(
         &crate::parse::ParseOptions::default(),
     )
     .map_err(|e| RenderError::new(RenderErrorCode::Parse, e.message).at(e.line, e.column))?;
-    render_document(&doc, Some(text), inputs, opts)
+    render_prompt(&PromptSource::from_document(&doc)?, inputs, opts)
+        .map_err(|e| locate_in_source(e, text))
 }
 
 /// An empty (or whitespace-only) file renders to no messages, as in the reference: it is

@@ -303,9 +303,9 @@ impl Index {
     }
 }
 
-/// The documents section: the document count, per-document flags, then one column per field (ids only where
-/// they differ from the path's, names, front-coded paths, stored description and body
-/// prefixes, tag references, field lengths field by field). Returns the tags in use,
+/// The documents section: the document count, per-document flags, then one column per
+/// field (ids only where they differ from the path's, names, front-coded paths, stored
+/// description and body prefixes, tag references, field lengths field by field). Returns the tags in use,
 /// numbered by first use, for the tag table that follows.
 fn write_documents<'a>(
     p: &mut Vec<u8>,
@@ -391,74 +391,6 @@ struct Reader<'a> {
 
 type R<T> = Result<T, CodecError>;
 
-/// The documents section as read, one column per field in slot order; turned into
-/// [`DocEntry`]s once the tag table that follows it is known.
-struct DocColumns<'a> {
-    flags: Vec<u8>,
-    ids: Vec<Option<&'a str>>,
-    names: Vec<&'a str>,
-    paths: Vec<String>,
-    descs: Vec<&'a str>,
-    bodies: Vec<&'a str>,
-    tags: Vec<Vec<u32>>,
-    lens: Vec<[u32; NF]>,
-}
-
-impl DocColumns<'_> {
-    /// Puts the documents into `ix`, whose tag table is loaded: checks tag references
-    /// and id uniqueness, and sums the field lengths.
-    fn into_index(self, ix: &mut Index) -> R<()> {
-        let n = self.flags.len();
-        let ntags = ix.tags.len();
-        for l in &self.lens {
-            for (total, len) in ix.total_len.iter_mut().zip(l) {
-                *total += u64::from(*len);
-            }
-        }
-        ix.docs.reserve_exact(n);
-        ix.by_id.reserve(n);
-        for (slot, ((((((f, id), name), path), desc), body), (tags, len))) in self
-            .flags
-            .into_iter()
-            .zip(self.ids)
-            .zip(self.names)
-            .zip(self.paths)
-            .zip(self.descs)
-            .zip(self.bodies)
-            .zip(self.tags.into_iter().zip(self.lens))
-            .enumerate()
-        {
-            if tags.iter().any(|&t| t as usize >= ntags) {
-                return Err(CodecError::Corrupt("tag id out of range"));
-            }
-            let id = DocumentId(match id {
-                Some(id) => id.to_owned(),
-                None => derived_id(&path),
-            });
-            if ix.by_id.insert(id.clone(), slot as u32).is_some() {
-                return Err(CodecError::Corrupt("duplicate document id"));
-            }
-            ix.docs.push(DocEntry {
-                id,
-                doc_type: Some(if f & F_PROMPT == 0 {
-                    DocType::Persona
-                } else {
-                    DocType::PromptTemplate
-                }),
-                name: name.to_owned(),
-                path,
-                description: desc.to_owned(),
-                body: body.to_owned(),
-                body_full: f & F_BODY_FULL != 0,
-                desc_full: f & F_DESC_FULL != 0,
-                tags,
-                len,
-            });
-        }
-        Ok(())
-    }
-}
-
 impl<'a> Reader<'a> {
     fn v(&mut self) -> R<u64> {
         let mut v: u64 = 0;
@@ -529,10 +461,8 @@ impl<'a> Reader<'a> {
         let mut ix = Index::with_options(IndexOptions {
             stored_text_bytes: self.u32()?,
         });
-        let docs = self.documents()?;
-        let n = docs.flags.len();
-        self.tags(&mut ix)?;
-        docs.into_index(&mut ix)?;
+        self.documents(&mut ix)?;
+        let n = ix.docs.len();
         let (dict, nterms) = self.terms()?;
         ix.dict = dict;
         ix.postings = self.postings(nterms, n)?;
@@ -543,8 +473,9 @@ impl<'a> Reader<'a> {
         Ok(ix)
     }
 
-    /// Reads what [`write_documents`] wrote.
-    fn documents(&mut self) -> R<DocColumns<'a>> {
+    /// Reads what [`write_documents`] wrote, then the tag table after it ([`Self::tags`]),
+    /// and puts the documents into `ix`: tag references are checked against that table.
+    fn documents(&mut self, ix: &mut Index) -> R<()> {
         // Each document takes at least 1 flag byte + 4 empty strings + ntags + 5 lengths.
         let n = self.count(11)?;
         let mut flags = Vec::with_capacity(n);
@@ -599,21 +530,55 @@ impl<'a> Reader<'a> {
         for f in 0..NF {
             for l in lens.iter_mut() {
                 l[f] = self.u32()?;
+                ix.total_len[f] += u64::from(l[f]);
             }
         }
-        Ok(DocColumns {
-            flags,
-            ids,
-            names,
-            paths,
-            descs,
-            bodies,
-            tags,
-            lens,
-        })
+        self.tags(ix)?;
+        let ntags = ix.tags.len();
+        ix.docs.reserve_exact(n);
+        ix.by_id.reserve(n);
+        for (slot, ((((((f, id), name), path), desc), body), (tags, len))) in flags
+            .into_iter()
+            .zip(ids)
+            .zip(names)
+            .zip(paths)
+            .zip(descs)
+            .zip(bodies)
+            .zip(tags.into_iter().zip(lens))
+            .enumerate()
+        {
+            if tags.iter().any(|&t| t as usize >= ntags) {
+                return Err(CodecError::Corrupt("tag id out of range"));
+            }
+            let id = DocumentId(match id {
+                Some(id) => id.to_owned(),
+                None => derived_id(&path),
+            });
+            if ix.by_id.insert(id.clone(), slot as u32).is_some() {
+                return Err(CodecError::Corrupt("duplicate document id"));
+            }
+            ix.docs.push(DocEntry {
+                id,
+                doc_type: Some(if f & F_PROMPT == 0 {
+                    DocType::Persona
+                } else {
+                    DocType::PromptTemplate
+                }),
+                name: name.to_owned(),
+                path,
+                description: desc.to_owned(),
+                body: body.to_owned(),
+                body_full: f & F_BODY_FULL != 0,
+                desc_full: f & F_DESC_FULL != 0,
+                tags,
+                len,
+            });
+        }
+        Ok(())
     }
 
-    /// Reads what [`write_tags`] wrote into `ix`'s tag table.
+    /// Reads what [`write_tags`] wrote into `ix`'s tag table (called by
+    /// [`Self::documents`], whose tag references it resolves).
     fn tags(&mut self, ix: &mut Index) -> R<()> {
         let ntags = self.count(1)?;
         for t in 0..ntags {
@@ -831,12 +796,10 @@ mod section_tests {
         let tags = write_documents(&mut p, &live.docs, &ix.tags);
         write_tags(&mut p, &tags);
         let mut r = reader(&p);
-        let cols = r.documents().unwrap();
         let mut back = Index::new();
-        r.tags(&mut back).unwrap();
+        r.documents(&mut back).unwrap();
         assert_eq!(r.i, p.len());
         assert_eq!(back.tags, tags);
-        cols.into_index(&mut back).unwrap();
         assert_eq!(back.docs.len(), live.docs.len());
         for (b, e) in back.docs.iter().zip(&live.docs) {
             assert_eq!(

@@ -96,7 +96,12 @@ pub fn extract(doc: &Document) -> Extracted<'_> {
         (DocType::PromptTemplate, Value::Object(map)) => {
             // Normalised keys first, then the raw front matter for what they lack.
             for (k, v) in map {
-                if k == "frontmatter" || k == "body" || k == "sections" || k == "body_line" {
+                if k == "frontmatter"
+                    || k == "body"
+                    || k == "sections"
+                    || k == "body_line"
+                    || k == "schema"
+                {
                     continue;
                 }
                 w.walk(&mut path, k, v, 0, false);

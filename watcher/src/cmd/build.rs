@@ -1,6 +1,8 @@
 //! `promptshelf build DIR --out FILE [--allow-errors] [--d1-sql FILE] [--site DIR]`: one sync of the library into a
 //! throwaway database, then a compact, immutable snapshot of it for shipping (the edge
-//! worker serves it; `promptshelf serve --db FILE` too). See `docs/edge.md`.
+//! worker serves it; `promptshelf serve --db FILE` too). See `docs/edge.md`. Beside the
+//! snapshot it writes the prompts' TypeScript declarations (`FILE` with the extension
+//! `.d.ts`, as `promptshelf types` would), for the apps that call the shipped prompts.
 //!
 //! A library with broken files is refused (every error listed as `path:line:column:
 //! message`, exit 1, nothing written) unless `--allow-errors`: a deploy should not
@@ -104,6 +106,11 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
     if let Some(site) = &args.site {
         write_site(&store, site)?;
     }
+    let types_path = args.out.with_extension("d.ts");
+    let types = crate::cmd::types::library_declarations(&args.dir, true)?;
+    std::fs::write(&types_path, types)
+        .map_err(|e| format!("cannot write {}: {e}", types_path.display()))?;
+    eprintln!("promptshelf build: types -> {}", types_path.display());
     eprintln!(
         "promptshelf build: {} documents ({} personas, {} prompt templates), {} sync errors, \
          snapshot {} ({} bytes) -> {}",
@@ -246,6 +253,27 @@ mod tests {
             .unwrap();
         assert_eq!(build(&args(&lib, &out, false)).unwrap(), ExitCode::SUCCESS);
         assert_ne!(snapshot_id(&out), first);
+    }
+
+    #[test]
+    fn writes_the_prompts_types_beside_the_snapshot() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        library(&lib, false);
+        std::fs::create_dir_all(lib.join("prompts")).unwrap();
+        std::fs::write(
+            lib.join("prompts/ask.prompty"),
+            "---\nname: Ask\ninputs:\n  - name: q\n    kind: string\n    required: true\n---\nuser:\n{{q}}\n",
+        )
+        .unwrap();
+        let out = tmp.path().join("dist/library.db");
+        assert_eq!(build(&args(&lib, &out, false)).unwrap(), ExitCode::SUCCESS);
+        let dts = std::fs::read_to_string(tmp.path().join("dist/library.d.ts")).unwrap();
+        assert!(
+            dts.contains("\"prompts/ask\": {\n    inputs: {\n      q: string;"),
+            "{dts}"
+        );
+        assert!(dts.contains("interface PromptRegistry extends Prompts {}"));
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! error has no position), paths as DIR/relative so editors and CI annotators can open
 //! them, then a summary line. JSON output: one object
 //! `{"documents": [{"id","type","name","path"}], "errors": [{"path","line","column","message"}]}`
-//! with library-relative paths, sorted by path.
+//! with library-relative paths, sorted by path, plus `"warnings"` in the same shape as
+//! `errors`: template variables a prompt does not declare in its `inputs` (at their first
+//! use in the file). Warnings print as `path:line:column: warning: ...` and never change
+//! the exit code.
 
 use crate::scan::{read_limited, scan};
 use promptshelf_core::library::{resolve_duplicates, too_large};
@@ -80,6 +83,29 @@ fn display_path(dir: &Path, rel: &str) -> String {
     }
 }
 
+/// Undeclared template variables of every prompt, as positioned warnings (see
+/// `promptshelf_core::schema::undeclared_template_variables`).
+pub fn template_warnings(documents: &[Document]) -> Vec<ParseError> {
+    let mut out = Vec::new();
+    for d in documents
+        .iter()
+        .filter(|d| d.doc_type == DocType::PromptTemplate)
+    {
+        for u in promptshelf_core::schema::undeclared_template_variables(d) {
+            out.push(ParseError {
+                path: d.path.clone(),
+                line: Some(u.line),
+                column: Some(u.column),
+                message: format!(
+                    "template variable `{}` is not declared in `inputs` (a typo, or add it to inputs)",
+                    u.name
+                ),
+            });
+        }
+    }
+    out
+}
+
 fn plural(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
@@ -99,6 +125,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let warnings = template_warnings(&report.documents);
     match args.format {
         Format::Json => {
             let out = json!({
@@ -106,6 +133,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
                     "id": d.id, "type": d.doc_type, "name": d.name, "path": d.path,
                 })).collect::<Vec<_>>(),
                 "errors": report.errors.iter().map(|e| json!({
+                    "path": e.path, "line": e.line, "column": e.column, "message": e.message,
+                })).collect::<Vec<_>>(),
+                "warnings": warnings.iter().map(|e| json!({
                     "path": e.path, "line": e.line, "column": e.column, "message": e.message,
                 })).collect::<Vec<_>>(),
             });
@@ -118,6 +148,13 @@ pub fn run(args: CheckArgs) -> ExitCode {
                     (Some(l), Some(c)) => println!("{path}:{l}:{c}: {}", e.message),
                     (Some(l), None) => println!("{path}:{l}: {}", e.message),
                     _ => println!("{path}: {}", e.message),
+                }
+            }
+            for w in &warnings {
+                let path = display_path(&args.dir, &w.path);
+                match (w.line, w.column) {
+                    (Some(l), Some(c)) => println!("{path}:{l}:{c}: warning: {}", w.message),
+                    _ => println!("{path}: warning: {}", w.message),
                 }
             }
             let count = |t| report.documents.iter().filter(|d| d.doc_type == t).count();

@@ -6,5 +6,6 @@ pub mod render;
 pub mod search;
 pub mod serve;
 pub mod sync;
+pub mod types;
 pub mod version;
 pub mod watch;

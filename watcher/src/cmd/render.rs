@@ -12,7 +12,10 @@
 //! Text output: each message as a `--- role ---` header line, then its content. JSON:
 //! `{"messages": [{"role", "content"}...]}`. Errors: `FILE:line:column: message` on stderr
 //! (text) or `{"error": {"code", "message", "line", "column"}}` on stdout (JSON).
-//! Exit 0 when rendered, 1 on a render error, 2 when the file or inputs cannot be read.
+//! Exit 0 when rendered, 1 on a render error, 2 when the file or inputs cannot be read
+//! or the inputs do not match the prompt's declared inputs (missing required input, wrong
+//! type, value outside `enumValues`; every problem is listed, see `core::schema`).
+//! Undeclared inputs are a warning on stderr, an error with `--strict`.
 
 use promptshelf_core::render::{self, EnvMap, RenderError, RenderOptions, Source};
 use serde_json::{json, Map, Value};
@@ -41,7 +44,8 @@ pub struct RenderArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Undefined template variables are errors (the runtime prints them as nothing).
+    /// Undefined template variables are errors (the runtime prints them as nothing), and
+    /// so are inputs the prompt does not declare (otherwise a warning on stderr).
     #[arg(long)]
     pub strict: bool,
 }
@@ -166,6 +170,30 @@ fn print_error(args: &RenderArgs, e: &RenderError) {
     }
 }
 
+/// Every input problem: one `FILE: input: expected ..., found ...` line each on stderr, or
+/// `{"error": {"code", "message", "problems": [...]}}` (the read API's 422 body).
+fn print_input_problems(args: &RenderArgs, check: &promptshelf_core::schema::InputCheck) {
+    match args.format {
+        Format::Json => {
+            let code = if check.problems.iter().all(|p| p.found == "nothing") {
+                "missing_input"
+            } else {
+                "invalid_inputs"
+            };
+            let message: Vec<&str> = check.problems.iter().map(|p| p.message.as_str()).collect();
+            println!(
+                "{}",
+                json!({"error": {"code": code, "message": message.join("; "), "problems": check.problems}})
+            );
+        }
+        Format::Text => {
+            for p in &check.problems {
+                eprintln!("{}: {}", args.file.display(), p.message);
+            }
+        }
+    }
+}
+
 pub fn run(args: RenderArgs) -> ExitCode {
     let bytes = match read_limited(&args.file) {
         Ok(b) => b,
@@ -187,9 +215,22 @@ pub fn run(args: RenderArgs) -> ExitCode {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "prompt.prompty".into());
-    // Parse once to find `${file:...}` references the core cannot read itself.
+    // Parse once to find `${file:...}` references the core cannot read itself, and to
+    // check the inputs against the prompt's declared ones before rendering.
     let files = match promptshelf_core::parse_document(&name, &bytes, &Default::default()) {
-        Ok(doc) => read_file_refs(&args.file, &doc.content["frontmatter"]),
+        Ok(doc) => {
+            let schema = promptshelf_core::schema::of_document(&doc);
+            let check =
+                promptshelf_core::schema::check_inputs(&schema["inputs"], &inputs, args.strict);
+            if !check.problems.is_empty() {
+                print_input_problems(&args, &check);
+                return ExitCode::from(2);
+            }
+            for w in check.warnings() {
+                eprintln!("{}: warning: {w}", args.file.display());
+            }
+            read_file_refs(&args.file, &doc.content["frontmatter"])
+        }
         Err(_) => BTreeMap::new(),
     };
     let opts = RenderOptions {

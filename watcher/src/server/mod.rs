@@ -18,6 +18,7 @@
 //! - [`events`]: the recent-events log the dashboard shows.
 //! - [`metrics`]: HTTP request counters and latency histogram.
 //! - [`dashboard`]: `GET /`, one embedded HTML page.
+//! - [`stream`]: `GET /v1/events`, live updates as Server-Sent Events.
 //! - [`wire_errors`]: JSON bodies for the errors hyper answers before any handler
 //!   (request targets over 64 KiB, oversized headers, malformed HTTP).
 
@@ -28,6 +29,7 @@ pub mod events;
 pub mod guard;
 pub mod metrics;
 pub mod source;
+pub mod stream;
 mod sync_source;
 #[cfg(test)]
 mod tests;
@@ -54,6 +56,8 @@ pub struct ServerConfig {
     /// Host names answered besides loopback and the bound address (see [`guard`]).
     /// Required when `listen` is not loopback.
     pub allowed_hosts: guard::AllowedHosts,
+    /// `GET /v1/events`: heartbeat and the cap on open streams.
+    pub stream: stream::StreamConfig,
 }
 
 impl ServerConfig {
@@ -84,6 +88,7 @@ impl ServerConfig {
             admin_token: None,
             request_timeout: Duration::from_secs(10),
             allowed_hosts: guard::AllowedHosts::default(),
+            stream: stream::StreamConfig::from_env(),
         }
     }
 }
@@ -115,6 +120,7 @@ pub struct AppState {
     pub metrics: metrics::HttpMetrics,
     pub events: events::EventLog,
     pub started: Instant,
+    pub streams: stream::Streams,
 }
 
 /// A bound, not yet serving, server.
@@ -142,6 +148,7 @@ impl Server {
             metrics: metrics::HttpMetrics::default(),
             events: events::EventLog::default(),
             started: Instant::now(),
+            streams: stream::Streams::default(),
         });
         Ok(Server { listener, state })
     }
@@ -156,6 +163,12 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let events = tokio::spawn(events::follow(self.state.clone()));
+        // Event streams never end by themselves: end them, or shutdown waits forever.
+        let streams = self.state.clone();
+        let shutdown = async move {
+            shutdown.await;
+            streams.streams.close_all();
+        };
         // The guard wraps whatever the router holds, routes added later included.
         let app = router(self.state.clone()).layer(axum::middleware::from_fn_with_state(
             self.state.clone(),
@@ -192,6 +205,7 @@ fn router(state: Arc<AppState>) -> axum::Router {
     use axum::routing::get;
     let routes = axum::Router::new()
         .route("/", get(dashboard::page))
+        .route("/v1/events", axum::routing::any(stream::events))
         .merge(admin::routes(state.clone()))
         .fallback(api::handle)
         .with_state(state);

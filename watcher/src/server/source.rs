@@ -23,6 +23,10 @@ pub trait AdminSource: Send + Sync + 'static {
     fn ready(&self) -> bool;
     /// Extra Prometheus lines (the sync's counters).
     fn metrics(&self, _out: &mut String) {}
+    /// The sync's change feed (`GET /v1/events`), when a sync runs in this process.
+    fn feed(&self) -> Option<Arc<crate::sync::feed::Feed>> {
+        None
+    }
 }
 
 /// Admin data from the database alone (`promptshelf serve`): errors are the

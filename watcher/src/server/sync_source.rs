@@ -36,6 +36,10 @@ impl AdminSource for SyncHandle {
         self.status().phase == Phase::Watching
     }
 
+    fn feed(&self) -> Option<std::sync::Arc<crate::sync::feed::Feed>> {
+        Some(self.shared.feed.clone())
+    }
+
     fn metrics(&self, out: &mut String) {
         let c = self.counters();
         let g = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);

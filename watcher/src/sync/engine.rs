@@ -513,6 +513,7 @@ impl Engine {
         if let Ok(mut e) = self.shared.errors.write() {
             *e = errors;
         }
+        self.shared.published();
         Ok(())
     }
 

@@ -81,6 +81,8 @@ pub struct Shared {
     pub started: Instant,
     /// Set by `shutdown`: long reconciles stop between chunks.
     pub cancel: AtomicBool,
+    /// One event per committed batch, for `GET /v1/events` (see [`super::feed`]).
+    pub feed: Arc<super::feed::Feed>,
 }
 
 impl Shared {
@@ -94,7 +96,17 @@ impl Shared {
             db,
             started: Instant::now(),
             cancel: AtomicBool::new(false),
+            feed: Arc::default(),
         })
+    }
+
+    /// Called by the engine after each publish of its counters and errors (after a
+    /// commit): turns the batch into a change event.
+    pub fn published(&self) {
+        let generation = self.counters.generation.load(Ordering::Relaxed);
+        if let Ok(errors) = self.errors.read() {
+            self.feed.published(generation, &errors);
+        }
     }
 
     pub fn set_phase(&self, p: Phase) {

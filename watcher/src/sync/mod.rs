@@ -10,11 +10,13 @@
 //! - [`handle`]: [`SyncHandle`], the in-process API for the admin routes.
 //! - [`open`]: opening the database, moving a damaged one aside.
 //! - [`search_hook`]: where the search index plugs in.
+//! - [`feed`]: one change event per committed batch, for `GET /v1/events`.
 //! - [`checkpointer`]: folding the WAL into the database file off the sync thread.
 //! - [`progress`]: the progress bar of long reconciles.
 
 pub mod checkpointer;
 pub mod engine;
+pub mod feed;
 pub mod handle;
 pub mod library;
 pub mod live;
@@ -70,7 +72,10 @@ fn engine_for(cfg: &Config, shared: &Arc<Shared>, fresh_build: bool) -> Result<E
         lib,
         store,
         fresh,
-        search_hook(),
+        Box::new(feed::FeedHook {
+            inner: search_hook(),
+            feed: shared.feed.clone(),
+        }),
         opts,
         shared.clone(),
     )?)
