@@ -57,13 +57,9 @@ impl Lexicon for Index {
     }
 }
 
-/// The index terms a query term reaches in `lex`, with their weights.
-pub(crate) fn expand<L: Lexicon + ?Sized>(
-    lex: &L,
-    term: &str,
-    prefix: bool,
-    fuzzy: bool,
-) -> Vec<(u32, f64)> {
+/// The index terms a query term reaches in `lex`, with their weights. (A trait object,
+/// not a generic: one copy of this code in the browser module for both lexicons.)
+pub(crate) fn expand(lex: &dyn Lexicon, term: &str, prefix: bool, fuzzy: bool) -> Vec<(u32, f64)> {
     let df = |id: u32| lex.df(id);
     let mut exp: Vec<(u32, f64)> = Vec::new();
     let exact = lex.lookup(term).filter(|&id| df(id) > 0);

@@ -95,83 +95,66 @@ impl Manifest {
     pub fn from_json(bytes: &[u8]) -> Result<Manifest, String> {
         let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
         let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let field = |k: &str| v.get(k).ok_or_else(|| format!("missing field `{k}`"));
-        let uint =
-            |x: &Value, what: &str| x.as_u64().ok_or_else(|| format!("`{what}` is not a count"));
-        let text = |x: &Value, what: &str| {
-            x.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("`{what}` is not text"))
-        };
-        let list = |k: &str| -> Result<&Vec<Value>, String> {
-            field(k)?
-                .as_array()
-                .ok_or_else(|| format!("`{k}` is not a list"))
-        };
-        let format = u32::try_from(uint(field("format")?, "format")?).map_err(|e| e.to_string())?;
-        if format != CHUNK_FORMAT {
-            return Ok(Manifest {
-                format,
-                docs: 0,
-                total_len: [0; NF],
-                stored_text_bytes: 0,
-                lexicon: Vec::new(),
-                postings: Vec::new(),
-                table: Vec::new(),
-                tags: String::new(),
-                packs: Vec::new(),
-                filters: Vec::new(),
-            });
+        Manifest::from_value(&v).ok_or_else(|| "not a chunk manifest of this shape".to_owned())
+    }
+
+    /// Plain loops and `Option`s: each `collect::<Result<..>>` would be one more
+    /// instantiation in the browser module.
+    fn from_value(v: &Value) -> Option<Manifest> {
+        fn n(v: &Value) -> Option<u32> {
+            v.as_u64().and_then(|x| u32::try_from(x).ok())
         }
-        let u32_of = |x: &Value, what: &str| -> Result<u32, String> {
-            u32::try_from(uint(x, what)?).map_err(|e| e.to_string())
+        fn s(v: &Value) -> Option<String> {
+            v.as_str().map(str::to_owned)
+        }
+        fn arr(v: &Value) -> Option<&[Value]> {
+            v.as_array().map(Vec::as_slice)
+        }
+        let mut m = Manifest {
+            format: n(v.get("format")?)?,
+            docs: 0,
+            total_len: [0; NF],
+            stored_text_bytes: 0,
+            lexicon: Vec::new(),
+            postings: Vec::new(),
+            table: Vec::new(),
+            tags: String::new(),
+            packs: Vec::new(),
+            filters: Vec::new(),
         };
-        let mut total_len = [0u64; NF];
-        let tl = list("total_len")?;
+        if m.format != CHUNK_FORMAT {
+            return Some(m); // the caller reports the version
+        }
+        m.docs = n(v.get("docs")?)?;
+        m.stored_text_bytes = n(v.get("stored_text_bytes")?)?;
+        m.tags = s(v.get("tags")?)?;
+        let tl = arr(v.get("total_len")?)?;
         if tl.len() != NF {
-            return Err("`total_len` has the wrong length".into());
+            return None;
         }
-        for (t, x) in total_len.iter_mut().zip(tl) {
-            *t = uint(x, "total_len")?;
+        for (t, x) in m.total_len.iter_mut().zip(tl) {
+            *t = x.as_u64()?;
         }
-        let pair = |x: &Value, what: &str| -> Result<(Value, String), String> {
-            match x.as_array().map(Vec::as_slice) {
-                Some([a, b]) => Ok((a.clone(), text(b, what)?)),
-                _ => Err(format!("`{what}` entries are pairs")),
-            }
-        };
-        Ok(Manifest {
-            format,
-            docs: u32_of(field("docs")?, "docs")?,
-            total_len,
-            stored_text_bytes: u32_of(field("stored_text_bytes")?, "stored_text_bytes")?,
-            lexicon: list("lexicon")?
-                .iter()
-                .map(|x| pair(x, "lexicon").and_then(|(a, b)| Ok((text(&a, "lexicon")?, b))))
-                .collect::<Result<_, _>>()?,
-            postings: list("postings")?
-                .iter()
-                .map(|x| text(x, "postings"))
-                .collect::<Result<_, _>>()?,
-            table: list("table")?
-                .iter()
-                .map(|x| pair(x, "table").and_then(|(a, b)| Ok((u32_of(&a, "table")?, b))))
-                .collect::<Result<_, _>>()?,
-            tags: text(field("tags")?, "tags")?,
-            packs: list("packs")?
-                .iter()
-                .map(|x| match x.as_array().map(Vec::as_slice) {
-                    Some([a, b, c]) => {
-                        Ok((u32_of(a, "packs")?, text(b, "packs")?, text(c, "packs")?))
-                    }
-                    _ => Err("`packs` entries are triples".to_owned()),
-                })
-                .collect::<Result<_, _>>()?,
-            filters: list("filters")?
-                .iter()
-                .map(|x| pair(x, "filters").and_then(|(a, b)| Ok((text(&a, "filters")?, b))))
-                .collect::<Result<_, _>>()?,
-        })
+        for x in arr(v.get("postings")?)? {
+            m.postings.push(s(x)?);
+        }
+        for x in arr(v.get("lexicon")?)? {
+            let [a, b] = arr(x)? else { return None };
+            m.lexicon.push((s(a)?, s(b)?));
+        }
+        for x in arr(v.get("filters")?)? {
+            let [a, b] = arr(x)? else { return None };
+            m.filters.push((s(a)?, s(b)?));
+        }
+        for x in arr(v.get("table")?)? {
+            let [a, b] = arr(x)? else { return None };
+            m.table.push((n(a)?, s(b)?));
+        }
+        for x in arr(v.get("packs")?)? {
+            let [a, b, c] = arr(x)? else { return None };
+            m.packs.push((n(a)?, s(b)?, s(c)?));
+        }
+        Some(m)
     }
 }
 
