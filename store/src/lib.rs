@@ -15,6 +15,7 @@
 //!   `promptshelf build`, opened and validated from bytes by the edge.
 //! - [`d1`]: the same rows as SQL for a Cloudflare D1 database, and the worker's side:
 //!   the queries it runs against D1 and the in-memory snapshot built from their rows.
+//! - [`versions`]: prompt versions, their contents (once each) and labels (issue #15).
 //! - [`fresh`] (native only): building an absent database beside it, then moving it
 //!   into place.
 //!
@@ -33,6 +34,7 @@ pub mod schema;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod site;
 pub mod snapshot;
+pub mod versions;
 pub mod write;
 
 pub use records::{DocumentRow, ErrorKind, FileRecord, SyncErrorRecord};

@@ -40,6 +40,9 @@ pub struct BuildArgs {
     /// already exist unchanged are not rewritten.
     #[arg(long, value_name = "DIR")]
     pub site: Option<PathBuf>,
+    /// Keep only the newest N versions of each document in the snapshot (default: all).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub history: Option<u32>,
 }
 
 pub fn run(args: BuildArgs) -> ExitCode {
@@ -70,7 +73,12 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
     crate::logging::init(cfg.log_format);
     crate::sync::run_once(&cfg).map_err(|e| e.to_string())?;
 
-    let store = Database::open(&cfg.db).map_err(|e| e.to_string())?;
+    let mut store = Database::open(&cfg.db).map_err(|e| e.to_string())?;
+    if let Some(n) = args.history {
+        store
+            .write(|w| w.keep_last_versions(n))
+            .map_err(|e| e.to_string())?;
+    }
     let errors = read::sync_errors(store.conn()).map_err(|e| e.to_string())?;
     for e in &errors {
         eprintln!(
@@ -177,6 +185,7 @@ mod tests {
             max_file_bytes: None,
             d1_sql: None,
             site: None,
+            history: None,
         }
     }
 
