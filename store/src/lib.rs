@@ -31,6 +31,8 @@ pub mod read;
 pub mod reader;
 pub mod records;
 pub mod schema;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod site;
 pub mod snapshot;
 pub mod versions;
 pub mod write;

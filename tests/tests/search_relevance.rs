@@ -134,3 +134,52 @@ fn expected_documents_rank_in_top_3() {
         failures.join("\n")
     );
 }
+
+/// The chunked index (`promptshelf build --site`) answers every relevance query, and a
+/// word list drawn from the corpus itself, exactly like the whole index: same hits,
+/// order, scores, snippets, totals and facets — fetching files as a browser would.
+#[test]
+fn chunked_index_equals_whole_on_the_corpus() {
+    use promptshelf_core::search::chunked::{ChunkOptions, ChunkedIndex, Step};
+    use std::collections::HashMap;
+    let Some(root) = promptshelf_tests::corpus() else {
+        return;
+    };
+    let docs = library(&root);
+    let index = Index::build(&docs);
+    let set = index.to_chunks(ChunkOptions::default());
+    let all: HashMap<&str, &Vec<u8>> = set.files.iter().map(|(n, b)| (n.as_str(), b)).collect();
+    let ci = ChunkedIndex::from_manifest(&set.manifest_bytes()).expect("manifest");
+    let mut cache: HashMap<String, Vec<u8>> = HashMap::new();
+    // Words of some document names, as typed (prefix), and cut short.
+    let mut queries: Vec<String> = CASES.iter().map(|c| c.0.to_owned()).collect();
+    for d in docs.iter().step_by(37) {
+        let name = d.name.to_lowercase();
+        queries.push(name.clone());
+        if let Some(w) = name.split_whitespace().next() {
+            queries.push(w.chars().take(4).collect());
+            queries.push(format!("tag:{w} OR {w}"));
+        }
+    }
+    assert!(queries.len() > 100);
+    for q in &queries {
+        let opts = SearchOptions::default();
+        let Ok(want) = index.search(q, &opts) else {
+            // A name with query syntax in it: the chunked index must refuse it too.
+            assert!(ci.search(q, &opts, &cache).is_err(), "{q:?}");
+            continue;
+        };
+        let got = loop {
+            match ci.search(q, &opts, &cache).expect("chunked search") {
+                Step::Done(r) => break r,
+                Step::Need(names) => {
+                    for n in names {
+                        let b = all.get(n.as_str()).expect("file in set");
+                        cache.insert(n, (*b).clone());
+                    }
+                }
+            }
+        };
+        assert_eq!(got, want, "{q:?}");
+    }
+}

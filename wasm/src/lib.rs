@@ -22,6 +22,8 @@
 //!   `RenderError`).
 //! - [`log`] (search): `setLogLevel`, tracing to the console through `tracing-wasm`, off by
 //!   default.
+//! - [`remote`] (search): the pure half of `Shelf.open(baseUrl)` — the chunked index
+//!   over fetched files — driven by `js/remote.js`.
 //! - [`types`] (search): the TypeScript declarations of the plain-object shapes.
 //! - [`render`] (render): `render(path, text, …)`, `renderDocument(doc, …)`,
 //!   `renderById(shelf, id, …)`.
@@ -32,6 +34,8 @@ mod errors;
 mod json;
 #[cfg(feature = "search")]
 mod log;
+#[cfg(feature = "search")]
+mod remote;
 #[cfg(feature = "render")]
 mod render;
 #[cfg(feature = "search")]

@@ -106,8 +106,34 @@ impl Shelf {
     }
 }
 
+#[wasm_bindgen(module = "/js/remote.js")]
+extern "C" {
+    /// `RemoteShelf.open` (js/remote.js).
+    #[wasm_bindgen(js_name = openRemote)]
+    fn open_remote(base_url: &JsValue, options: &JsValue, core: JsValue) -> js_sys::Promise;
+}
+
 #[wasm_bindgen]
 impl Shelf {
+    /// Opens a chunked index over the network (`promptshelf build --site` output, or the
+    /// local server's `/v1/index/`): fetches `baseUrl + "manifest.json"`, then per query
+    /// only the files that query needs. Options: `fetch` (default `globalThis.fetch`),
+    /// `cacheBytes` (memory budget for fetched files, default 32 MiB), `preload` (fetch
+    /// the files every query reads at once; default true). Resolves with a
+    /// `RemoteShelf` whose `search(q, options)` and `get(id)` return promises of what
+    /// `Shelf.search` / `Shelf.get` return.
+    #[wasm_bindgen(unchecked_return_type = "Promise<RemoteShelf>")]
+    pub fn open(
+        #[wasm_bindgen(js_name = baseUrl, unchecked_param_type = "string | URL")] base_url: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "OpenOptions")] options: JsValue,
+    ) -> js_sys::Promise {
+        open_remote(
+            &base_url,
+            &options,
+            JsValue::from(crate::remote::ChunkCore::empty()),
+        )
+    }
+
     /// An empty shelf; fill it with `upsert` / `upsertDocument`.
     #[wasm_bindgen(constructor)]
     #[allow(clippy::new_without_default)]

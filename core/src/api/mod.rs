@@ -24,7 +24,7 @@ pub mod store;
 mod tests;
 pub mod versions;
 
-pub use engine::load_index;
+pub use engine::{load_index, LoadedIndex};
 pub use error::ApiError;
 pub use openapi::OPENAPI_JSON;
 pub use routes::route_label;

@@ -30,6 +30,8 @@ enum Route {
     TypedDocument(DocType, String),
     Search,
     Index,
+    /// `/v1/index/{file}`: one file of the chunked index (`manifest.json` or a chunk).
+    IndexChunk(String),
     OpenApi,
     /// `POST /v1/prompts/{id}/render` (see `super::render`).
     Render(String),
@@ -130,6 +132,15 @@ pub fn dispatch(
         Route::Index => {
             no_params(&params)?;
             cached(req, store, cfg, index, "application/octet-stream")
+        }
+        Route::IndexChunk(name) => {
+            no_params(&params)?;
+            let ct = if name == crate::search::chunked::MANIFEST {
+                "application/json"
+            } else {
+                "application/octet-stream"
+            };
+            cached(req, store, cfg, |s| index_chunk(s, &name), ct)
         }
         Route::Schema(id) => {
             no_params(&params)?;
@@ -245,6 +256,7 @@ fn resolve(path: &str) -> Result<Route, ApiError> {
         ["v1", "health"] => Some(Route::Health),
         ["v1", "search"] => Some(Route::Search),
         ["v1", "index"] => Some(Route::Index),
+        ["v1", "index", file @ ..] => Some(Route::IndexChunk(file.join("/"))),
         ["v1", "openapi.json"] => Some(Route::OpenApi),
         ["v1", coll] => Collection::parse(coll).map(Collection::list),
         ["v1", coll, id @ ..] => match Collection::parse(coll) {
@@ -293,6 +305,9 @@ pub fn route_label(path: &str) -> Option<&'static str> {
         "openapi.json" => Some("/v1/openapi.json"),
         _ => None,
     };
+    if head == "index" && tail.is_some() {
+        return Some("/v1/index/{file}");
+    }
     if let Some(label) = fixed {
         return tail.is_none().then_some(label);
     }
@@ -701,6 +716,18 @@ fn search(store: &dyn DocumentSource, req: &SearchRequest) -> Result<Vec<u8>, Ap
         Ok(v) => to_json(&v),
         Err(p) => Err(ApiError::bad_query(p.message, p.position)),
     }
+}
+
+fn index_chunk(store: &dyn DocumentSource, name: &str) -> Result<Vec<u8>, ApiError> {
+    let searcher = store
+        .searcher()?
+        .ok_or_else(|| ApiError::unavailable("the database holds no search index yet"))?;
+    searcher.index_chunk(name).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no file `{}` in the chunked index; see /v1/index/manifest.json",
+            truncate(name, 200)
+        ))
+    })
 }
 
 fn index(store: &dyn DocumentSource) -> Result<Vec<u8>, ApiError> {

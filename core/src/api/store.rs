@@ -233,6 +233,11 @@ pub struct SearchProblem {
 pub trait Searcher {
     /// Runs `req` and returns the engine's results JSON, or why the query is bad.
     fn search_json(&self, req: &SearchRequest) -> Result<serde_json::Value, SearchProblem>;
+    /// One file of the chunked index (`/v1/index/{file}`: `manifest.json` or a chunk
+    /// name from it), if this searcher has one by that name.
+    fn index_chunk(&self, _name: &str) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Everything the read API reads. Implementations must answer all calls made during one

@@ -409,6 +409,38 @@ fn index_route() {
     assert_eq!(r.header("content-type"), Some("application/octet-stream"));
 }
 
+/// `/v1/index/{file}` serves the live index's chunk set: the manifest as JSON, each
+/// file it names, and a JSON 404 for a name it does not.
+#[test]
+fn index_chunk_routes() {
+    let mut s = store();
+    let docs: Vec<crate::Document> = s.docs.values().map(|d| d.document.clone()).collect();
+    let ix = crate::search::Index::build(&docs);
+    s.searcher = Some(Arc::new(super::LoadedIndex::new(ix)));
+    let cfg = ApiConfig::default();
+    let r = handle(&Request::get("/v1/index/manifest.json"), &s, &cfg);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let ci = crate::search::chunked::ChunkedIndex::from_manifest(&r.body).unwrap();
+    assert_eq!(ci.manifest().docs as usize, docs.len());
+    for name in ci.global_files() {
+        let r = handle(&Request::get(&format!("/v1/index/{name}")), &s, &cfg);
+        assert_eq!(r.status, 200, "{name}");
+        assert!(crate::search::chunked::verify(&name, &r.body));
+    }
+    assert_error(
+        &handle(&Request::get("/v1/index/postings/nope.bin"), &s, &cfg),
+        404,
+        "not_found",
+    );
+    // The fake searcher of the other tests has no chunk set.
+    assert_error(&get("/v1/index/manifest.json"), 404, "not_found");
+    assert_eq!(
+        super::route_label("/v1/index/packs/x.bin"),
+        Some("/v1/index/{file}")
+    );
+}
+
 #[test]
 fn openapi_route() {
     let r = get("/v1/openapi.json");
@@ -822,6 +854,7 @@ fn openapi_lists_every_route() {
         "/v1/prompts/{id}/schema",
         "/v1/search",
         "/v1/index",
+        "/v1/index/{file}",
         "/v1/openapi.json",
         // Local server only (watcher/src/server/stream.rs); here a JSON 404.
         "/v1/events",
@@ -832,6 +865,7 @@ fn openapi_lists_every_route() {
     for p in served.into_iter().filter(|p| !p.ends_with("/render")) {
         let concrete = p
             .replace("{id}", "alice")
+            .replace("{file}", "manifest.json")
             .replace("search", "search?q=a")
             .replace("/diff", "/diff?from=1&to=1");
         let r = get(&concrete);

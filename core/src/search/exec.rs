@@ -18,6 +18,95 @@ pub const MAX_FUZZY_EXPANSIONS: usize = 20;
 
 pub type Set = Vec<(u32, f64)>;
 
+/// What expanding a query term needs from a dictionary: the whole index has it, and so
+/// has the chunked index's lexicon (terms and document frequencies, no postings), so
+/// both expand a term the same way.
+pub(crate) trait Lexicon {
+    /// Id of a term, if known.
+    fn lookup(&self, term: &str) -> Option<u32>;
+    /// Document frequency of a term id.
+    fn df(&self, id: u32) -> usize;
+    /// Text of a term id.
+    fn text(&self, id: u32) -> &str;
+    /// Ids of the terms starting with `prefix`, in term order.
+    fn prefixed(&self, prefix: &str) -> Vec<u32>;
+    /// Terms within `max` edits of `term` (excluding itself).
+    fn near(&self, term: &str, max: u8) -> Vec<(u32, u8)>;
+}
+
+impl Lexicon for Index {
+    fn lookup(&self, term: &str) -> Option<u32> {
+        self.dict.get(term)
+    }
+    fn df(&self, id: u32) -> usize {
+        self.postings[id as usize].len()
+    }
+    fn text(&self, id: u32) -> &str {
+        self.dict.text(id)
+    }
+    fn prefixed(&self, prefix: &str) -> Vec<u32> {
+        self.dict
+            .prefix_range(prefix)
+            .map(|p| self.dict.at(p))
+            .collect()
+    }
+    fn near(&self, term: &str, max: u8) -> Vec<(u32, u8)> {
+        self.grams
+            .get_or_init(|| fuzzy::GramIndex::build(&self.dict))
+            .search(&self.dict, term, max)
+    }
+}
+
+/// The index terms a query term reaches in `lex`, with their weights. (A trait object,
+/// not a generic: one copy of this code in the browser module for both lexicons.)
+pub(crate) fn expand(lex: &dyn Lexicon, term: &str, prefix: bool, fuzzy: bool) -> Vec<(u32, f64)> {
+    let df = |id: u32| lex.df(id);
+    let mut exp: Vec<(u32, f64)> = Vec::new();
+    let exact = lex.lookup(term).filter(|&id| df(id) > 0);
+    if let Some(id) = exact {
+        exp.push((id, rank::W_EXACT));
+    }
+    let qchars = term.chars().count();
+    if prefix {
+        let mut cands: Vec<u32> = lex
+            .prefixed(term)
+            .into_iter()
+            .filter(|&id| Some(id) != exact && df(id) > 0)
+            .collect();
+        if cands.len() > MAX_PREFIX_EXPANSIONS {
+            // Unstable is enough: term texts are distinct, so the order is total.
+            cands.sort_unstable_by(|&a, &b| {
+                df(b).cmp(&df(a)).then_with(|| lex.text(a).cmp(lex.text(b)))
+            });
+            cands.truncate(MAX_PREFIX_EXPANSIONS);
+        }
+        for id in cands {
+            let tchars = lex.text(id).chars().count();
+            exp.push((id, rank::prefix_weight(qchars, tchars)));
+        }
+    }
+    if fuzzy {
+        let max = fuzzy::max_distance(qchars);
+        if max > 0 {
+            let mut cands: Vec<(u32, u8)> = lex
+                .near(term, max)
+                .into_iter()
+                .filter(|&(id, _)| df(id) > 0 && !exp.iter().any(|e| e.0 == id))
+                .collect();
+            cands.sort_unstable_by(|a, b| {
+                a.1.cmp(&b.1)
+                    .then_with(|| df(b.0).cmp(&df(a.0)))
+                    .then_with(|| lex.text(a.0).cmp(lex.text(b.0)))
+            });
+            cands.truncate(MAX_FUZZY_EXPANSIONS);
+            for (id, d) in cands {
+                exp.push((id, rank::W_FUZZY[d as usize]));
+            }
+        }
+    }
+    exp
+}
+
 pub struct Exec<'a> {
     ix: &'a Index,
     stats: Stats,
@@ -130,58 +219,17 @@ impl<'a> Exec<'a> {
             .collect()
     }
 
-    /// The index terms a query term reaches, with their weights.
+    /// The index terms a query term reaches, with their weights (fixed in advance for
+    /// an index assembled from chunks, whose dictionary holds only the terms fetched).
     fn expansions(&self, term: &str, prefix: bool, fuzzy: bool) -> Vec<(u32, f64)> {
-        let ix = self.ix;
-        let df = |id: u32| ix.postings[id as usize].len();
-        let mut exp: Vec<(u32, f64)> = Vec::new();
-        let exact = ix.dict.get(term).filter(|&id| df(id) > 0);
-        if let Some(id) = exact {
-            exp.push((id, rank::W_EXACT));
+        if let Some(c) = &self.ix.chunked {
+            return c
+                .expansions
+                .get(&(term.to_owned(), prefix, fuzzy))
+                .cloned()
+                .unwrap_or_default();
         }
-        let qchars = term.chars().count();
-        if prefix {
-            let mut cands: Vec<u32> = ix
-                .dict
-                .prefix_range(term)
-                .map(|p| ix.dict.at(p))
-                .filter(|&id| Some(id) != exact && df(id) > 0)
-                .collect();
-            if cands.len() > MAX_PREFIX_EXPANSIONS {
-                cands.sort_by(|&a, &b| {
-                    df(b)
-                        .cmp(&df(a))
-                        .then_with(|| ix.dict.text(a).cmp(ix.dict.text(b)))
-                });
-                cands.truncate(MAX_PREFIX_EXPANSIONS);
-            }
-            for id in cands {
-                let tchars = ix.dict.text(id).chars().count();
-                exp.push((id, rank::prefix_weight(qchars, tchars)));
-            }
-        }
-        if fuzzy {
-            let max = fuzzy::max_distance(qchars);
-            if max > 0 {
-                let mut cands: Vec<(u32, u8)> = ix
-                    .grams
-                    .get_or_init(|| fuzzy::GramIndex::build(&ix.dict))
-                    .search(&ix.dict, term, max)
-                    .into_iter()
-                    .filter(|&(id, _)| df(id) > 0 && !exp.iter().any(|e| e.0 == id))
-                    .collect();
-                cands.sort_by(|a, b| {
-                    a.1.cmp(&b.1)
-                        .then_with(|| df(b.0).cmp(&df(a.0)))
-                        .then_with(|| ix.dict.text(a.0).cmp(ix.dict.text(b.0)))
-                });
-                cands.truncate(MAX_FUZZY_EXPANSIONS);
-                for (id, d) in cands {
-                    exp.push((id, rank::W_FUZZY[d as usize]));
-                }
-            }
-        }
-        exp
+        expand(self.ix, term, prefix, fuzzy)
     }
 
     fn term(&mut self, term: &str, prefix: bool, fuzzy: bool) -> Set {

@@ -157,6 +157,21 @@ pub struct Index {
     /// watcher's CPU, 0.7 ms per file). Deferred, each list is merged once per batch
     /// ([`Index::flush_postings`]). Empty whenever a public method returns.
     pub(crate) edits: FxHashMap<u32, Vec<PostingEdit>>,
+    /// Set when the index is a partial one assembled from chunks for one query
+    /// (`super::chunked`): see [`Assembled`].
+    pub(crate) chunked: Option<Box<Assembled>>,
+}
+
+/// What an index assembled from chunks fixes in advance: it holds only the terms and
+/// documents one query needs, so the collection size and each query term's expansions
+/// (computed over the whole lexicon) are given, and its slots are numbered in id
+/// order, so ranking ties break by slot.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Assembled {
+    /// Documents in the whole collection.
+    pub docs: usize,
+    /// `(term, prefix, fuzzy)` → the assembled index's term ids and weights.
+    pub expansions: FxHashMap<(String, bool, bool), Vec<(u32, f64)>>,
 }
 
 /// Per-slot inverse of the postings and filters (see [`Index::reverse`]).
@@ -827,6 +842,9 @@ impl Index {
 
     /// Number of documents.
     pub fn len(&self) -> usize {
+        if let Some(c) = &self.chunked {
+            return c.docs;
+        }
         self.by_id.len()
     }
 

@@ -16,6 +16,7 @@
 //! [`rank`] (multi-field BM25), `fuzzy` (typo tolerance), [`snippet`], [`facets`], `codec`
 //! (the binary format), `rice` (its posting-gap coding).
 
+pub mod chunked;
 mod codec;
 mod dict;
 mod exec;
@@ -169,6 +170,45 @@ impl HitRef<'_> {
     }
 }
 
+impl SearchResults {
+    /// A borrowing view, for hosts that serialize [`SearchResultsRef`]s (the browser
+    /// build, whose chunked search owns its results).
+    pub fn as_ref(&self) -> SearchResultsRef<'_> {
+        SearchResultsRef {
+            total: self.total,
+            offset: self.offset,
+            limit: self.limit,
+            hits: self
+                .hits
+                .iter()
+                .map(|h| HitRef {
+                    id: &h.id,
+                    doc_type: h.doc_type,
+                    name: &h.name,
+                    path: &h.path,
+                    score: h.score,
+                    matched: h.matched.iter().map(String::as_str).collect(),
+                    snippet: h.snippet.clone(),
+                })
+                .collect(),
+            facets: FacetsRef {
+                doc_type: self
+                    .facets
+                    .doc_type
+                    .iter()
+                    .filter_map(|f| DocType::parse(&f.value).map(|t| (t.as_str(), f.count)))
+                    .collect(),
+                tags: self
+                    .facets
+                    .tags
+                    .iter()
+                    .map(|f| (f.value.as_str(), f.count))
+                    .collect(),
+            },
+        }
+    }
+}
+
 impl SearchResultsRef<'_> {
     /// A copy that owns its strings.
     pub fn owned(&self) -> SearchResults {
@@ -212,6 +252,24 @@ impl Index {
 
     /// [`Index::search_query`] with the hits' strings borrowed from the index.
     pub fn search_query_ref(&self, q: &Query, opts: &SearchOptions) -> SearchResultsRef<'_> {
+        let r = self.rank_page(q, opts);
+        let hits = r
+            .page
+            .iter()
+            .filter_map(|&(score, slot)| self.hit(slot, score, &r.terms, opts.snippets))
+            .collect();
+        SearchResultsRef {
+            total: r.total,
+            offset: opts.offset,
+            limit: opts.limit,
+            hits,
+            facets: r.facets,
+        }
+    }
+
+    /// Evaluates, counts facets and ranks: everything but the hits' texts (so the
+    /// chunked index can fetch the page's documents before making them).
+    pub(crate) fn rank_page(&self, q: &Query, opts: &SearchOptions) -> Ranked<'_> {
         let mut ex = exec::Exec::new(self);
         let matches = ex.eval(q);
         let total = matches.len();
@@ -224,9 +282,16 @@ impl Index {
             .iter()
             .map(|&(s, score)| (rank::quantize(score), s))
             .collect();
+        // An assembled index numbers its slots in id order (and holds only some ids).
+        let by_slot = self.chunked.is_some();
         let cmp = |a: &(i64, u32), b: &(i64, u32)| {
-            b.0.cmp(&a.0)
-                .then_with(|| self.docs[a.1 as usize].id.cmp(&self.docs[b.1 as usize].id))
+            b.0.cmp(&a.0).then_with(|| {
+                if by_slot {
+                    a.1.cmp(&b.1)
+                } else {
+                    self.docs[a.1 as usize].id.cmp(&self.docs[b.1 as usize].id)
+                }
+            })
         };
         let end = opts.offset.saturating_add(opts.limit).min(ranked.len());
         if end < ranked.len() {
@@ -241,22 +306,26 @@ impl Index {
         let mut terms: Vec<u32> = ex.positive_terms.clone();
         terms.sort_unstable();
         terms.dedup();
-        let hits = ranked
-            .iter()
+        let page = ranked
+            .into_iter()
             .skip(opts.offset)
             .take(opts.limit)
-            .filter_map(|&(score, slot)| self.hit(slot, score, &terms, opts.snippets))
             .collect();
-        SearchResultsRef {
+        Ranked {
             total,
-            offset: opts.offset,
-            limit: opts.limit,
-            hits,
             facets,
+            page,
+            terms,
         }
     }
 
-    fn hit(&self, slot: u32, score: i64, terms: &[u32], snippets: bool) -> Option<HitRef<'_>> {
+    pub(crate) fn hit(
+        &self,
+        slot: u32,
+        score: i64,
+        terms: &[u32],
+        snippets: bool,
+    ) -> Option<HitRef<'_>> {
         let e = self.docs.get(slot as usize)?;
         let mut matched: Vec<&str> = terms
             .iter()
@@ -292,6 +361,16 @@ impl Index {
             snippet,
         })
     }
+}
+
+/// The outcome of [`Index::rank_page`].
+pub(crate) struct Ranked<'a> {
+    pub total: usize,
+    pub facets: FacetsRef<'a>,
+    /// The page: (quantized score, slot), best first.
+    pub page: Vec<(i64, u32)>,
+    /// Positive term ids, sorted, distinct.
+    pub terms: Vec<u32>,
 }
 
 #[cfg(test)]

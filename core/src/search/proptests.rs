@@ -7,7 +7,7 @@ use crate::model::{DocType, Document, DocumentId};
 use proptest::prelude::*;
 
 /// Query-looking strings: words, operators, quotes, parens, fields, unicode.
-fn query_strategy() -> impl Strategy<Value = String> {
+pub(crate) fn query_strategy() -> impl Strategy<Value = String> {
     let atom = prop_oneof![
         Just("customer".to_string()),
         Just("custmer".to_string()),
@@ -36,7 +36,7 @@ const WORDS: &[&str] = &[
     "answer", "polite", "database", "summary", "bullet", "points", "agent", "expert",
 ];
 
-fn doc_strategy() -> impl Strategy<Value = Document> {
+pub(crate) fn doc_strategy() -> impl Strategy<Value = Document> {
     (
         0u8..12,
         any::<bool>(),
@@ -63,19 +63,19 @@ fn doc_strategy() -> impl Strategy<Value = Document> {
 }
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     Add(Box<Document>),
     Remove(u8),
 }
 
-fn op_strategy() -> impl Strategy<Value = Op> {
+pub(crate) fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => doc_strategy().prop_map(|d| Op::Add(Box::new(d))),
         1 => (0u8..12).prop_map(Op::Remove),
     ]
 }
 
-const CHECK_QUERIES: &[&str] = &[
+pub(crate) const CHECK_QUERIES: &[&str] = &[
     "",
     "customer",
     "custmer ",

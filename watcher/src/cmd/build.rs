@@ -1,4 +1,4 @@
-//! `promptshelf build DIR --out FILE [--allow-errors] [--d1-sql FILE]`: one sync of the library into a
+//! `promptshelf build DIR --out FILE [--allow-errors] [--d1-sql FILE] [--site DIR]`: one sync of the library into a
 //! throwaway database, then a compact, immutable snapshot of it for shipping (the edge
 //! worker serves it; `promptshelf serve --db FILE` too). See `docs/edge.md`. Beside the
 //! snapshot it writes the prompts' TypeScript declarations (`FILE` with the extension
@@ -35,6 +35,11 @@ pub struct BuildArgs {
     /// (`npx wrangler d1 execute DB --file FILE`; see docs/edge.md).
     #[arg(long, value_name = "FILE")]
     pub d1_sql: Option<PathBuf>,
+    /// Also write the chunked search index under DIR/v1/index/ (a manifest and
+    /// content-named chunks a page fetches per query; see docs/edge.md). Files that
+    /// already exist unchanged are not rewritten.
+    #[arg(long, value_name = "DIR")]
+    pub site: Option<PathBuf>,
     /// Keep only the newest N versions of each document in the snapshot (default: all).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub history: Option<u32>,
@@ -106,6 +111,9 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
             .map_err(|e| format!("cannot write {}: {e}", sql_path.display()))?;
         eprintln!("promptshelf build: D1 SQL -> {}", sql_path.display());
     }
+    if let Some(site) = &args.site {
+        write_site(&store, site)?;
+    }
     let types_path = args.out.with_extension("d.ts");
     let types = crate::cmd::types::library_declarations(&args.dir, true)?;
     std::fs::write(&types_path, types)
@@ -123,6 +131,28 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the chunk set and prints its sizes per kind and its file count.
+fn write_site(store: &Database, site: &std::path::Path) -> Result<(), String> {
+    use promptshelf_store::site;
+    let started = std::time::Instant::now();
+    let set = site::chunk_set(store.conn(), Default::default())
+        .map_err(|e| format!("cannot build the chunked index: {e}"))?
+        .ok_or("the library has no search index to chunk")?;
+    let info = site::write_site(&set, site)
+        .map_err(|e| format!("cannot write {}: {e}", site.display()))?;
+    for (kind, files, bytes) in &info.sizes {
+        eprintln!("promptshelf build: index {kind:<9} {files:>6} files {bytes:>12} bytes");
+    }
+    eprintln!(
+        "promptshelf build: chunked index: {} files ({} written, the rest unchanged) in {:.2} s -> {}",
+        info.files,
+        info.written,
+        started.elapsed().as_secs_f64(),
+        info.manifest.display()
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -154,6 +184,7 @@ mod tests {
             config: None,
             max_file_bytes: None,
             d1_sql: None,
+            site: None,
             history: None,
         }
     }
@@ -184,6 +215,24 @@ mod tests {
             read::meta(store.conn(), read::META_LIBRARY_ROOT).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn writes_the_chunk_set_beside_the_snapshot() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        library(&lib, false);
+        let out = tmp.path().join("snap.db");
+        let site = tmp.path().join("site");
+        let mut a = args(&lib, &out, false);
+        a.site = Some(site.clone());
+        assert_eq!(build(&a).unwrap(), ExitCode::SUCCESS);
+        let manifest = std::fs::read(site.join("v1/index/manifest.json")).unwrap();
+        let ci = promptshelf_core::search::chunked::ChunkedIndex::from_manifest(&manifest).unwrap();
+        assert_eq!(ci.manifest().docs, 1);
+        for name in ci.global_files() {
+            assert!(site.join("v1/index").join(name).is_file());
+        }
     }
 
     #[test]
