@@ -4,6 +4,7 @@ mod cmd;
 mod config;
 mod logging;
 mod scan;
+mod schemas;
 mod server;
 mod sync;
 

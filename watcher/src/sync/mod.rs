@@ -67,6 +67,7 @@ fn engine_for(cfg: &Config, shared: &Arc<Shared>, fresh_build: bool) -> Result<E
     let (store, fresh) = open::open_or_build(&lib, fresh_build)?;
     let opts = ParseOptions {
         max_bytes: cfg.max_file_bytes,
+        schemas: cfg.schemas.clone(),
     };
     Ok(Engine::load(
         lib,
