@@ -24,6 +24,8 @@ pub mod parse;
 pub mod render;
 pub mod schema;
 pub mod search;
+#[cfg(feature = "versions")]
+pub mod versions;
 
 pub use model::{ContentHash, DocType, Document, DocumentId};
 pub use parse::{parse_document, ParseError, ParseOptions};

@@ -77,6 +77,12 @@ pub fn d1_sql(conn: &Connection) -> Result<String, D1Error> {
         "files",
         "search_index",
         INDEX_CHUNKS,
+        // Schema 3 (versions): created by the migrations below; their rows are not
+        // carried to D1 yet (the D1 host answers each document as its only version).
+        "contents",
+        "versions",
+        "labels",
+        "doc_labels",
     ] {
         out.push_str(&format!("DROP TABLE IF EXISTS {t};\n"));
     }

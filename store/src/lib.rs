@@ -15,6 +15,7 @@
 //!   `promptshelf build`, opened and validated from bytes by the edge.
 //! - [`d1`]: the same rows as SQL for a Cloudflare D1 database, and the worker's side:
 //!   the queries it runs against D1 and the in-memory snapshot built from their rows.
+//! - [`versions`]: prompt versions, their contents (once each) and labels (issue #15).
 //! - [`fresh`] (native only): building an absent database beside it, then moving it
 //!   into place.
 //!
@@ -31,6 +32,7 @@ pub mod reader;
 pub mod records;
 pub mod schema;
 pub mod snapshot;
+pub mod versions;
 pub mod write;
 
 pub use records::{DocumentRow, ErrorKind, FileRecord, SyncErrorRecord};

@@ -181,12 +181,26 @@ pub fn generation(conn: &Connection) -> Result<u64, Error> {
 /// snapshot's content hash when the database is one, else the generation counter.
 /// A counter alone would collide across rebuilds (each restarts at 1); the hash
 /// does not, and stays the same for an unchanged library.
+///
+/// A database with git history (issue #15) appends `.` and the history's stamp
+/// ([`META_HISTORY_STAMP`]): a commit changes what `/versions` answers without changing
+/// any document, so without it an ETag would survive a new version.
 pub fn content_generation(conn: &Connection) -> Result<String, Error> {
     match meta(conn, META_SNAPSHOT_ID)? {
         Some(id) => Ok(id),
-        None => Ok(generation(conn)?.to_string()),
+        None => {
+            let g = generation(conn)?;
+            Ok(match meta(conn, META_HISTORY_STAMP)? {
+                Some(stamp) => format!("{g}.{stamp}"),
+                None => g.to_string(),
+            })
+        }
     }
 }
+
+/// Meta key of the stored history's stamp: a short hash of its rows, set by
+/// `Writer::replace_history`'s caller (see `crate::versions::stamp`).
+pub const META_HISTORY_STAMP: &str = "history_stamp";
 
 /// The serialized search index and the generation it was built at, if one is stored.
 pub fn search_index(conn: &Connection) -> Result<Option<(u64, Vec<u8>)>, Error> {

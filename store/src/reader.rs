@@ -256,7 +256,41 @@ fn page_sql(q: &ListRequest, columns: &str) -> (String, Vec<SqlValue>) {
 const COLUMNS: &str = "d.id, d.type, d.name, d.document, d.file_path, d.file_modified, \
      COALESCE(d.created_at, ''), COALESCE(d.updated_at, ''), d.content_hash, d.file_size, d.stale";
 
+/// History reads tolerate a database from before schema 3 (a snapshot built by an older
+/// promptshelf): no `versions` table means no history.
+fn no_history<T>(r: Result<T, crate::Error>) -> Result<Option<T>, StoreError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.to_string().contains("no such table") => Ok(None),
+        Err(e) => Err(err(e)),
+    }
+}
+
 impl api::DocumentSource for Reader<'_> {
+    fn versions(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Option<(Vec<promptshelf_core::versions::VersionInfo>, u64)>, StoreError> {
+        Ok(
+            no_history(crate::versions::versions(self.conn, id, offset, limit))?
+                .filter(|(_, total)| *total > 0),
+        )
+    }
+
+    fn version(
+        &self,
+        id: &str,
+        number: u32,
+    ) -> Result<Option<(promptshelf_core::versions::VersionInfo, Vec<u8>)>, StoreError> {
+        Ok(no_history(crate::versions::version(self.conn, id, number))?.flatten())
+    }
+
+    fn doc_label(&self, id: &str, label: &str) -> Result<Option<Result<u32, String>>, StoreError> {
+        Ok(no_history(crate::versions::doc_label(self.conn, id, label))?.flatten())
+    }
+
     fn generation(&self) -> Result<String, StoreError> {
         read::content_generation(self.conn).map_err(err)
     }

@@ -84,6 +84,52 @@ CREATE INDEX idx_documents_version
 CREATE INDEX idx_documents_stale ON documents(stale) WHERE stale = 1;
 "#;
 
+/// Migration 3: prompt versions and labels from git history (issue #15).
+///
+/// - `contents`: each distinct file content once, by its BLAKE3 hash (versions share it).
+/// - `versions`: one row per (document, version number): the commit's metadata, the path
+///   and content hash at that version, and the parse error when the file did not parse
+///   then. The parsed document is not stored: it is the parse of the content (done on
+///   read), which keeps a snapshot's history close to the size of its distinct contents.
+/// - `labels`: each configured label, its ref and commit, or why it is broken.
+/// - `doc_labels`: which version each label names for each document (resolved by the
+///   watcher, which has the commit graph), or why it names none.
+const V3_VERSIONS: &str = r#"
+CREATE TABLE contents (
+  hash TEXT PRIMARY KEY,
+  data BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE versions (
+  doc_id TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  commit_id TEXT,
+  author TEXT,
+  time INTEGER,
+  summary TEXT,
+  path TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  draft INTEGER NOT NULL DEFAULT 0 CHECK (draft IN (0, 1)),
+  error JSON,
+  PRIMARY KEY (doc_id, number)
+) WITHOUT ROWID;
+
+CREATE TABLE labels (
+  label TEXT PRIMARY KEY,
+  reference TEXT,
+  commit_id TEXT,
+  error TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE doc_labels (
+  doc_id TEXT NOT NULL,
+  label TEXT NOT NULL,
+  number INTEGER,
+  error TEXT,
+  PRIMARY KEY (doc_id, label)
+) WITHOUT ROWID;
+"#;
+
 /// Page size of a new database file. Stored documents are 2–6 KB of JSON, so with
 /// SQLite's default 4 KiB most spilled into overflow pages, and an initial sync wrote
 /// the file one 4 KiB `pwrite` at a time (13,000 calls at 10,000 documents). 16 KiB
@@ -99,7 +145,7 @@ pub fn set_new_page_size(conn: &Connection) -> Result<(), Error> {
 }
 
 /// Every migration, in order; `MIGRATIONS[i]` takes `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_SEED, V2_SYNC];
+pub const MIGRATIONS: &[&str] = &[V1_SEED, V2_SYNC, V3_VERSIONS];
 
 /// The `user_version` of a fully migrated database.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

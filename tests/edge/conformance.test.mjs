@@ -172,6 +172,19 @@ test("local server and edge worker agree on every case", { timeout: 180_000 }, a
     { target: `/v1/prompts/${enc(prompt)}`, status: 200 },
     { target: `/v1/prompts/${enc(persona)}`, status: 404 },
     { target: "/v1/index", status: 200 },
+    // Versions (issue #15): the example library's git history, carried by the snapshot.
+    { target: `/v1/documents/${enc(prompt)}/versions`, status: 200 },
+    { target: `/v1/documents/${enc(persona)}/versions?limit=1&offset=0`, status: 200 },
+    { target: `/v1/documents/${enc(prompt)}?version=1`, status: 200 },
+    { target: `/v1/documents/${enc(prompt)}?label=latest`, status: 200 },
+    { target: `/v1/documents/${enc(prompt)}?label=no-such-label`, status: 404 },
+    { target: `/v1/documents/${enc(prompt)}?version=100000`, status: 404 },
+    { target: `/v1/documents/${enc(prompt)}?version=0`, status: 400 },
+    { target: `/v1/documents/${enc(prompt)}/diff?from=1&to=latest`, status: 200 },
+    { target: `/v1/documents/${enc(prompt)}/diff?from=1`, status: 400 },
+    { target: "/v1/documents/no-such-doc/versions", status: 404 },
+    { ...render(prompt, "{}"), target: `/v1/prompts/${enc(prompt)}/render?label=latest` },
+    { ...render(prompt, "{}"), target: `/v1/prompts/${enc(prompt)}/render?version=0`, status: 400 },
     // Search: words, prefix, typo, phrase, negation, OR, filters, facets, snippets, paging.
     ...[
       "support",

@@ -220,10 +220,11 @@ test("a 404 is not retried and carries the API's error", async () => {
   const r = await c.render("support-agent", {}).then(() => assert.fail("resolved"), (e) => e);
   assert.equal(r.status, 404);
   assert.equal(r.code, "not_found");
-  // `label` passes through; until the versions API (#11) exists the API answers its own error.
+  // `label` passes through to the versions API; this library is not in git, so only `latest`
+  // exists and `production` is the API's own 409.
   const l = await c.get("support-agent", { label: "production" }).then(() => assert.fail("resolved"), (e) => e);
-  assert.equal(l.status, 400);
-  assert.equal(l.code, "invalid_parameter");
+  assert.equal(l.status, 409);
+  assert.equal(l.code, "label_unresolved");
   assert.match(calls.at(-1).url, /\/v1\/documents\/support-agent\?label=production$/);
 });
 
@@ -393,7 +394,7 @@ test("shelf.follow in Node under `serve`: another process syncs, the reset reloa
   assert.deepEqual(errors, []);
 });
 
-test("the README's app: the bundled prompt when the API is down; the API's own error for `label` until #11", async (t) => {
+test("the README's app: the bundled prompt when the API is down; the API's own error otherwise", async (t) => {
   const readme = await readFile(join(root, "README.md"), "utf8");
   const code = readme.match(/```js\n(import \{ createClient \} from "promptshelf\/client";[\s\S]*?)```/)?.[1];
   assert.ok(code, "README has the client example");
@@ -413,8 +414,8 @@ test("the README's app: the bundled prompt when the API is down; the API's own e
   assert.equal(down.code, 0, down.stderr);
   assert.match(down.stderr, /unreachable/);
   assert.match(down.stdout, /^Reply Answer politely/);
-  // The real server, which has no versions API yet: its 400 surfaces as a PromptshelfError.
+  // The real server, whose library has no `support/reply`: its 404 surfaces as a PromptshelfError.
   const up = await run(base);
   assert.notEqual(up.code, 0);
-  assert.match(up.stderr, /PromptshelfError: unknown query parameter `label`/);
+  assert.match(up.stderr, /PromptshelfError: no document with id `support\/reply`/);
 });

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod config;
+mod history;
 mod logging;
 mod scan;
 mod schemas;
@@ -50,6 +51,12 @@ enum Command {
     Watch(cmd::watch::WatchCommand),
     /// Serve a database read-only: read API, admin API and dashboard.
     Serve(cmd::serve::ServeArgs),
+    /// A document's versions from git history, newest first (drafts included).
+    Log(cmd::versions::LogArgs),
+    /// One version of a document: `ID@N`, `ID@LABEL` (`latest`, or a `[labels]` entry).
+    Show(cmd::versions::ShowArgs),
+    /// What changed between two versions (numbers or labels) of a document.
+    Diff(cmd::versions::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,5 +71,8 @@ fn main() -> ExitCode {
         Command::Sync(a) => cmd::sync::run(a),
         Command::Watch(a) => cmd::watch::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Log(a) => cmd::versions::run_log(a),
+        Command::Show(a) => cmd::versions::run_show(a),
+        Command::Diff(a) => cmd::versions::run_diff(a),
     }
 }

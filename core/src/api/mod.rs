@@ -22,6 +22,7 @@ mod routes;
 pub mod store;
 #[cfg(test)]
 mod tests;
+pub mod versions;
 
 pub use engine::load_index;
 pub use error::ApiError;

@@ -173,8 +173,14 @@ pub fn render_prompt(
     }
     let (inputs, body_strict) = inputs_of(body)?;
     let strict = strict_of_query(&req.query)?.unwrap_or(body_strict);
-    let doc = match store.get(id)? {
-        Some(d) if d.document.doc_type == DocType::PromptTemplate => d.document,
+    // `?version=N` / `?label=L` (issue #15): the prompt as it was at that version.
+    let at_version = super::versions::document_for_render(req, store, id)?;
+    let current = match at_version {
+        Some(d) => Some(d),
+        None => store.get(id)?.map(|d| d.document),
+    };
+    let doc = match current {
+        Some(d) if d.doc_type == DocType::PromptTemplate => d,
         _ => {
             return Err(ApiError::not_found(format!(
                 "no prompt template with id `{}`",

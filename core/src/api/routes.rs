@@ -13,7 +13,7 @@ use serde::Serialize;
 
 pub const ALLOW: &str = "GET, HEAD, OPTIONS";
 /// Bumped when the JSON shape of any route changes, so cached bodies revalidate.
-const REPRESENTATION: &str = "1";
+pub(super) const REPRESENTATION: &str = "1";
 const MAX_ID_BYTES: usize = 512;
 const MAX_TAG_FILTERS: usize = 16;
 const MAX_FIELD_FILTERS: usize = 8;
@@ -33,6 +33,10 @@ enum Route {
     OpenApi,
     /// `POST /v1/prompts/{id}/render` (see `super::render`).
     Render(String),
+    /// `GET /v1/documents/{id}/versions` (see `super::versions`).
+    Versions(String),
+    /// `GET /v1/documents/{id}/diff` (see `super::versions`).
+    Diff(String),
     /// `GET /v1/prompts/{id}/schema`: the prompt's inputs/outputs JSON Schema.
     Schema(String),
 }
@@ -94,9 +98,20 @@ pub fn dispatch(
             let q = list_query(&params, cfg, Some(t))?;
             cached(req, store, cfg, |s| list(s, q), "application/json")
         }
-        Route::Document(id) => {
-            no_params(&params)?;
-            cached(req, store, cfg, |s| get(s, &id, None), "application/json")
+        Route::Document(id) => match super::versions::pick_param(&params)? {
+            None => cached(req, store, cfg, |s| get(s, &id, None), "application/json"),
+            Some(pick) => {
+                let etag = etag_for(&store.generation()?);
+                super::versions::get_version(req, store, cfg, etag, &id, &pick)
+            }
+        },
+        Route::Versions(id) => {
+            let etag = etag_for(&store.generation()?);
+            super::versions::list_versions(req, store, cfg, etag, &id, &params)
+        }
+        Route::Diff(id) => {
+            let etag = etag_for(&store.generation()?);
+            super::versions::diff_versions(req, store, cfg, etag, &id, &params)
         }
         Route::TypedDocument(t, id) => {
             no_params(&params)?;
@@ -144,6 +159,18 @@ const SUB_RESOURCES: &[SubResource] = &[
         "render",
         Route::Render,
         "/v1/prompts/{id}/render",
+    ),
+    (
+        Collection::Documents,
+        "versions",
+        Route::Versions,
+        "/v1/documents/{id}/versions",
+    ),
+    (
+        Collection::Documents,
+        "diff",
+        Route::Diff,
+        "/v1/documents/{id}/diff",
     ),
     (
         Collection::Prompts,

@@ -274,4 +274,33 @@ pub trait DocumentSource {
     /// The loaded search index, if the database holds one (implementations cache it per
     /// generation: loading is far costlier than one query).
     fn searcher(&self) -> Result<Option<Arc<dyn Searcher + Send + Sync>>, StoreError>;
+
+    /// A page of a document's versions (oldest first) and how many it has; `None` when
+    /// the store holds no history for it (a library outside git, an older database): the
+    /// API then answers with the current document as version 1.
+    fn versions(
+        &self,
+        _id: &str,
+        _offset: usize,
+        _limit: usize,
+    ) -> Result<Option<(Vec<crate::versions::VersionInfo>, u64)>, StoreError> {
+        Ok(None)
+    }
+    /// One version of a document and its file's bytes.
+    fn version(
+        &self,
+        _id: &str,
+        _number: u32,
+    ) -> Result<Option<(crate::versions::VersionInfo, Vec<u8>)>, StoreError> {
+        Ok(None)
+    }
+    /// The version a configured label names for a document (`Err` with the reason when
+    /// it names none); `None` when the store knows no such label for it.
+    fn doc_label(
+        &self,
+        _id: &str,
+        _label: &str,
+    ) -> Result<Option<Result<u32, String>>, StoreError> {
+        Ok(None)
+    }
 }

@@ -207,6 +207,12 @@ fn route_labels() {
         ("/v1/prompts/a/b", Some("/v1/prompts/{id}")),
         ("/v1/prompts/a/b/render", Some("/v1/prompts/{id}/render")),
         ("/v1/prompts/render", Some("/v1/prompts/{id}")),
+        (
+            "/v1/documents/a/b/versions",
+            Some("/v1/documents/{id}/versions"),
+        ),
+        ("/v1/documents/a/diff", Some("/v1/documents/{id}/diff")),
+        ("/v1/prompts/a/versions", Some("/v1/prompts/{id}")),
         ("/v1/x/../search", Some("/v1/search")),
         ("/v1/nope", None),
         ("/admin/status", None),
@@ -806,6 +812,8 @@ fn openapi_lists_every_route() {
         "/v1/health",
         "/v1/documents",
         "/v1/documents/{id}",
+        "/v1/documents/{id}/versions",
+        "/v1/documents/{id}/diff",
         "/v1/personas",
         "/v1/personas/{id}",
         "/v1/prompts",
@@ -822,7 +830,10 @@ fn openapi_lists_every_route() {
     assert_eq!(paths, served);
     // The one POST route is tested in `super::render`.
     for p in served.into_iter().filter(|p| !p.ends_with("/render")) {
-        let concrete = p.replace("{id}", "alice").replace("search", "search?q=a");
+        let concrete = p
+            .replace("{id}", "alice")
+            .replace("search", "search?q=a")
+            .replace("/diff", "/diff?from=1&to=1");
         let r = get(&concrete);
         assert_ne!(r.header("content-type"), None, "{p}");
         assert!(r.status == 200 || r.status == 404, "{p}: {}", r.status);

@@ -99,8 +99,8 @@ fn strip_and_stamp(conn: &mut Connection) -> Result<String, Error> {
 }
 
 /// BLAKE3 over everything the read API can return from this database: every document
-/// row (the columns the API serves), the sync errors, the search index and the schema
-/// version. 128 bits of it, as hex.
+/// row (the columns the API serves), the sync errors, the search index, the history
+/// (versions and resolved labels) and the schema version. 128 bits of it, as hex.
 pub fn content_id(conn: &Connection) -> Result<String, Error> {
     let mut h = blake3::Hasher::new();
     let mut feed = |b: &[u8]| {
@@ -134,6 +134,7 @@ pub fn content_id(conn: &Connection) -> Result<String, Error> {
         Some((_, bytes)) => feed(&bytes),
         None => feed(b""),
     }
+    feed(&crate::versions::digest_input(conn)?);
     Ok(h.finalize().to_hex()[..32].to_owned())
 }
 

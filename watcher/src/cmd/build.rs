@@ -35,6 +35,9 @@ pub struct BuildArgs {
     /// (`npx wrangler d1 execute DB --file FILE`; see docs/edge.md).
     #[arg(long, value_name = "FILE")]
     pub d1_sql: Option<PathBuf>,
+    /// Keep only the newest N versions of each document in the snapshot (default: all).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub history: Option<u32>,
 }
 
 pub fn run(args: BuildArgs) -> ExitCode {
@@ -65,7 +68,12 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
     crate::logging::init(cfg.log_format);
     crate::sync::run_once(&cfg).map_err(|e| e.to_string())?;
 
-    let store = Database::open(&cfg.db).map_err(|e| e.to_string())?;
+    let mut store = Database::open(&cfg.db).map_err(|e| e.to_string())?;
+    if let Some(n) = args.history {
+        store
+            .write(|w| w.keep_last_versions(n))
+            .map_err(|e| e.to_string())?;
+    }
     let errors = read::sync_errors(store.conn()).map_err(|e| e.to_string())?;
     for e in &errors {
         eprintln!(
@@ -146,6 +154,7 @@ mod tests {
             config: None,
             max_file_bytes: None,
             d1_sql: None,
+            history: None,
         }
     }
 

@@ -8,4 +8,5 @@ pub mod serve;
 pub mod sync;
 pub mod types;
 pub mod version;
+pub mod versions;
 pub mod watch;

@@ -78,15 +78,23 @@ pub fn run(args: WatchCommand) -> ExitCode {
         if let Some(server_cfg) = server_cfg {
             serve(&cfg, server_cfg, &handle).await;
         }
+        // Versions from git (issue #15): re-read when HEAD or a label ref moves, drafts
+        // refreshed after each sync batch.
+        let stop_history = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let history =
+            crate::sync::follow_history(cfg.clone(), handle.clone(), stop_history.clone());
         let mut sync_task = tokio::task::spawn_blocking(move || thread.join());
-        tokio::select! {
+        let out = tokio::select! {
             name = signals.wait() => {
                 tracing::info!(signal = name, "shutting down");
                 handle.shutdown();
                 finish(sync_task.await)
             }
             r = &mut sync_task => finish(r),
-        }
+        };
+        stop_history.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || history.join()).await;
+        out
     })
 }
 

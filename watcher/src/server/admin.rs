@@ -109,6 +109,9 @@ pub async fn status(State(st): State<Arc<AppState>>) -> Response {
                     "schema_version": h.schema_version,
                     "last_sync_at": meta(read::META_LAST_SYNC),
                     "library_root": meta(read::META_LIBRARY_ROOT),
+                    // Git history (issue #15): HEAD, branch, shallow, broken labels.
+                    "history": meta(crate::history::META_HISTORY)
+                        .and_then(|h| serde_json::from_str::<Value>(&h).ok()),
                 }))
             })
             .map_err(|e| e.to_string())?

@@ -95,8 +95,116 @@ pub fn run_once(cfg: &Config) -> Result<(ReconcileReport, Status), SyncError> {
     let bar = progress::for_config(cfg);
     let report = engine.reconcile(None, bar.as_ref(), &shared.cancel)?;
     engine.checkpoint()?;
+    drop(engine);
+    sync_history(cfg);
     shared.set_phase(Phase::Stopped);
     Ok((report, handle.status()))
+}
+
+/// Keeps the stored history current in `watch`: polls the git refs (cheap: a few small
+/// files, every 100 ms) and re-reads the history when HEAD or a label ref moves; when
+/// only the working files changed (a sync batch), re-stores the last history read with
+/// fresh drafts, without walking git again. Stops when `stop` is set.
+pub fn follow_history(
+    cfg: Config,
+    handle: SyncHandle,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::sync::atomic::Ordering;
+        let (labels, _) = crate::history::configured_labels(&cfg.extra);
+        let opts = ParseOptions {
+            max_bytes: cfg.max_file_bytes,
+        };
+        let git_dir = crate::history::git_dir(&cfg.root);
+        let mut seen_refs: Option<Vec<u8>> = None;
+        let mut seen_batches = u64::MAX;
+        let mut last: Option<crate::history::History> = None;
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            let status = handle.status();
+            if !matches!(status.phase, Phase::Watching) {
+                continue;
+            }
+            let refs = git_dir
+                .as_deref()
+                .map(|g| crate::history::refs_fingerprint(g, &labels));
+            let refs_moved = seen_refs.as_ref() != refs.as_ref() || last.is_none();
+            if !refs_moved && status.batches == seen_batches {
+                continue;
+            }
+            let started = std::time::Instant::now();
+            if refs_moved {
+                match crate::history::extract(&cfg.root, &labels, &opts) {
+                    Ok(h) => last = Some(h),
+                    Err(e) => {
+                        tracing::warn!("history not read: {e}");
+                        seen_refs = refs;
+                        continue;
+                    }
+                }
+            }
+            seen_refs = refs;
+            seen_batches = status.batches;
+            let Some(h) = last.clone() else { continue };
+            let result = promptshelf_store::Database::open(&cfg.db)
+                .map_err(|e| crate::history::HistoryError::Git(e.to_string()))
+                .and_then(|mut db| crate::history::store(&cfg.root, &mut db, &labels, h));
+            match result {
+                Ok(s) => tracing::info!(
+                    versions = s.versions,
+                    drafts = s.drafts,
+                    reread = refs_moved,
+                    ms = started.elapsed().as_millis() as u64,
+                    "history updated"
+                ),
+                Err(e) => tracing::warn!("history not stored: {e}"),
+            }
+        }
+    })
+}
+
+/// Reads the library's git history into the database (versions, labels; issue #15).
+/// Never fails the sync: a history that cannot be read is logged, and the documents
+/// stay served as they are.
+pub fn sync_history(cfg: &Config) {
+    let (labels, problems) = crate::history::configured_labels(&cfg.extra);
+    for p in &problems {
+        tracing::warn!("promptshelf.toml: {p}");
+    }
+    let opts = ParseOptions {
+        max_bytes: cfg.max_file_bytes,
+    };
+    let started = std::time::Instant::now();
+    let result = promptshelf_store::Database::open(&cfg.db)
+        .map_err(|e| crate::history::HistoryError::Git(e.to_string()))
+        .and_then(|mut db| {
+            let s = crate::history::store_history(&cfg.root, &mut db, &labels, &opts);
+            let _ = db.close_clean();
+            s
+        });
+    match result {
+        Ok(s) => {
+            for (label, e) in &s.label_errors {
+                tracing::warn!(label = %label, "{e}");
+            }
+            for w in &s.warnings {
+                tracing::warn!("history: {w}");
+            }
+            if s.repo.shallow {
+                tracing::warn!("history: shallow clone, the oldest versions are missing");
+            }
+            tracing::info!(
+                documents = s.documents,
+                versions = s.versions,
+                drafts = s.drafts,
+                commits = s.repo.commits,
+                ms = started.elapsed().as_millis() as u64,
+                "history read"
+            );
+        }
+        Err(e) => tracing::warn!("history not read: {e}"),
+    }
 }
 
 /// Starts `watch`: opens the database (recovering a damaged one), starts the watcher,
