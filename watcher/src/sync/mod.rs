@@ -113,8 +113,10 @@ pub fn follow_history(
     std::thread::spawn(move || {
         use std::sync::atomic::Ordering;
         let (labels, _) = crate::history::configured_labels(&cfg.extra);
+        // Past versions are not held to today's `[schemas]`.
         let opts = ParseOptions {
             max_bytes: cfg.max_file_bytes,
+            ..Default::default()
         };
         let git_dir = crate::history::git_dir(&cfg.root);
         let mut seen_refs: Option<Vec<u8>> = None;
@@ -172,8 +174,10 @@ pub fn sync_history(cfg: &Config) {
     for p in &problems {
         tracing::warn!("promptshelf.toml: {p}");
     }
+    // Past versions are not held to today's `[schemas]`.
     let opts = ParseOptions {
         max_bytes: cfg.max_file_bytes,
+        ..Default::default()
     };
     let started = std::time::Instant::now();
     let result = promptshelf_store::Database::open(&cfg.db)
