@@ -382,7 +382,10 @@ mod tests {
         let parsed = parse_document(
             "prompts/big.prompty",
             &[b'x'; 1001],
-            &ParseOptions { max_bytes: 1000 },
+            &ParseOptions {
+                max_bytes: 1000,
+                ..Default::default()
+            },
         )
         .unwrap_err();
         assert_eq!(parsed.message, e.message);

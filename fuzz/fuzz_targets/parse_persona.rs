@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use promptshelf_core::{parse_document, ParseOptions};
 
 fuzz_target!(|data: &[u8]| {
-    let opts = ParseOptions { max_bytes: 1 << 20 };
+    let opts = ParseOptions { max_bytes: 1 << 20, ..Default::default() };
     match parse_document("personas/fuzz.json", data, &opts) {
         // The document must serialise: it is what the API returns.
         Ok(doc) => {

@@ -87,6 +87,9 @@ pub struct FileConfig {
     pub reconcile_secs: Option<u64>,
     pub poll: Option<bool>,
     pub poll_ms: Option<u64>,
+    /// `[schemas]`: JSON Schema files for personas and prompt front matter.
+    #[serde(default)]
+    pub schemas: Option<crate::schemas::SchemasTable>,
     /// Other tables (`[server]`...), kept for their owners.
     #[serde(flatten)]
     pub rest: toml::Table,
@@ -107,6 +110,8 @@ pub struct Config {
     pub reconcile_every: Option<Duration>,
     pub force_poll: bool,
     pub poll_interval: Duration,
+    /// The compiled `[schemas]` (none when the file names none).
+    pub schemas: promptshelf_core::schema::CollectionSchemas,
     /// The TOML file that was read, if any, and its unknown tables.
     pub file: Option<PathBuf>,
     /// Tables of the TOML file other modules own (e.g. `[server]` for the local server).
@@ -133,6 +138,8 @@ pub enum ConfigError {
     Toml(PathBuf, toml::de::Error),
     #[error("database folder {0}: {1}")]
     DbDir(PathBuf, std::io::Error),
+    #[error("config file {0}: [schemas]: {1}")]
+    Schemas(PathBuf, crate::schemas::SchemaLoadError),
 }
 
 impl Config {
@@ -178,6 +185,7 @@ impl Config {
             fc.reconcile_secs,
             DEFAULT_RECONCILE_SECS,
         );
+        let schemas = schemas_of(file_path.as_deref(), &fc, &file_dir)?;
         let poll_ms = pick(w.and_then(|w| w.poll_ms), fc.poll_ms, DEFAULT_POLL_MS).max(10);
         Ok(Config {
             root,
@@ -192,13 +200,27 @@ impl Config {
             reconcile_every: (reconcile_secs > 0).then(|| Duration::from_secs(reconcile_secs)),
             force_poll: w.is_some_and(|w| w.poll) || fc.poll.unwrap_or(false),
             poll_interval: Duration::from_millis(poll_ms),
+            schemas,
             file: file_path,
             extra: fc.rest,
         })
     }
 }
 
-fn load_file(
+/// The compiled `[schemas]` of a loaded file (none without the table).
+pub fn schemas_of(
+    file: Option<&Path>,
+    fc: &FileConfig,
+    file_dir: &Path,
+) -> Result<promptshelf_core::schema::CollectionSchemas, ConfigError> {
+    match (&fc.schemas, file) {
+        (Some(table), Some(file)) => crate::schemas::load(table, file_dir)
+            .map_err(|e| ConfigError::Schemas(file.to_path_buf(), e)),
+        _ => Ok(Default::default()),
+    }
+}
+
+pub fn load_file(
     explicit: Option<&Path>,
     root: &Path,
 ) -> Result<(Option<PathBuf>, FileConfig), ConfigError> {

@@ -5,6 +5,7 @@ mod config;
 mod history;
 mod logging;
 mod scan;
+mod schemas;
 mod server;
 mod sync;
 

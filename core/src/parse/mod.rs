@@ -28,12 +28,18 @@ use std::borrow::Cow;
 pub struct ParseOptions {
     /// Files larger than this are rejected before parsing. Default 4 MiB.
     pub max_bytes: usize,
+    /// The library's own JSON Schemas (`[schemas]` in promptshelf.toml): a document that
+    /// does not match is a [`ParseError`] at the offending value. Default: none.
+    #[cfg(feature = "validate")]
+    pub schemas: crate::schema::CollectionSchemas,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             max_bytes: 4 * 1024 * 1024,
+            #[cfg(feature = "validate")]
+            schemas: crate::schema::CollectionSchemas::default(),
         }
     }
 }
@@ -104,10 +110,59 @@ pub fn parse_document(
         ));
     };
     let text = decode(path, bytes, opts)?;
-    match kind {
+    let doc = match kind {
         DocType::Persona => persona::parse(path, &text, bytes),
         DocType::PromptTemplate => prompty::parse(path, &text, bytes),
+    }?;
+    #[cfg(feature = "validate")]
+    check_user_schema(path, &text, &doc, &opts.schemas)?;
+    Ok(doc)
+}
+
+/// A parsed document against the library's schema for its kind: every violation (up to
+/// [`crate::schema::collection::MAX_VIOLATIONS`]) goes into one [`ParseError`], located
+/// at the first; the others carry their own line and column in the message. Being a
+/// ParseError, a violation is a sync error like a syntax error, and `check` and the sync
+/// agree on it.
+#[cfg(feature = "validate")]
+fn check_user_schema(
+    path: &str,
+    text: &str,
+    doc: &Document,
+    schemas: &crate::schema::CollectionSchemas,
+) -> Result<(), ParseError> {
+    let (schema, instance, prefix) = match doc.doc_type {
+        DocType::Persona => (&schemas.personas, &doc.content, ""),
+        DocType::PromptTemplate => (
+            &schemas.prompts,
+            &doc.content["frontmatter"],
+            "front matter: ",
+        ),
+    };
+    let Some(schema) = schema else {
+        return Ok(());
+    };
+    let violations = schema.violations(instance);
+    if violations.is_empty() {
+        return Ok(());
     }
+    let front_positions = match doc.doc_type {
+        DocType::PromptTemplate => prompty::front_positions(text),
+        DocType::Persona => Default::default(),
+    };
+    let locate = |v: &crate::schema::Violation| match doc.doc_type {
+        DocType::Persona => persona::value_position(text, &v.at),
+        DocType::PromptTemplate => prompty::locate(&front_positions, &v.pointer()),
+    };
+    let first = &violations[0];
+    let mut message = format!("{prefix}{}", first.message);
+    for v in &violations[1..] {
+        match locate(v) {
+            Some(p) => message.push_str(&format!("; {}:{}: {}", p.line, p.column, v.message)),
+            None => message.push_str(&format!("; {}", v.message)),
+        }
+    }
+    Err(ParseError::at(path, locate(first), message))
 }
 
 /// Size check, BOM, UTF-8 and emptiness, shared by both formats. CRLF becomes LF (line
@@ -204,7 +259,10 @@ mod tests {
 
     #[test]
     fn size_limit() {
-        let o = ParseOptions { max_bytes: 10 };
+        let o = ParseOptions {
+            max_bytes: 10,
+            ..Default::default()
+        };
         let e = parse_document("personas/a.json", b"{\"name\": \"abcdef\"}", &o).unwrap_err();
         assert_eq!((e.line, e.column), (None, None));
         assert!(e.message.contains("over the limit of 10 bytes"), "{e}");

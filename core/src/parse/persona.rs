@@ -142,6 +142,106 @@ fn key_position(text: &str, pointer: &str) -> Option<Pos> {
     None
 }
 
+/// Where the value at `at` (a path from the root) starts in the JSON `text`, for schema
+/// violations; with duplicate keys the last one counts, as in parsing. A scanner that
+/// walks only the path, skipping other values by tracking strings and depth: linear in
+/// the text, never recursive. `None` if the path is not there.
+#[cfg(feature = "validate")]
+pub(crate) fn value_position(text: &str, at: &[crate::schema::collection::Segment]) -> Option<Pos> {
+    use crate::schema::collection::Segment;
+    let b = text.as_bytes();
+    let ws = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    // Index just after the string starting at `i` (a `"`).
+    let string_end = |mut i: usize| {
+        i += 1;
+        while i < b.len() && b[i] != b'"' {
+            i += if b[i] == b'\\' { 2 } else { 1 };
+        }
+        (i < b.len()).then_some(i + 1)
+    };
+    // Index just after the value starting at `i`.
+    let value_end = |i: usize| -> Option<usize> {
+        match b.get(i)? {
+            b'"' => string_end(i),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                let mut j = i;
+                while j < b.len() {
+                    match b[j] {
+                        b'"' => {
+                            j = string_end(j)?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(j + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                None
+            }
+            _ => {
+                let mut j = i;
+                while j < b.len()
+                    && !matches!(b[j], b',' | b'}' | b']')
+                    && !b[j].is_ascii_whitespace()
+                {
+                    j += 1;
+                }
+                Some(j)
+            }
+        }
+    };
+    let mut i = ws(0);
+    for seg in at {
+        match (b.get(i)?, seg) {
+            (b'{', Segment::Key(key)) => {
+                let mut found = None;
+                i = ws(i + 1);
+                while b.get(i) == Some(&b'"') {
+                    let end = string_end(i)?;
+                    let k: String = serde_json::from_str(text.get(i..end)?).ok()?;
+                    i = ws(end);
+                    if b.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    i = ws(i + 1);
+                    if &k == key {
+                        found = Some(i);
+                    }
+                    i = ws(value_end(i)?);
+                    if b.get(i) == Some(&b',') {
+                        i = ws(i + 1);
+                    }
+                }
+                i = found?;
+            }
+            (b'[', Segment::Index(n)) => {
+                i = ws(i + 1);
+                for _ in 0..*n {
+                    i = ws(value_end(i)?);
+                    if b.get(i) != Some(&b',') {
+                        return None;
+                    }
+                    i = ws(i + 1);
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(pos_of_offset(b, i))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{parse_document, ParseOptions};
@@ -287,5 +387,42 @@ mod tests {
     fn duplicate_keys_keep_the_last() {
         let d = parse_ok("personas/x.json", r#"{"name": "a", "name": "b"}"#);
         assert_eq!(d.name, "b");
+    }
+
+    #[cfg(feature = "validate")]
+    #[test]
+    fn schema_violations_are_located_at_the_value() {
+        use crate::schema::{CollectionSchemas, UserSchema};
+        use std::collections::BTreeMap;
+        use std::sync::Arc;
+        let url = "file:///lib/schemas/persona.schema.json";
+        let schema = json!({
+            "required": ["name"],
+            "properties": {
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "meta": {"properties": {"level": {"enum": [1, 2]}}}
+            }
+        });
+        let opts = ParseOptions {
+            schemas: CollectionSchemas {
+                personas: Some(Arc::new(
+                    UserSchema::compile(url, &BTreeMap::from([(url.to_owned(), schema)])).unwrap(),
+                )),
+                prompts: None,
+            },
+            ..ParseOptions::default()
+        };
+        let text = "{\n  \"name\": \"x\",\n  \"tags\": [\"a\", \"b\",\n     7],\n  \"meta\": {\"x\": [1, {\"y\": \"]\"}], \"level\": 3}\n}";
+        let e = parse_document("personas/p.json", text.as_bytes(), &opts).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(4), Some(6)), "{e}");
+        assert!(
+            e.message.starts_with("tags[2]: expected a string, found the number 7; 5:43: meta.level: expected one of 1, 2, found the number 3"),
+            "{e}"
+        );
+        let ok = "{\"name\": \"x\", \"tags\": [\"a\"]}";
+        assert!(parse_document("personas/p.json", ok.as_bytes(), &opts).is_ok());
+        let e = parse_document("personas/p.json", b"{}", &opts).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(1), Some(1)), "{e}");
+        assert_eq!(e.message, "document: missing required field `name`");
     }
 }

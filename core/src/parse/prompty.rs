@@ -150,8 +150,29 @@ pub fn parse(path: &str, text: &str, bytes: &[u8]) -> Result<Document, ParseErro
     })
 }
 
+/// Line and column (file-relative) of the front matter's values by JSON pointer; empty
+/// without front matter or when it does not load. For locating schema violations.
+#[cfg(feature = "validate")]
+pub(crate) fn front_positions(text: &str) -> HashMap<String, Pos> {
+    let Ok(split) = frontmatter::split(text) else {
+        return HashMap::new();
+    };
+    let Some(fm) = &split.front else {
+        return HashMap::new();
+    };
+    let shift = |p: Pos| Pos::new(p.line.saturating_add(fm.first_line - 1), p.column);
+    match yaml::load(fm.yaml) {
+        Ok(Some(loaded)) => loaded
+            .positions
+            .into_iter()
+            .map(|(k, p)| (k, shift(p)))
+            .collect(),
+        _ => HashMap::new(),
+    }
+}
+
 /// The recorded position of `pointer`, or of its nearest recorded ancestor.
-fn locate(positions: &HashMap<String, Pos>, pointer: &str) -> Option<Pos> {
+pub(crate) fn locate(positions: &HashMap<String, Pos>, pointer: &str) -> Option<Pos> {
     let mut p = pointer;
     loop {
         if let Some(pos) = positions.get(p) {
@@ -620,5 +641,45 @@ You report weather.
         let e = err(&deep);
         assert!(e.message.contains("too deep"), "{e}");
         assert_eq!(e.line, Some(2));
+    }
+
+    #[cfg(feature = "validate")]
+    #[test]
+    fn front_matter_schema_violations_are_located_in_the_file() {
+        use crate::parse::{parse_document, ParseOptions};
+        use crate::schema::{CollectionSchemas, UserSchema};
+        use std::collections::BTreeMap;
+        use std::sync::Arc;
+        let url = "file:///lib/schemas/prompt.schema.json";
+        let schema = json!({
+            "required": ["description"],
+            "properties": {"tags": {"items": {"type": "string"}}, "model": {"properties": {"api": {"enum": ["chat"]}}}}
+        });
+        let opts = ParseOptions {
+            schemas: CollectionSchemas {
+                personas: None,
+                prompts: Some(Arc::new(
+                    UserSchema::compile(url, &BTreeMap::from([(url.to_owned(), schema)])).unwrap(),
+                )),
+            },
+            ..ParseOptions::default()
+        };
+        let text =
+            "---\nname: x\ndescription: d\ntags: [a, b, 7]\nmodel:\n  api: completion\n---\nHello";
+        let e = parse_document("prompts/p.prompty", text.as_bytes(), &opts).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(4), Some(14)), "{e}");
+        assert_eq!(
+            e.message,
+            "front matter: tags[2]: expected a string, found the number 7; 6:8: model.api: expected one of \"chat\", found the string \"completion\""
+        );
+        let e = parse_document("prompts/p.prompty", b"Hello", &opts).unwrap_err();
+        assert_eq!(
+            e.message,
+            "front matter: document: missing required field `description`"
+        );
+        let ok = "---\ndescription: d\ntags: [a]\n---\nHello";
+        assert!(parse_document("prompts/p.prompty", ok.as_bytes(), &opts).is_ok());
+        // Personas are not checked against the prompts' schema.
+        assert!(parse_document("personas/p.json", b"{}", &opts).is_ok());
     }
 }

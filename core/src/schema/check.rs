@@ -195,7 +195,7 @@ fn has_type(v: &Value, t: &str) -> bool {
     }
 }
 
-fn a_type(t: &str) -> String {
+pub(crate) fn a_type(t: &str) -> String {
     match t {
         "string" => "a string".into(),
         "number" => "a number".into(),
@@ -228,7 +228,7 @@ pub(crate) fn expected_of(schema: &Value) -> String {
 }
 
 /// A value, short, as JSON.
-fn short(v: &Value) -> String {
+pub(crate) fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.chars().count() > 40 {
         format!("{}...", s.chars().take(37).collect::<String>())

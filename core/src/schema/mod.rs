@@ -18,11 +18,15 @@
 //! whose .wasm has a size budget.
 
 mod check;
+#[cfg(feature = "validate")]
+pub mod collection;
 #[cfg(feature = "render")]
 mod template;
 pub mod typescript;
 
 pub use check::{check_inputs, describe, InputCheck, InputProblem};
+#[cfg(feature = "validate")]
+pub use collection::{CollectionSchemas, SchemaError, UserSchema, Violation};
 #[cfg(feature = "render")]
 pub use template::{undeclared_template_variables, UndeclaredVariable};
 

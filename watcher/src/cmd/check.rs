@@ -34,6 +34,10 @@ pub struct CheckArgs {
     /// Files larger than this many bytes are errors.
     #[arg(long, default_value_t = ParseOptions::default().max_bytes)]
     pub max_bytes: usize,
+    /// A promptshelf.toml whose `[schemas]` to check against [default:
+    /// DIR/promptshelf.toml if present].
+    #[arg(long, env = "PROMPTSHELF_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// The outcome of checking a library: good documents and errors, both sorted by path.
@@ -115,8 +119,27 @@ fn plural(n: usize, what: &str) -> String {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
+    // An unusable DIR is check_library's to report.
+    let schemas = std::fs::canonicalize(&args.dir).map_or(Ok(Default::default()), |root| {
+        let (file, fc) =
+            crate::config::load_file(args.config.as_deref(), &root).map_err(|e| e.to_string())?;
+        let dir = file
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or(root);
+        crate::config::schemas_of(file.as_deref(), &fc, &dir).map_err(|e| e.to_string())
+    });
+    let schemas = match schemas {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("promptshelf check: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let opts = ParseOptions {
         max_bytes: args.max_bytes,
+        schemas,
     };
     let report = match check_library(&args.dir, &opts) {
         Ok(r) => r,

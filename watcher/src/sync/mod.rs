@@ -67,6 +67,7 @@ fn engine_for(cfg: &Config, shared: &Arc<Shared>, fresh_build: bool) -> Result<E
     let (store, fresh) = open::open_or_build(&lib, fresh_build)?;
     let opts = ParseOptions {
         max_bytes: cfg.max_file_bytes,
+        schemas: cfg.schemas.clone(),
     };
     Ok(Engine::load(
         lib,
@@ -112,8 +113,10 @@ pub fn follow_history(
     std::thread::spawn(move || {
         use std::sync::atomic::Ordering;
         let (labels, _) = crate::history::configured_labels(&cfg.extra);
+        // Past versions are not held to today's `[schemas]`.
         let opts = ParseOptions {
             max_bytes: cfg.max_file_bytes,
+            ..Default::default()
         };
         let git_dir = crate::history::git_dir(&cfg.root);
         let mut seen_refs: Option<Vec<u8>> = None;
@@ -171,8 +174,10 @@ pub fn sync_history(cfg: &Config) {
     for p in &problems {
         tracing::warn!("promptshelf.toml: {p}");
     }
+    // Past versions are not held to today's `[schemas]`.
     let opts = ParseOptions {
         max_bytes: cfg.max_file_bytes,
+        ..Default::default()
     };
     let started = std::time::Instant::now();
     let result = promptshelf_store::Database::open(&cfg.db)

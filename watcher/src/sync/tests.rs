@@ -22,6 +22,7 @@ fn cfg(root: &Path) -> Config {
         reconcile_every: None,
         force_poll: false,
         poll_interval: Duration::from_millis(100),
+        schemas: Default::default(),
         file: None,
         extra: Default::default(),
     }

@@ -1,0 +1,468 @@
+//! User JSON Schemas per collection (`[schemas]` in `promptshelf.toml`): every persona,
+//! and every prompt's front matter, must match the schema the library names for it.
+//!
+//! The core does no I/O: the host reads the schema file and every local file it `$ref`s
+//! and hands them over as a map URL → document ([`UserSchema::compile`]). Validation is
+//! boon's (draft 2020-12 by default, no network: a `$ref` to a document not in the map is
+//! a compile error). A violation is reported with the path of the offending value
+//! (`tags[2]`) and a message in the words [`super::check_inputs`] uses, so the parser can
+//! turn it into a [`crate::ParseError`] at that value's line and column.
+
+use super::check::{a_type, describe, expected_of};
+use boon::{Compiler, ErrorKind, InstanceToken, SchemaIndex, Schemas, ValidationError};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::sync::Arc;
+
+/// At most this many violations are reported per document: a file that is wrong
+/// everywhere does not need a thousand-line error.
+pub const MAX_VIOLATIONS: usize = 20;
+
+/// Why a user schema cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("schema {url}: {message}")]
+pub struct SchemaError {
+    /// The schema's URL (the host uses the file's `file://` URL).
+    pub url: String,
+    /// What is wrong, for humans.
+    pub message: String,
+}
+
+/// One step of the path to a value inside a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// An object key.
+    Key(String),
+    /// An array index.
+    Index(usize),
+}
+
+/// One way a document does not match its schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Where the offending value is, from the document's root.
+    pub at: Vec<Segment>,
+    /// What is wrong, prefixed with the value's path (`tags[2]: expected a string, found
+    /// the number 7`).
+    pub message: String,
+}
+
+impl Violation {
+    /// The location as a JSON pointer (`/tags/2`).
+    pub fn pointer(&self) -> String {
+        self.at
+            .iter()
+            .map(|s| match s {
+                Segment::Key(k) => format!("/{}", k.replace('~', "~0").replace('/', "~1")),
+                Segment::Index(i) => format!("/{i}"),
+            })
+            .collect()
+    }
+}
+
+/// The location as people write it: `tags[2]`, `model.api`, `document` for the root.
+pub fn display_path(at: &[Segment]) -> String {
+    let mut out = String::new();
+    for s in at {
+        match s {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    if out.is_empty() {
+        "document".into()
+    } else {
+        out
+    }
+}
+
+/// A compiled user schema.
+pub struct UserSchema {
+    schemas: Schemas,
+    index: SchemaIndex,
+    url: String,
+}
+
+impl std::fmt::Debug for UserSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserSchema")
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+/// boon asks this for any URL not handed over: there is no I/O in the core, so it is
+/// an error (a `$ref` to a file the host did not load, or to the network).
+struct NoLoader;
+
+impl boon::UrlLoader for NoLoader {
+    fn load(&self, url: &str) -> Result<Value, Box<dyn Error>> {
+        Err(format!("{url} is not a local file next to the schema").into())
+    }
+}
+
+impl UserSchema {
+    /// Compiles the schema at `url`; `documents` holds it and every document it refers
+    /// to, by absolute URL. A syntax error, an unknown `$ref` or a pattern too large to
+    /// compile (the regex crate's size limit) is an error.
+    pub fn compile(
+        url: &str,
+        documents: &BTreeMap<String, Value>,
+    ) -> Result<UserSchema, SchemaError> {
+        let err = |message: String| SchemaError {
+            url: url.to_owned(),
+            message,
+        };
+        let mut compiler = Compiler::new();
+        compiler.set_default_draft(boon::Draft::V2020_12);
+        compiler.use_loader(Box::new(NoLoader));
+        for (u, doc) in documents {
+            compiler
+                .add_resource(u, doc.clone())
+                .map_err(|e| err(chain(&e)))?;
+        }
+        if !documents.contains_key(url) {
+            return Err(err("the schema document was not given".into()));
+        }
+        for doc in documents.values() {
+            check_patterns(doc).map_err(&err)?;
+        }
+        let mut schemas = Schemas::new();
+        // boon panics ("bug in jsonschema compiler") on some regex errors; the patterns
+        // were checked above, and a panic left is still an error, not a crash.
+        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compiler.compile(url, &mut schemas).map_err(|e| chain(&e))
+        }))
+        .map_err(|_| err("the schema could not be compiled".into()))?;
+        let index = compiled.map_err(err)?;
+        Ok(UserSchema {
+            schemas,
+            index,
+            url: url.to_owned(),
+        })
+    }
+
+    /// The schema's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Every way `instance` does not match (at most [`MAX_VIOLATIONS`]), in document
+    /// order of discovery; empty when it matches.
+    pub fn violations(&self, instance: &Value) -> Vec<Violation> {
+        let mut out = Vec::new();
+        if let Err(e) = self.schemas.validate(instance, self.index) {
+            collect(&e, instance, &mut out);
+        }
+        out
+    }
+}
+
+/// Compiled size limit for `pattern` and `patternProperties` regexes: far above any
+/// sensible pattern, far below boon's own limit (10 MiB), which it reports by panicking.
+const MAX_PATTERN_BYTES: usize = 1 << 20;
+
+/// Refuses patterns whose compiled form is too big (`(a{1000}){1000}`), anywhere in a
+/// schema document. Syntax errors are left to boon, which reports them.
+fn check_patterns(v: &Value) -> Result<(), String> {
+    let too_big = |p: &str| -> Result<(), String> {
+        match regex::RegexBuilder::new(p)
+            .size_limit(MAX_PATTERN_BYTES)
+            .build()
+        {
+            Err(regex::Error::CompiledTooBig(_)) => Err(format!(
+                "the pattern {} is too large (its compiled form is over {MAX_PATTERN_BYTES} bytes)",
+                super::check::short(&Value::String(p.to_owned()))
+            )),
+            _ => Ok(()),
+        }
+    };
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                match (k.as_str(), child) {
+                    ("pattern", Value::String(p)) => too_big(p)?,
+                    ("patternProperties", Value::Object(props)) => {
+                        for p in props.keys() {
+                            too_big(p)?;
+                        }
+                    }
+                    _ => {}
+                }
+                check_patterns(child)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(check_patterns),
+        _ => Ok(()),
+    }
+}
+
+/// An error and its sources, one line.
+fn chain(e: &dyn Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        src = c.source();
+    }
+    s
+}
+
+fn collect(e: &ValidationError<'_, '_>, instance: &Value, out: &mut Vec<Violation>) {
+    if out.len() >= MAX_VIOLATIONS {
+        return;
+    }
+    let container = matches!(
+        e.kind,
+        ErrorKind::Group
+            | ErrorKind::Schema { .. }
+            | ErrorKind::Reference { .. }
+            | ErrorKind::AllOf
+    );
+    if container && !e.causes.is_empty() {
+        for c in &e.causes {
+            collect(c, instance, out);
+        }
+        return;
+    }
+    let mut at: Vec<Segment> = e
+        .instance_location
+        .tokens
+        .iter()
+        .map(|t| match t {
+            InstanceToken::Prop(p) => Segment::Key(p.to_string()),
+            InstanceToken::Item(i) => Segment::Index(*i),
+        })
+        .collect();
+    let pointer = Violation {
+        at: at.clone(),
+        message: String::new(),
+    }
+    .pointer();
+    let value = instance.pointer(&pointer).unwrap_or(&Value::Null);
+    let what = match &e.kind {
+        ErrorKind::Type { want, .. } => format!(
+            "expected {}, found {}",
+            want.iter()
+                .map(|t| a_type(&t.to_string()))
+                .collect::<Vec<_>>()
+                .join(" or "),
+            describe(value)
+        ),
+        ErrorKind::Enum { want } => format!(
+            "expected {}, found {}",
+            expected_of(&json!({ "enum": want })),
+            describe(value)
+        ),
+        ErrorKind::Const { want } => format!(
+            "expected {}, found {}",
+            expected_of(&json!({ "enum": [want] })),
+            describe(value)
+        ),
+        ErrorKind::Required { want } => {
+            let names: Vec<String> = want.iter().map(|w| format!("`{w}`")).collect();
+            format!("missing required field {}", names.join(", "))
+        }
+        ErrorKind::AdditionalProperties { got } => {
+            let names: Vec<String> = got.iter().map(|w| format!("`{w}`")).collect();
+            if let Some(first) = got.first() {
+                // Point at the first unexpected key's value rather than at its object.
+                at.push(Segment::Key(first.to_string()));
+            }
+            format!("field {} is not allowed here", names.join(", "))
+        }
+        ErrorKind::AnyOf | ErrorKind::OneOf(None) => {
+            format!("{} matches none of the allowed shapes", describe(value))
+        }
+        ErrorKind::FalseSchema => "no value is allowed here".into(),
+        ErrorKind::MinLength { got, want } => {
+            format!(
+                "expected at least {want} character{}, found {got}",
+                plural(*want)
+            )
+        }
+        ErrorKind::MaxLength { got, want } => {
+            format!(
+                "expected at most {want} character{}, found {got}",
+                plural(*want)
+            )
+        }
+        ErrorKind::MinItems { got, want } => {
+            format!(
+                "expected at least {want} item{}, found {got}",
+                plural(*want)
+            )
+        }
+        ErrorKind::MaxItems { got, want } => {
+            format!("expected at most {want} item{}, found {got}", plural(*want))
+        }
+        ErrorKind::Minimum { want, .. } => {
+            format!("expected at least {want}, found {}", describe(value))
+        }
+        ErrorKind::Maximum { want, .. } => {
+            format!("expected at most {want}, found {}", describe(value))
+        }
+        ErrorKind::Pattern { want, .. } => format!(
+            "expected a string matching `{want}`, found {}",
+            describe(value)
+        ),
+        other => other.to_string(),
+    };
+    let message = format!("{}: {what}", display_path(&at));
+    out.push(Violation { at, message });
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The user schemas a library names: cheap to clone (shared), compared by identity.
+#[derive(Debug, Clone, Default)]
+pub struct CollectionSchemas {
+    /// For `*.json` personas (the whole object).
+    pub personas: Option<Arc<UserSchema>>,
+    /// For `*.prompty` prompts (the front matter).
+    pub prompts: Option<Arc<UserSchema>>,
+}
+
+impl PartialEq for CollectionSchemas {
+    fn eq(&self, other: &Self) -> bool {
+        fn same(a: &Option<Arc<UserSchema>>, b: &Option<Arc<UserSchema>>) -> bool {
+            match (a, b) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+        }
+        same(&self.personas, &other.personas) && same(&self.prompts, &other.prompts)
+    }
+}
+
+impl Eq for CollectionSchemas {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(v: Value) -> UserSchema {
+        let url = "file:///lib/schemas/s.json";
+        UserSchema::compile(url, &BTreeMap::from([(url.to_owned(), v)])).expect("compiles")
+    }
+
+    #[test]
+    fn type_violation_names_path_expected_and_found() {
+        let s =
+            schema(json!({"properties": {"tags": {"type": "array", "items": {"type": "string"}}}}));
+        let v = s.violations(&json!({"tags": ["a", "b", 7]}));
+        assert_eq!(v.len(), 1);
+        assert_eq!(
+            v[0].message,
+            "tags[2]: expected a string, found the number 7"
+        );
+        assert_eq!(v[0].pointer(), "/tags/2");
+        assert!(s.violations(&json!({"tags": ["a"]})).is_empty());
+    }
+
+    #[test]
+    fn every_violation_is_reported() {
+        let s = schema(json!({
+            "required": ["name"],
+            "properties": {"level": {"enum": ["a", "b"]}, "n": {"type": "integer"}},
+            "additionalProperties": {"type": ["string", "integer"]}
+        }));
+        let v = s.violations(&json!({"level": "c", "n": "x", "other": true}));
+        let messages: Vec<&str> = v.iter().map(|v| v.message.as_str()).collect();
+        assert!(
+            messages.contains(&"document: missing required field `name`"),
+            "{messages:?}"
+        );
+        assert!(
+            messages.contains(&"level: expected one of \"a\", \"b\", found the string \"c\""),
+            "{messages:?}"
+        );
+        assert!(
+            messages.contains(&"n: expected an integer, found the string \"x\""),
+            "{messages:?}"
+        );
+        assert!(
+            messages.contains(&"other: expected an integer or a string, found the boolean true"),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn local_refs_resolve_through_the_given_map() {
+        let main = "file:///lib/schemas/persona.json";
+        let defs = "file:///lib/schemas/defs.json";
+        let docs = BTreeMap::from([
+            (
+                main.to_owned(),
+                json!({"properties": {"name": {"$ref": "defs.json#/$defs/name"}}}),
+            ),
+            (
+                defs.to_owned(),
+                json!({"$defs": {"name": {"type": "string", "minLength": 3}}}),
+            ),
+        ]);
+        let s = UserSchema::compile(main, &docs).unwrap();
+        let v = s.violations(&json!({"name": "ab"}));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].message.starts_with("name: "), "{v:?}");
+    }
+
+    #[test]
+    fn missing_ref_targets_and_bad_schemas_are_errors() {
+        let url = "file:///lib/s.json";
+        let e = UserSchema::compile(
+            url,
+            &BTreeMap::from([(url.to_owned(), json!({"$ref": "other.json"}))]),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("other.json"), "{e}");
+        let e = UserSchema::compile(url, &BTreeMap::from([(url.to_owned(), json!({"type": 7}))]))
+            .unwrap_err();
+        assert_eq!(e.url, url);
+        let e = UserSchema::compile(
+            url,
+            &BTreeMap::from([(
+                url.to_owned(),
+                json!({"$ref": "https://example.com/x.json"}),
+            )]),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("example.com"), "{e}");
+    }
+
+    #[test]
+    fn hostile_schemas_fail_instead_of_hanging() {
+        // A $ref cycle that never consumes input: an error at validation, not a loop.
+        let s = schema(
+            json!({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}),
+        );
+        let v = s.violations(&json!({"x": 1}));
+        assert!(!v.is_empty());
+        // A pattern too large to compile is refused when the schema is compiled.
+        let url = "file:///lib/s.json";
+        let huge = format!("^(a{{1000}}){{1000}}{}$", "[a-z]{100}".repeat(100));
+        let e = UserSchema::compile(
+            url,
+            &BTreeMap::from([(url.to_owned(), json!({"pattern": huge}))]),
+        );
+        assert!(e.is_err());
+    }
+}
