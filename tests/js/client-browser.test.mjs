@@ -16,25 +16,11 @@ import { tmpdir } from "node:os";
 import { join, resolve, extname, sep } from "node:path";
 import { root, pkgDir } from "./lib/pkg.mjs";
 import { launchChromium, collectProblems } from "./lib/browser.mjs";
+import { until } from "./lib/until.mjs";
 
 const run = promisify(execFile);
 const bin = process.env.PROMPTSHELF_BIN || join(root, "target/debug/promptshelf");
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".wasm": "application/wasm" };
-
-async function until(what, ms, check) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ": " + last.message : ""}`);
-}
 
 /** Serves `dir` (and `extra` path → body) on a free loopback port. */
 async function serveStatic(dir, extra = {}) {

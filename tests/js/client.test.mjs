@@ -15,25 +15,10 @@ import { join } from "node:path";
 import { root, pkgDir, loadPkg } from "./lib/pkg.mjs";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { until } from "./lib/until.mjs";
 
 const bin = process.env.PROMPTSHELF_BIN || join(root, "target/debug/promptshelf");
 const { createClient, PromptshelfError } = await import(join(pkgDir, "client", "client.js"));
-
-/** Polls `check` until it returns a truthy value or `ms` pass. */
-async function until(what, ms, check) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ": " + last.message : ""}`);
-}
 
 function freePort() {
   return new Promise((resolve, reject) => {

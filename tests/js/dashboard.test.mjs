@@ -11,26 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./lib/browser.mjs";
+import { until } from "./lib/until.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = process.env.PROMPTSHELF_BIN || join(root, "target/debug/promptshelf");
 const artifacts = join(root, "test-artifacts");
-
-/** Polls `check` until it returns a truthy value or the deadline passes. */
-async function until(what, ms, check) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ": " + last.message : ""}`);
-}
 
 /** Starts `promptshelf watch DIR` on a free port; resolves with the child and its address. */
 async function startWatch(dir) {
@@ -130,7 +115,8 @@ test("dashboard: loads, shows a broken file's error live, searches", { timeout: 
   await link.click();
   await until("the document page", 10000, async () => (await page.textContent("#doc-head h3")) === "Typed Reply");
   assert.match(await page.textContent("#doc-template"), /system[\s\S]*Be \{\{tone\}\}[\s\S]*user[\s\S]*\{\{question\}\}/);
-  assert.match(await page.textContent("#doc-schema"), /"required": \[\s*"question"\s*\]/);
+  // The schema arrives by its own request (GET /v1/prompts/{id}/schema), after the heading.
+  await until("the input schema", 10000, async () => /"required": \[\s*"question"\s*\]/.test(await page.textContent("#doc-schema")));
   // Widgets per type, defaults filled in, the enum as a choice.
   assert.equal(await page.$eval("#input-tone", (e) => e.tagName), "SELECT");
   assert.deepEqual(await page.$$eval("#input-tone option", (os) => os.map((o) => o.textContent)), ["", "calm", "formal"]);

@@ -16,24 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./lib/browser.mjs";
+import { until } from "./lib/until.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = process.env.PROMPTSHELF_BIN || join(root, "target/debug/promptshelf");
-
-async function until(what, ms, check) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ": " + last.message : ""}`);
-}
 
 /** A page server on 127.0.0.1 (any name that maps there reaches it): GET / is a blank page. */
 async function pageServer(t) {
