@@ -110,6 +110,8 @@ test("dashboard: loads, shows a broken file's error live, searches", { timeout: 
     join(dir, "prompts/typed-reply.prompty"),
     "---\nname: Typed Reply\nmodel:\n  id: gpt-4o\ninputs:\n  - name: question\n    kind: string\n    required: true\n    description: The customer's question\n  - name: tone\n    kind: string\n    enumValues: [calm, formal]\n    default: calm\n  - name: count\n    kind: integer\n    default: 2\n---\nsystem:\nBe {{tone}}; give {{count}} tips.\n\nuser:\n{{question}}\n",
   );
+  // Search only once the file is synced (under load the sync can trail the write).
+  await until("the typed prompt to be synced", 15000, async () => (await (await fetch(base + "/v1/search?q=typed+reply")).json()).total > 0);
   await page.fill("#q", "typed reply");
   const link = await until("the typed prompt's hit", 15000, async () => page.$('#hits .hit .name a[href*="typed-reply"]'));
   await link.click();
