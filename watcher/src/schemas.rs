@@ -41,21 +41,60 @@ pub enum SchemaLoadError {
     Compile(#[from] SchemaError),
 }
 
-/// Reads and compiles the schemas `table` names; `base` is the folder relative paths
-/// start from.
-pub fn load(table: &SchemasTable, base: &Path) -> Result<CollectionSchemas, SchemaLoadError> {
-    let one = |p: &Option<PathBuf>| -> Result<Option<Arc<UserSchema>>, SchemaLoadError> {
-        p.as_ref()
-            .map(|p| load_one(&base.join(p)).map(Arc::new))
-            .transpose()
-    };
-    Ok(CollectionSchemas {
-        personas: one(&table.personas)?,
-        prompts: one(&table.prompts)?,
-    })
+/// The documents each collection's schema was compiled from (URL → JSON), so that
+/// `watch` can tell which files to watch and which collection an edit changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sources {
+    pub personas: Option<BTreeMap<String, Value>>,
+    pub prompts: Option<BTreeMap<String, Value>>,
 }
 
-fn load_one(path: &Path) -> Result<UserSchema, SchemaLoadError> {
+impl Sources {
+    /// Every file read, once each.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = [&self.personas, &self.prompts]
+            .into_iter()
+            .flatten()
+            .flat_map(|docs| docs.keys())
+            .filter_map(|u| url::Url::parse(u).ok()?.to_file_path().ok())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Reads and compiles the schemas `table` names (`base`: the folder relative paths
+/// start from), and returns what was read beside them.
+pub fn load_with_sources(
+    table: &SchemasTable,
+    base: &Path,
+) -> Result<(CollectionSchemas, Sources), SchemaLoadError> {
+    type One = (Option<Arc<UserSchema>>, Option<BTreeMap<String, Value>>);
+    let one = |p: &Option<PathBuf>| -> Result<One, SchemaLoadError> {
+        match p {
+            None => Ok((None, None)),
+            Some(p) => {
+                let (url, docs) = read_one(&base.join(p))?;
+                let schema = UserSchema::compile(&url, &docs)?;
+                Ok((Some(Arc::new(schema)), Some(docs)))
+            }
+        }
+    };
+    let (personas, personas_docs) = one(&table.personas)?;
+    let (prompts, prompts_docs) = one(&table.prompts)?;
+    Ok((
+        CollectionSchemas { personas, prompts },
+        Sources {
+            personas: personas_docs,
+            prompts: prompts_docs,
+        },
+    ))
+}
+
+/// The schema at `path` and every local file it refers to, transitively: its URL and
+/// the map URL → document the core compiles from.
+fn read_one(path: &Path) -> Result<(String, BTreeMap<String, Value>), SchemaLoadError> {
     let path = std::fs::canonicalize(path).map_err(|e| SchemaLoadError::Read(path.into(), e))?;
     let root = url::Url::from_file_path(&path).map_err(|_| SchemaLoadError::Path(path.clone()))?;
     let mut docs: BTreeMap<String, Value> = BTreeMap::new();
@@ -88,7 +127,7 @@ fn load_one(path: &Path) -> Result<UserSchema, SchemaLoadError> {
         }
         docs.insert(url.to_string(), doc);
     }
-    Ok(UserSchema::compile(root.as_str(), &docs)?)
+    Ok((root.to_string(), docs))
 }
 
 fn read_json(file: &Path) -> Result<Value, SchemaLoadError> {
@@ -120,6 +159,10 @@ fn refs_of(v: &Value, out: &mut Vec<String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn load(table: &SchemasTable, base: &Path) -> Result<CollectionSchemas, SchemaLoadError> {
+        load_with_sources(table, base).map(|(s, _)| s)
+    }
 
     #[test]
     fn local_refs_are_loaded_relative_to_the_referring_file() {
