@@ -20,6 +20,8 @@
 mod check;
 #[cfg(feature = "validate")]
 pub mod collection;
+#[cfg(feature = "validate")]
+mod cost;
 #[cfg(feature = "render")]
 mod template;
 pub mod typescript;
