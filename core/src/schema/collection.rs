@@ -382,6 +382,44 @@ pub struct CollectionSchemas {
     pub prompts: Option<Arc<UserSchema>>,
 }
 
+/// Where schemas given as values (not files) live, for resolving their relative `$ref`s:
+/// `common.json` in a schema handed over this way means `file:///schemas/common.json`.
+pub const INLINE_BASE: &str = "file:///schemas/";
+
+impl CollectionSchemas {
+    /// Compiles schemas given as JSON values: the npm package's `parse()`, where an editor
+    /// in the browser has no files to hand over. `resources` are the documents the
+    /// schemas' `$ref`s name, keyed by absolute URL or by a name relative to
+    /// [`INLINE_BASE`] (`{"common.json": {...}}`). The same compiler, messages and
+    /// positions as the schemas `promptshelf.toml` names.
+    pub fn from_values(
+        personas: Option<&Value>,
+        prompts: Option<&Value>,
+        resources: &BTreeMap<String, Value>,
+    ) -> Result<CollectionSchemas, SchemaError> {
+        let base = url::Url::parse(INLINE_BASE).expect("a valid base URL");
+        let mut documents = BTreeMap::new();
+        for (name, doc) in resources {
+            let url = base.join(name).map_err(|e| SchemaError {
+                url: name.clone(),
+                message: format!("not a usable name for a schema resource: {e}"),
+            })?;
+            documents.insert(url.to_string(), doc.clone());
+        }
+        let one = |name: &str, v: Option<&Value>| -> Result<Option<Arc<UserSchema>>, SchemaError> {
+            let Some(v) = v else { return Ok(None) };
+            let url = format!("{INLINE_BASE}{name}");
+            let mut docs = documents.clone();
+            docs.insert(url.clone(), v.clone());
+            UserSchema::compile(&url, &docs).map(|s| Some(Arc::new(s)))
+        };
+        Ok(CollectionSchemas {
+            personas: one("personas.schema.json", personas)?,
+            prompts: one("prompts.schema.json", prompts)?,
+        })
+    }
+}
+
 impl PartialEq for CollectionSchemas {
     fn eq(&self, other: &Self) -> bool {
         fn same(a: &Option<Arc<UserSchema>>, b: &Option<Arc<UserSchema>>) -> bool {
@@ -510,8 +548,38 @@ mod tests {
 }
 
 #[cfg(test)]
-mod cost_tests {
+mod cost_and_value_tests {
     use super::*;
+
+    #[test]
+    fn schemas_given_as_values_check_documents_like_schema_files() {
+        let persona = json!({
+            "type": "object",
+            "required": ["name", "system_prompt"],
+            "properties": {"name": {"type": "string", "minLength": 2},
+                           "tags": {"$ref": "common.json#/$defs/tags"}}
+        });
+        let common = json!({"$defs": {"tags": {"type": "array", "items": {"type": "string"}}}});
+        let schemas = CollectionSchemas::from_values(
+            Some(&persona),
+            None,
+            &BTreeMap::from([("common.json".to_owned(), common)]),
+        )
+        .unwrap();
+        assert!(schemas.prompts.is_none());
+        let opts = crate::ParseOptions {
+            schemas,
+            ..Default::default()
+        };
+        let text =
+            "{\n  \"name\": \"Tagger\",\n  \"system_prompt\": \"x\",\n  \"tags\": [\"a\", 7]\n}\n";
+        let e = crate::parse_document("personas/t.json", text.as_bytes(), &opts).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(4), Some(17)), "{e}");
+        assert_eq!(e.message, "tags[1]: expected a string, found the number 7");
+        // A `$ref` to a resource not given is an error naming it.
+        let e = CollectionSchemas::from_values(Some(&persona), None, &BTreeMap::new()).unwrap_err();
+        assert!(e.message.contains("common.json"), "{e}");
+    }
 
     fn compile(v: Value) -> Result<UserSchema, SchemaError> {
         let url = "file:///lib/s.json";
