@@ -523,6 +523,10 @@ impl Live {
                 .collect();
             self.process(items)?;
         }
+        // A schema edit before the barrier counts as applied once the barrier returns.
+        if self.schema_due.take().is_some() {
+            self.reload_schemas()?;
+        }
         Ok(())
     }
 
