@@ -2,8 +2,11 @@
 //! `DIR/queries-N.json` (the fixed query list) — MiniSearch's script reads the same
 //! files. `promptshelf-bench run DOCS QUERIES` measures promptshelf's index on them
 //! and prints one JSON object. `scripts/bench-search` runs both sides and compares.
+//! `promptshelf-bench typed LIB PROMPTSHELF` measures typed prompts (see `typed.rs`,
+//! `scripts/bench-typed`).
 
 mod gen;
+mod typed;
 
 use promptshelf_core::search::{Index, SearchOptions};
 use promptshelf_core::Document;
@@ -17,7 +20,12 @@ fn main() -> ExitCode {
     let r = match args.first().map(String::as_str) {
         Some("gen") if args.len() >= 3 => gen_cmd(&args[1], &args[2], args.get(3)),
         Some("run") if args.len() >= 3 => run_cmd(&args[1], &args[2]),
-        _ => Err("usage: promptshelf-bench gen N DIR [SEED] | run DOCS.json QUERIES.json".into()),
+        Some("typed") if args.len() >= 3 => typed::run(&args[1], &args[2], args.get(3)),
+        _ => Err(
+            "usage: promptshelf-bench gen N DIR [SEED] | run DOCS.json QUERIES.json \
+                  | typed LIB PROMPTSHELF [RUNS]"
+                .into(),
+        ),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

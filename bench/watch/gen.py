@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Deterministic synthetic prompt library for the watcher benchmark.
 
-usage: gen.py N DIR [SEED]
+usage: gen.py N DIR [SEED] [--typed]
 
 Writes N files under DIR: 70% personas (personas/<group>/<slug>.json) and 30% Prompty
 templates (prompts/<group>/<slug>.prompty), shaped like the real corpus (ids, names,
 descriptions, tags, authors, model settings, a templated body of a few hundred words).
 Same (N, SEED) -> byte-identical files on every machine (own PRNG, no randomness from
-the platform)."""
+the platform).
+
+--typed: the prompts also declare typed `inputs` (v2 property lists and v1 maps, every
+other file) and `outputs`, and their templates use them, as typed prompts do (#16's
+benchmark, scripts/bench-typed). Without it the files are what they always were."""
 import os
 import sys
 
@@ -55,8 +59,49 @@ def persona(r, i):
     }, indent=2) + "\n"
 
 
-def prompty(r, i):
+V2_INPUTS = """inputs:
+  - name: question
+    kind: string
+    required: true
+    description: The user's question
+  - name: tone
+    kind: string
+    enumValues: [calm, formal, friendly]
+    default: calm
+  - name: max_items
+    kind: integer
+    default: 5
+  - name: tags
+    kind: array
+    items:
+      kind: string
+outputs:
+  - name: answer
+    kind: string
+    required: true
+  - name: sources
+    kind: array
+    items:
+      kind: string
+"""
+
+V1_INPUTS = """inputs:
+  question:
+    type: string
+    description: The user's question
+    sample: What can you do?
+  tone:
+    type: string
+    default: calm
+  max_items: 5
+"""
+
+
+def prompty(r, i, typed=False):
     tags = sorted({TAGS[r.below(len(TAGS))] for _ in range(3)})
+    inputs = (V2_INPUTS if i % 2 else V1_INPUTS) if typed else ""
+    user = ("user:\n{{question}} (in a {{tone}} tone, at most {{max_items}} items)\n"
+            if typed else "user:\n{{question}}\n")
     return (
         "---\n"
         f"id: prompt-{i:06d}\n"
@@ -68,10 +113,11 @@ def prompty(r, i):
         "    azure_deployment: gpt-4o\n  parameters:\n"
         f"    max_tokens: {200 + r.below(2000)}\n"
         "sample:\n  question: What can you do?\n"
+        f"{inputs}"
         "---\n"
         "system:\n"
         f"{words(r, 80 + r.below(150)).capitalize()}.\n\n"
-        "user:\n{{question}}\n"
+        f"{user}"
     )
 
 
@@ -82,12 +128,14 @@ def path_of(i):
 
 
 def main():
-    n, out = int(sys.argv[1]), sys.argv[2]
-    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 42
+    args = [a for a in sys.argv[1:] if a != "--typed"]
+    typed = "--typed" in sys.argv[1:]
+    n, out = int(args[0]), args[1]
+    seed = int(args[2]) if len(args) > 2 else 42
     for i in range(n):
         r = Rng(seed * 1_000_003 + i)
         rel = path_of(i)
-        text = persona(r, i) if rel.startswith("personas/") else prompty(r, i)
+        text = persona(r, i) if rel.startswith("personas/") else prompty(r, i, typed)
         p = os.path.join(out, rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, "w") as f:

@@ -112,6 +112,9 @@ pub struct Config {
     pub poll_interval: Duration,
     /// The compiled `[schemas]` (none when the file names none).
     pub schemas: promptshelf_core::schema::CollectionSchemas,
+    /// What `schemas` was compiled from: `watch` re-reads them when one of these files
+    /// (or the TOML file) changes.
+    pub schema_sources: crate::schemas::Sources,
     /// The TOML file that was read, if any, and its unknown tables.
     pub file: Option<PathBuf>,
     /// Tables of the TOML file other modules own (e.g. `[server]` for the local server).
@@ -185,7 +188,7 @@ impl Config {
             fc.reconcile_secs,
             DEFAULT_RECONCILE_SECS,
         );
-        let schemas = schemas_of(file_path.as_deref(), &fc, &file_dir)?;
+        let (schemas, schema_sources) = schemas_of(file_path.as_deref(), &fc, &file_dir)?;
         let poll_ms = pick(w.and_then(|w| w.poll_ms), fc.poll_ms, DEFAULT_POLL_MS).max(10);
         Ok(Config {
             root,
@@ -201,23 +204,51 @@ impl Config {
             force_poll: w.is_some_and(|w| w.poll) || fc.poll.unwrap_or(false),
             poll_interval: Duration::from_millis(poll_ms),
             schemas,
+            schema_sources,
             file: file_path,
             extra: fc.rest,
         })
     }
 }
 
-/// The compiled `[schemas]` of a loaded file (none without the table).
+/// The compiled `[schemas]` of a loaded file (none without the table), and what they
+/// were compiled from.
 pub fn schemas_of(
     file: Option<&Path>,
     fc: &FileConfig,
     file_dir: &Path,
-) -> Result<promptshelf_core::schema::CollectionSchemas, ConfigError> {
+) -> Result<
+    (
+        promptshelf_core::schema::CollectionSchemas,
+        crate::schemas::Sources,
+    ),
+    ConfigError,
+> {
     match (&fc.schemas, file) {
-        (Some(table), Some(file)) => crate::schemas::load(table, file_dir)
+        (Some(table), Some(file)) => crate::schemas::load_with_sources(table, file_dir)
             .map_err(|e| ConfigError::Schemas(file.to_path_buf(), e)),
         _ => Ok(Default::default()),
     }
+}
+
+/// Reads `[schemas]` from the TOML file `file` again (`watch`, when it or a schema file
+/// changed): the other settings keep the values they started with.
+pub fn reload_schemas(
+    file: &Path,
+) -> Result<
+    (
+        promptshelf_core::schema::CollectionSchemas,
+        crate::schemas::Sources,
+    ),
+    ConfigError,
+> {
+    let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read(file.into(), e))?;
+    let fc: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Toml(file.into(), e))?;
+    let dir = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    schemas_of(Some(file), &fc, &dir)
 }
 
 pub fn load_file(

@@ -41,26 +41,76 @@ pub enum SchemaLoadError {
     Compile(#[from] SchemaError),
 }
 
-/// Reads and compiles the schemas `table` names; `base` is the folder relative paths
-/// start from.
-pub fn load(table: &SchemasTable, base: &Path) -> Result<CollectionSchemas, SchemaLoadError> {
-    let one = |p: &Option<PathBuf>| -> Result<Option<Arc<UserSchema>>, SchemaLoadError> {
-        p.as_ref()
-            .map(|p| load_one(&base.join(p)).map(Arc::new))
-            .transpose()
-    };
-    Ok(CollectionSchemas {
-        personas: one(&table.personas)?,
-        prompts: one(&table.prompts)?,
-    })
+/// The documents each collection's schema was compiled from (URL → JSON), so that
+/// `watch` can tell which files to watch and which collection an edit changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sources {
+    pub personas: Option<BTreeMap<String, Value>>,
+    pub prompts: Option<BTreeMap<String, Value>>,
+    /// Every file read (canonical), once each.
+    pub paths: Vec<PathBuf>,
 }
 
-fn load_one(path: &Path) -> Result<UserSchema, SchemaLoadError> {
+impl Sources {
+    /// Every file read, once each.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.paths.clone()
+    }
+}
+
+/// Reads and compiles the schemas `table` names (`base`: the folder relative paths
+/// start from), and returns what was read beside them.
+pub fn load_with_sources(
+    table: &SchemasTable,
+    base: &Path,
+) -> Result<(CollectionSchemas, Sources), SchemaLoadError> {
+    type One = (Option<Arc<UserSchema>>, Option<BTreeMap<String, Value>>);
+    let mut paths = Vec::new();
+    let mut one = |p: &Option<PathBuf>| -> Result<One, SchemaLoadError> {
+        match p {
+            None => Ok((None, None)),
+            Some(p) => {
+                let (url, docs, files) = read_one(&base.join(p))?;
+                paths.extend(files);
+                let schema = UserSchema::compile(&url, &docs)?;
+                Ok((Some(Arc::new(schema)), Some(docs)))
+            }
+        }
+    };
+    let (personas, personas_docs) = one(&table.personas)?;
+    let (prompts, prompts_docs) = one(&table.prompts)?;
+    paths.sort();
+    paths.dedup();
+    Ok((
+        CollectionSchemas { personas, prompts },
+        Sources {
+            personas: personas_docs,
+            prompts: prompts_docs,
+            paths,
+        },
+    ))
+}
+
+/// The schema's URL, the documents by URL, the files read.
+type ReadSchema = (String, BTreeMap<String, Value>, Vec<PathBuf>);
+
+/// The schema at `path` and every local file it refers to, transitively: its URL, the
+/// map URL → document the core compiles from, and the files read.
+///
+/// A `$ref` is resolved as the validator will resolve it, against the base URI that
+/// `$id`s set (`"$id": "https://example.com/s/persona.json"` makes `common.json` mean
+/// `https://example.com/s/common.json`), and the document is looked for on disk at the
+/// same relative place from the referring file; it is handed over under the URL the
+/// validator will ask for. So a schema set written with `$id`s (as published schemas
+/// are) works from a folder, without the network.
+fn read_one(path: &Path) -> Result<ReadSchema, SchemaLoadError> {
     let path = std::fs::canonicalize(path).map_err(|e| SchemaLoadError::Read(path.into(), e))?;
     let root = url::Url::from_file_path(&path).map_err(|_| SchemaLoadError::Path(path.clone()))?;
     let mut docs: BTreeMap<String, Value> = BTreeMap::new();
-    let mut queue = vec![(root.clone(), path.clone())];
-    while let Some((url, file)) = queue.pop() {
+    let mut files: Vec<PathBuf> = Vec::new();
+    // (the URL the validator knows the document by, its file's URL, its path)
+    let mut queue = vec![(root.clone(), root.clone(), path.clone())];
+    while let Some((url, file_url, file)) = queue.pop() {
         if docs.contains_key(url.as_str()) {
             continue;
         }
@@ -69,26 +119,29 @@ fn load_one(path: &Path) -> Result<UserSchema, SchemaLoadError> {
         }
         let doc = read_json(&file)?;
         let mut refs = Vec::new();
-        refs_of(&doc, &mut refs);
-        for r in refs {
-            let Ok(mut target) = url.join(&r) else {
-                continue;
-            };
-            target.set_fragment(None);
-            if target.scheme() != "file" || docs.contains_key(target.as_str()) || target == url {
+        refs_of(&doc, &url, &file_url, &mut refs);
+        for (target, local) in refs {
+            if local == file_url
+                || docs.contains_key(target.as_str())
+                || queue.iter().any(|(u, _, _)| *u == target)
+            {
                 continue;
             }
             // Anything not a readable local file is left out: the core then reports the
             // `$ref` as unresolvable, naming it.
-            if let Ok(p) = target.to_file_path() {
+            if local.scheme() != "file" {
+                continue;
+            }
+            if let Ok(p) = local.to_file_path() {
                 if p.is_file() {
-                    queue.push((target, p));
+                    queue.push((target, local, p));
                 }
             }
         }
         docs.insert(url.to_string(), doc);
+        files.push(file);
     }
-    Ok(UserSchema::compile(root.as_str(), &docs)?)
+    Ok((root.to_string(), docs, files))
 }
 
 fn read_json(file: &Path) -> Result<Value, SchemaLoadError> {
@@ -100,18 +153,40 @@ fn read_json(file: &Path) -> Result<Value, SchemaLoadError> {
     serde_json::from_slice(&bytes).map_err(|e| SchemaLoadError::Json(file.into(), e))
 }
 
-/// Every `$ref` / `$dynamicRef` string in a schema document.
-fn refs_of(v: &Value, out: &mut Vec<String>) {
+/// Every `$ref` / `$dynamicRef` of a schema document, without fragment: as the
+/// validator resolves it (against `base`, moved by each `$id` on the way), and the file
+/// it is looked for in (against `file_base`, moved only by relative `$id`s).
+fn refs_of(v: &Value, base: &url::Url, file_base: &url::Url, out: &mut Vec<(url::Url, url::Url)>) {
     match v {
         Value::Object(map) => {
+            let (base, file_base) = match map.get("$id").and_then(Value::as_str) {
+                Some(id) => {
+                    let moved = base.join(id).unwrap_or_else(|_| base.clone());
+                    let file_moved = if url::Url::parse(id).is_ok() {
+                        file_base.clone()
+                    } else {
+                        file_base.join(id).unwrap_or_else(|_| file_base.clone())
+                    };
+                    (moved, file_moved)
+                }
+                None => (base.clone(), file_base.clone()),
+            };
             for (k, child) in map {
                 match (k.as_str(), child) {
-                    ("$ref" | "$dynamicRef", Value::String(r)) => out.push(r.clone()),
-                    _ => refs_of(child, out),
+                    ("$ref" | "$dynamicRef", Value::String(r)) => {
+                        if let (Ok(mut t), Ok(mut l)) = (base.join(r), file_base.join(r)) {
+                            t.set_fragment(None);
+                            l.set_fragment(None);
+                            out.push((t, l));
+                        }
+                    }
+                    // Values, not schemas: a `$ref` key in an example is not a reference.
+                    ("const" | "enum" | "default" | "examples", _) => {}
+                    _ => refs_of(child, &base, &file_base, out),
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|c| refs_of(c, out)),
+        Value::Array(items) => items.iter().for_each(|c| refs_of(c, base, file_base, out)),
         _ => {}
     }
 }
@@ -120,6 +195,10 @@ fn refs_of(v: &Value, out: &mut Vec<String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn load(table: &SchemasTable, base: &Path) -> Result<CollectionSchemas, SchemaLoadError> {
+        load_with_sources(table, base).map(|(s, _)| s)
+    }
 
     #[test]
     fn local_refs_are_loaded_relative_to_the_referring_file() {
@@ -151,6 +230,53 @@ mod tests {
         assert_eq!(
             v[0].message,
             "tags[1]: expected a string, found the number 7"
+        );
+    }
+
+    #[test]
+    fn refs_resolve_against_id_bases_and_load_from_the_same_relative_place() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("schemas/defs")).unwrap();
+        // Published-style schemas: absolute `$id`s, relative `$ref`s between them; one
+        // nested `$id` moves the base into a subfolder.
+        std::fs::write(
+            dir.path().join("schemas/persona.json"),
+            r#"{"$id": "https://example.com/schemas/persona.json",
+                "properties": {
+                  "tags": {"$ref": "defs/tags.json"},
+                  "level": {"$id": "defs/", "$ref": "level.json"}}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("schemas/defs/tags.json"),
+            r##"{"$id": "https://example.com/schemas/defs/tags.json",
+                "type": "array", "items": {"$ref": "#/$defs/tag"},
+                "$defs": {"tag": {"type": "string"}}}"##,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("schemas/defs/level.json"),
+            r#"{"enum": ["junior", "senior"]}"#,
+        )
+        .unwrap();
+        let table = SchemasTable {
+            personas: Some("schemas/persona.json".into()),
+            prompts: None,
+        };
+        let (s, sources) = load_with_sources(&table, dir.path()).unwrap();
+        assert_eq!(sources.files().len(), 3, "{:?}", sources.files());
+        let v = s
+            .personas
+            .unwrap()
+            .violations(&json!({"tags": ["a", 7], "level": "x"}));
+        let mut messages: Vec<&str> = v.iter().map(|v| v.message.as_str()).collect();
+        messages.sort();
+        assert_eq!(
+            messages,
+            [
+                "level: expected one of \"junior\", \"senior\", found the string \"x\"",
+                "tags[1]: expected a string, found the number 7"
+            ]
         );
     }
 

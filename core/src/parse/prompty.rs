@@ -306,18 +306,6 @@ fn infer_kind(v: &Value) -> &'static str {
     }
 }
 
-const PROPERTY_KEYS: &[&str] = &[
-    "kind",
-    "type",
-    "description",
-    "default",
-    "sample",
-    "example",
-    "required",
-    "enumValues",
-    "enum",
-];
-
 /// One input property in one shape: `{"kind", "description"?, "required"?, "default"?,
 /// "sample"?, "enum"?}`. `kind` comes from v2 `kind` or v1 `type`, else is inferred.
 fn normalise_property(p: &Map<String, Value>) -> Map<String, Value> {
@@ -356,7 +344,7 @@ pub fn normalise_inputs(inputs: Option<&Value>, sample: Option<&Value>) -> Value
         Some(Value::Object(props)) => {
             for (name, v) in props {
                 let prop = match v {
-                    Value::Object(p) if PROPERTY_KEYS.iter().any(|k| p.contains_key(*k)) => {
+                    Value::Object(p) if crate::schema::is_property_declaration(p) => {
                         normalise_property(p)
                     }
                     Value::Null => normalise_property(&Map::new()),
@@ -681,5 +669,57 @@ You report weather.
         assert!(parse_document("prompts/p.prompty", ok.as_bytes(), &opts).is_ok());
         // Personas are not checked against the prompts' schema.
         assert!(parse_document("personas/p.json", b"{}", &opts).is_ok());
+    }
+
+    #[test]
+    fn parser_and_schema_agree_on_declaration_or_shorthand() {
+        // Each key that makes a mapping a declaration, alone: the normalised inputs and
+        // the schema must both read `x` as declared (no default), and a mapping without
+        // any such key as a shorthand object default in both. (The parser once kept its
+        // own shorter list: `x: {items: ...}` was a declaration to one, a default to the
+        // other.)
+        let values = [
+            ("kind", "string"),
+            ("type", "string"),
+            ("description", "d"),
+            ("sample", "s"),
+            ("example", "s"),
+            ("required", "false"),
+            ("enumValues", "[a, b]"),
+            ("enum", "[a, b]"),
+            ("nullable", "true"),
+            ("items", "{kind: string}"),
+            ("properties", "[{name: a, kind: string}]"),
+        ];
+        for key in crate::schema::PROPERTY_KEYS {
+            if *key == "default" {
+                continue;
+            }
+            let value = values
+                .iter()
+                .find(|(k, _)| k == key)
+                .unwrap_or_else(|| panic!("no test value for `{key}`"))
+                .1;
+            let d = ok(&format!(
+                "---\nname: p\ninputs:\n  x: {{{key}: {value}}}\n---\nHi"
+            ));
+            assert!(
+                d.content["inputs"]["x"].get("default").is_none(),
+                "parser read `{key}` as a shorthand default: {}",
+                d.content["inputs"]["x"]
+            );
+            assert!(
+                d.content["schema"]["inputs"]["properties"]["x"]
+                    .get("default")
+                    .is_none(),
+                "schema read `{key}` as a shorthand default"
+            );
+        }
+        let d = ok("---\nname: p\ninputs:\n  x: {other: 1}\n---\nHi");
+        assert_eq!(d.content["inputs"]["x"]["default"], json!({"other": 1}));
+        assert_eq!(
+            d.content["schema"]["inputs"]["properties"]["x"]["default"],
+            json!({"other": 1})
+        );
     }
 }

@@ -87,6 +87,8 @@ pub struct UserSchema {
     schemas: Schemas,
     index: SchemaIndex,
     url: String,
+    /// How much work a value can cost (see [`super::cost`]).
+    cost: super::cost::Cost,
 }
 
 impl std::fmt::Debug for UserSchema {
@@ -133,6 +135,8 @@ impl UserSchema {
         for doc in documents.values() {
             check_patterns(doc).map_err(&err)?;
         }
+        let cost = super::cost::analyse(url, documents)
+            .map_err(|m| err(format!("the schema is too costly to check: {m}")))?;
         let mut schemas = Schemas::new();
         // boon panics ("bug in jsonschema compiler") on some regex errors; the patterns
         // were checked above, and a panic left is still an error, not a crash.
@@ -145,6 +149,7 @@ impl UserSchema {
             schemas,
             index,
             url: url.to_owned(),
+            cost,
         })
     }
 
@@ -157,10 +162,47 @@ impl UserSchema {
     /// order of discovery; empty when it matches.
     pub fn violations(&self, instance: &Value) -> Vec<Violation> {
         let mut out = Vec::new();
+        // A recursive schema that checks each level several times (see `super::cost`):
+        // a deep value would take exponential time, so it is refused instead of checked.
+        // Every value is met by at most `per_value` schema nodes otherwise.
+        let (depth, values) = shape(instance);
+        let bound = self
+            .cost
+            .bound(depth)
+            .saturating_mul(u64::try_from(values).unwrap_or(u64::MAX));
+        if bound > MAX_WORK {
+            out.push(Violation {
+                at: Vec::new(),
+                message: format!(
+                    "document: too costly to check against this schema (about {bound} checks for \
+                     {values} values nested {depth} deep; its $refs check each level {} times)",
+                    self.cost.fan_out
+                ),
+            });
+            return out;
+        }
         if let Err(e) = self.schemas.validate(instance, self.index) {
             collect(&e, instance, &mut out);
         }
         out
+    }
+}
+
+/// Schema nodes one document may be checked against, at most (values × nodes per value
+/// × the recursion's fan-out per level): well under a second of boon's work.
+const MAX_WORK: u64 = 20_000_000;
+
+/// How deep `v` nests, and how many values it holds. Documents are depth-bounded by their
+/// parsers, so the recursion is too.
+fn shape(v: &Value) -> (usize, usize) {
+    match v {
+        Value::Array(items) => items.iter().map(shape).fold((1, 1), |(d, n), (cd, cn)| {
+            (d.max(cd + 1), n.saturating_add(cn))
+        }),
+        Value::Object(m) => m.values().map(shape).fold((1, 1), |(d, n), (cd, cn)| {
+            (d.max(cd + 1), n.saturating_add(cn))
+        }),
+        _ => (1, 1),
     }
 }
 
@@ -340,6 +382,44 @@ pub struct CollectionSchemas {
     pub prompts: Option<Arc<UserSchema>>,
 }
 
+/// Where schemas given as values (not files) live, for resolving their relative `$ref`s:
+/// `common.json` in a schema handed over this way means `file:///schemas/common.json`.
+pub const INLINE_BASE: &str = "file:///schemas/";
+
+impl CollectionSchemas {
+    /// Compiles schemas given as JSON values: the npm package's `parse()`, where an editor
+    /// in the browser has no files to hand over. `resources` are the documents the
+    /// schemas' `$ref`s name, keyed by absolute URL or by a name relative to
+    /// [`INLINE_BASE`] (`{"common.json": {...}}`). The same compiler, messages and
+    /// positions as the schemas `promptshelf.toml` names.
+    pub fn from_values(
+        personas: Option<&Value>,
+        prompts: Option<&Value>,
+        resources: &BTreeMap<String, Value>,
+    ) -> Result<CollectionSchemas, SchemaError> {
+        let base = url::Url::parse(INLINE_BASE).expect("a valid base URL");
+        let mut documents = BTreeMap::new();
+        for (name, doc) in resources {
+            let url = base.join(name).map_err(|e| SchemaError {
+                url: name.clone(),
+                message: format!("not a usable name for a schema resource: {e}"),
+            })?;
+            documents.insert(url.to_string(), doc.clone());
+        }
+        let one = |name: &str, v: Option<&Value>| -> Result<Option<Arc<UserSchema>>, SchemaError> {
+            let Some(v) = v else { return Ok(None) };
+            let url = format!("{INLINE_BASE}{name}");
+            let mut docs = documents.clone();
+            docs.insert(url.clone(), v.clone());
+            UserSchema::compile(&url, &docs).map(|s| Some(Arc::new(s)))
+        };
+        Ok(CollectionSchemas {
+            personas: one("personas.schema.json", personas)?,
+            prompts: one("prompts.schema.json", prompts)?,
+        })
+    }
+}
+
 impl PartialEq for CollectionSchemas {
     fn eq(&self, other: &Self) -> bool {
         fn same(a: &Option<Arc<UserSchema>>, b: &Option<Arc<UserSchema>>) -> bool {
@@ -464,5 +544,80 @@ mod tests {
             &BTreeMap::from([(url.to_owned(), json!({"pattern": huge}))]),
         );
         assert!(e.is_err());
+    }
+}
+
+#[cfg(test)]
+mod cost_and_value_tests {
+    use super::*;
+
+    #[test]
+    fn schemas_given_as_values_check_documents_like_schema_files() {
+        let persona = json!({
+            "type": "object",
+            "required": ["name", "system_prompt"],
+            "properties": {"name": {"type": "string", "minLength": 2},
+                           "tags": {"$ref": "common.json#/$defs/tags"}}
+        });
+        let common = json!({"$defs": {"tags": {"type": "array", "items": {"type": "string"}}}});
+        let schemas = CollectionSchemas::from_values(
+            Some(&persona),
+            None,
+            &BTreeMap::from([("common.json".to_owned(), common)]),
+        )
+        .unwrap();
+        assert!(schemas.prompts.is_none());
+        let opts = crate::ParseOptions {
+            schemas,
+            ..Default::default()
+        };
+        let text =
+            "{\n  \"name\": \"Tagger\",\n  \"system_prompt\": \"x\",\n  \"tags\": [\"a\", 7]\n}\n";
+        let e = crate::parse_document("personas/t.json", text.as_bytes(), &opts).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(4), Some(17)), "{e}");
+        assert_eq!(e.message, "tags[1]: expected a string, found the number 7");
+        // A `$ref` to a resource not given is an error naming it.
+        let e = CollectionSchemas::from_values(Some(&persona), None, &BTreeMap::new()).unwrap_err();
+        assert!(e.message.contains("common.json"), "{e}");
+    }
+
+    fn compile(v: Value) -> Result<UserSchema, SchemaError> {
+        let url = "file:///lib/s.json";
+        UserSchema::compile(url, &BTreeMap::from([(url.to_owned(), v)]))
+    }
+
+    #[test]
+    fn exponential_schemas_are_refused_or_bounded_quickly() {
+        let started = std::time::Instant::now();
+        // Nested anyOf over the same $refs: 2^24 checks of one value (boon took 42 s on
+        // 2^22 before this bound). Refused when compiled.
+        let mut defs = serde_json::Map::new();
+        for i in 0..24 {
+            let next = format!("#/$defs/a{}", i + 1);
+            defs.insert(
+                format!("a{i}"),
+                json!({"anyOf": [{"$ref": next}, {"$ref": next}]}),
+            );
+        }
+        defs.insert("a24".into(), json!(false));
+        let e = compile(json!({"$defs": defs, "$ref": "#/$defs/a0"})).unwrap_err();
+        assert!(e.message.contains("too costly"), "{e}");
+        // Recursion checking every item twice: a shallow value is checked, a deep one
+        // is one violation instead of 2^depth work.
+        let s = compile(json!({"$defs": {"a": {"anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"$ref": "#/$defs/a"}},
+            {"type": "array", "items": {"$ref": "#/$defs/a"}, "minItems": 1}]}},
+            "$ref": "#/$defs/a"}))
+        .unwrap();
+        assert!(s.violations(&json!([["a"], "b"])).is_empty());
+        let mut deep = json!(7);
+        for _ in 0..40 {
+            deep = json!([deep]);
+        }
+        let v = s.violations(&deep);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].message.contains("too costly"), "{v:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }

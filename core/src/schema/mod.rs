@@ -20,6 +20,8 @@
 mod check;
 #[cfg(feature = "validate")]
 pub mod collection;
+#[cfg(feature = "validate")]
+mod cost;
 #[cfg(feature = "render")]
 mod template;
 pub mod typescript;
@@ -109,8 +111,10 @@ fn object_schema(props: Option<&Value>, sample: Option<&Value>, depth: usize) ->
 }
 
 /// Keys that make a mapping a property declaration rather than a shorthand default
-/// (`name: {a: 1}` is an object default; `name: {type: string}` a declaration).
-const PROPERTY_KEYS: &[&str] = &[
+/// (`name: {a: 1}` is an object default; `name: {type: string}` a declaration). The one
+/// list both readers of `inputs` use: the parser's normalised `content.inputs` and the
+/// schema built here must agree on what a mapping is (see [`is_property_declaration`]).
+pub const PROPERTY_KEYS: &[&str] = &[
     "kind",
     "type",
     "description",
@@ -124,6 +128,12 @@ const PROPERTY_KEYS: &[&str] = &[
     "items",
     "properties",
 ];
+
+/// Whether a mapping under `inputs` (or `outputs`) declares a property, rather than
+/// being the default value of a shorthand `name: value` input.
+pub fn is_property_declaration(p: &Map<String, Value>) -> bool {
+    PROPERTY_KEYS.iter().any(|k| p.contains_key(*k))
+}
 
 /// JSON Schema `type` of a Prompty kind (v2 `kind` or v1 `type`). `None` for kinds
 /// that have no single JSON type (`thread`, `image`, `union`, unknown spellings): those
@@ -156,7 +166,7 @@ fn inferred_type(v: &Value) -> Option<&'static str> {
 /// One property's schema and whether it is required.
 fn property_schema(v: &Value, depth: usize) -> (Value, bool) {
     let p = match v {
-        Value::Object(p) if PROPERTY_KEYS.iter().any(|k| p.contains_key(*k)) => p,
+        Value::Object(p) if is_property_declaration(p) => p,
         Value::Null => return (json!({}), false),
         // Shorthand: the value is the default, its type the type.
         other => {

@@ -128,7 +128,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
             .and_then(Path::parent)
             .map(Path::to_path_buf)
             .unwrap_or(root);
-        crate::config::schemas_of(file.as_deref(), &fc, &dir).map_err(|e| e.to_string())
+        crate::config::schemas_of(file.as_deref(), &fc, &dir)
+            .map(|(s, _)| s)
+            .map_err(|e| e.to_string())
     });
     let schemas = match schemas {
         Ok(s) => s,

@@ -27,6 +27,7 @@ fn cfg(root: &Path) -> Config {
         force_poll: false,
         poll_interval: Duration::from_millis(100),
         schemas: Default::default(),
+        schema_sources: Default::default(),
         file: None,
         extra: Default::default(),
     }

@@ -19,7 +19,7 @@ use super::checkpointer::Checkpointer;
 use super::handle::Shared;
 use super::library::Library;
 use super::observe::{observe, Observed};
-use super::report::{Progress, Quiet, ReconcileReport};
+use super::report::{BatchReport, Progress, Quiet, ReconcileReport};
 use super::search_hook::SearchHook;
 use super::walk::{walk, Found, Stat};
 use promptshelf_core::library::Claims;
@@ -373,6 +373,60 @@ impl Engine {
             "reconciled"
         );
         Ok(report)
+    }
+
+    /// New user schemas (`[schemas]` edited during `watch`): every file of the
+    /// collections whose schema changed (`personas`, `prompts`) is parsed again under
+    /// them. A document that now violates becomes a sync error (its last good version
+    /// stays served, as for any edit); one that failed and now passes is served again.
+    /// Files that passed and still pass are left alone, so an edit that changes nothing
+    /// writes nothing.
+    pub fn revalidate(
+        &mut self,
+        schemas: promptshelf_core::schema::CollectionSchemas,
+        personas: bool,
+        prompts: bool,
+    ) -> Result<BatchReport, promptshelf_store::Error> {
+        use promptshelf_core::DocType;
+        self.opts.schemas = schemas;
+        let mut rels: Vec<String> = self
+            .files
+            .keys()
+            .filter(|r| match promptshelf_core::library::classify(r) {
+                Some(DocType::Persona) => personas,
+                Some(DocType::PromptTemplate) => prompts,
+                None => false,
+            })
+            .cloned()
+            .collect();
+        rels.sort();
+        // No previous records: an unchanged file is parsed again, not skipped by hash.
+        let none = HashMap::new();
+        let mut total = BatchReport::default();
+        for chunk in rels.chunks(CHUNK) {
+            let obs: Vec<(String, Observed)> =
+                observe_all(&self.lib, &none, &self.opts, &self.shared, chunk, true)
+                    .into_iter()
+                    .filter(|(rel, o)| match o {
+                        Observed::Parsed { result, .. } => {
+                            result.is_err()
+                                || self.files.get(rel).is_some_and(|f| f.doc_id.is_none())
+                        }
+                        _ => true,
+                    })
+                    .collect();
+            if obs.is_empty() {
+                continue;
+            }
+            let r = self.apply(obs)?;
+            total.observed += r.observed;
+            total.upserted += r.upserted;
+            total.removed += r.removed;
+            total.stale += r.stale;
+            total.errors_set += r.errors_set;
+            total.generation = r.generation;
+        }
+        Ok(total)
     }
 
     /// The fast path: a known, non-racy file with the same size and mtime is not read.

@@ -14,7 +14,7 @@ use super::report::Quiet;
 use super::walk::walk;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -33,6 +33,11 @@ pub struct LiveOptions {
     pub poll_interval: Duration,
     /// How long a barrier waits for its cookie before reconciling instead.
     pub cookie_timeout: Duration,
+    /// The TOML file the settings came from: it and the schema files it names are
+    /// watched, and `[schemas]` is read again when one of them changes.
+    pub config_file: Option<PathBuf>,
+    /// What the engine's schemas were compiled from.
+    pub schema_sources: crate::schemas::Sources,
 }
 
 /// Unreadable files are retried this many times (with backoff) before becoming I/O errors.
@@ -81,6 +86,12 @@ pub struct Live {
     /// trails (see `Engine::flush_index`).
     last_batch: Instant,
     dirty_since: Option<Instant>,
+    /// The config file and every schema file (canonical): an event on one of them
+    /// schedules a schema reload at `schema_due`.
+    schema_files: HashSet<PathBuf>,
+    schema_due: Option<Instant>,
+    /// Folders of schema files outside the library, watched on their own.
+    schema_dirs: Vec<PathBuf>,
 }
 
 /// The stored search index is rewritten once live sync has been quiet this long...
@@ -110,7 +121,7 @@ impl Live {
         )?;
         shared.set_mode(mode);
         let next_periodic = opts.reconcile_every.map(|d| Instant::now() + d);
-        Ok(Live {
+        let mut live = Live {
             engine,
             rx,
             tx,
@@ -127,7 +138,13 @@ impl Live {
             cookie_seq: 0,
             last_batch: Instant::now(),
             dirty_since: None,
-        })
+            schema_files: HashSet::new(),
+            schema_due: None,
+            schema_dirs: Vec::new(),
+        };
+        let sources = live.opts.schema_sources.clone();
+        live.watch_schemas(&sources);
+        Ok(live)
     }
 
     pub fn engine_mut(&mut self) -> &mut Engine {
@@ -178,7 +195,7 @@ impl Live {
         let pending = self.pending.values().map(|p| p.due).min();
         let barrier = self.barriers.iter().map(|b| b.deadline).min();
         let index = self.index_flush_due();
-        [pending, barrier, self.next_periodic, index]
+        [pending, barrier, self.next_periodic, index, self.schema_due]
             .into_iter()
             .flatten()
             .min()
@@ -239,6 +256,10 @@ impl Live {
             if let Some(b) = self.barriers.iter_mut().find(|b| b.cookie == p) {
                 b.seen = true;
                 continue;
+            }
+            if self.schema_files.contains(&p) {
+                // Saved again and again while being edited: read once it is quiet.
+                self.schema_due = Some(now + self.opts.debounce);
             }
             if self.engine.library().is_own(&p) {
                 continue;
@@ -331,6 +352,10 @@ impl Live {
                     self.watcher = Some(w);
                     self.mode = m;
                     self.shared.set_mode(m);
+                    let dirs = std::mem::take(&mut self.schema_dirs);
+                    for d in dirs {
+                        self.watch_dir(d);
+                    }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "cannot poll the library either; only periodic reconciles remain")
@@ -375,6 +400,10 @@ impl Live {
                 .collect();
             self.process(items)?;
         }
+        if self.schema_due.is_some_and(|t| t <= now) {
+            self.schema_due = None;
+            self.reload_schemas()?;
+        }
         if self.index_flush_due().is_some_and(|t| t <= Instant::now()) {
             self.flush_index()?;
         }
@@ -392,6 +421,79 @@ impl Live {
                 let _ = reply.send(r.clone());
             }
         }
+        Ok(())
+    }
+
+    /// Remembers which files hold the schemas (and the config file), and watches the
+    /// folders of those outside the library, which the library's watch does not cover.
+    fn watch_schemas(&mut self, sources: &crate::schemas::Sources) {
+        let Some(config) = self.opts.config_file.clone() else {
+            return;
+        };
+        let config = std::fs::canonicalize(&config).unwrap_or(config);
+        let mut files = sources.files();
+        files.push(config);
+        let root = self.engine.library().root().to_path_buf();
+        for f in &files {
+            if let Some(dir) = f.parent() {
+                if !dir.starts_with(&root) && !self.schema_dirs.iter().any(|d| d == dir) {
+                    self.watch_dir(dir.to_path_buf());
+                }
+            }
+        }
+        self.schema_files = files.into_iter().collect();
+    }
+
+    fn watch_dir(&mut self, dir: PathBuf) {
+        if let Some(w) = self.watcher.as_mut() {
+            match w.watch(&dir, RecursiveMode::NonRecursive) {
+                Ok(()) => self.schema_dirs.push(dir),
+                Err(e) => tracing::warn!(
+                    dir = %dir.display(),
+                    error = %e,
+                    "cannot watch this schema folder; edits there need a restart"
+                ),
+            }
+        }
+    }
+
+    /// Reads `[schemas]` again after an edit of the config file or a schema file. A
+    /// collection whose schema documents changed is validated again (see
+    /// [`Engine::revalidate`]); a schema that no longer loads is logged and the previous
+    /// one stays in force (the documents are not all turned into errors by a typo).
+    fn reload_schemas(&mut self) -> Result<(), promptshelf_store::Error> {
+        let Some(file) = self.opts.config_file.clone() else {
+            return Ok(());
+        };
+        let (schemas, sources) = match crate::config::reload_schemas(&file) {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!("{e}; documents stay checked against the schemas read before");
+                return Ok(());
+            }
+        };
+        let old = &self.opts.schema_sources;
+        let personas = old.personas != sources.personas;
+        let prompts = old.prompts != sources.prompts;
+        self.watch_schemas(&sources);
+        self.opts.schema_sources = sources;
+        if !personas && !prompts {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let report = self.engine.revalidate(schemas, personas, prompts)?;
+        self.last_batch = Instant::now();
+        if self.engine.index_dirty() && self.dirty_since.is_none() {
+            self.dirty_since = Some(self.last_batch);
+        }
+        tracing::info!(
+            personas,
+            prompts,
+            upserted = report.upserted,
+            errors = report.errors_set,
+            ms = started.elapsed().as_millis() as u64,
+            "schemas changed; documents validated again"
+        );
         Ok(())
     }
 
@@ -420,6 +522,10 @@ impl Live {
                 .filter_map(|k| self.pending.remove(&k).map(|p| (k, p)))
                 .collect();
             self.process(items)?;
+        }
+        // A schema edit before the barrier counts as applied once the barrier returns.
+        if self.schema_due.take().is_some() {
+            self.reload_schemas()?;
         }
         Ok(())
     }

@@ -231,6 +231,8 @@ pub fn start(
         force_poll: cfg.force_poll,
         poll_interval: cfg.poll_interval,
         cookie_timeout: Duration::from_secs(2),
+        config_file: cfg.file.clone(),
+        schema_sources: cfg.schema_sources.clone(),
     };
     let mut live = live::Live::new(engine, rx, tx.clone(), shared.clone(), opts)?;
     let handle = SyncHandle {

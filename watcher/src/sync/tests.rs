@@ -23,6 +23,7 @@ fn cfg(root: &Path) -> Config {
         force_poll: false,
         poll_interval: Duration::from_millis(100),
         schemas: Default::default(),
+        schema_sources: Default::default(),
         file: None,
         extra: Default::default(),
     }
@@ -617,5 +618,46 @@ fn periodic_reconcile_runs_on_schedule() {
     wait_until("three periodic reconciles", Duration::from_secs(10), || {
         w.handle.status().reconciles >= 4
     });
+    w.stop();
+}
+
+#[test]
+fn a_barrier_after_a_schema_edit_sees_the_collection_validated_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(dir.path()).unwrap();
+    write(&root, "personas/a.json", &persona("a", "Ann"));
+    write(
+        &root,
+        "promptshelf.toml",
+        "[schemas]\npersonas = \"schemas/p.json\"\n",
+    );
+    write(&root, "schemas/p.json", r#"{"required": ["name"]}"#);
+    let mut c = cfg(&root);
+    c.file = Some(root.join("promptshelf.toml"));
+    let (schemas, sources) = crate::config::reload_schemas(&root.join("promptshelf.toml")).unwrap();
+    c.schemas = schemas;
+    c.schema_sources = sources;
+    // A long debounce: without the barrier, the edit would still be waiting.
+    c.debounce = Duration::from_secs(30);
+    let w = Running::start(&c);
+    w.barrier();
+    assert!(w.docs().contains_key("a"));
+    assert!(errors(&w.db).is_empty());
+
+    write(&root, "schemas/p.json", r#"{"required": ["zzz"]}"#);
+    w.barrier();
+    let e = errors(&w.db);
+    assert_eq!(
+        e.get("personas/a.json"),
+        Some(&promptshelf_store::ErrorKind::Parse),
+        "{e:?}"
+    );
+    // Its last good version stays served, marked stale.
+    assert!(w.docs()["a"].2, "{:?}", w.docs());
+
+    write(&root, "schemas/p.json", r#"{"required": ["name"]}"#);
+    w.barrier();
+    assert!(errors(&w.db).is_empty());
+    assert!(!w.docs()["a"].2);
     w.stop();
 }
