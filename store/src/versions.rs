@@ -108,6 +108,109 @@ impl Writer<'_> {
 }
 
 impl Writer<'_> {
+    /// Empties the history tables (the first store of a `watch`, before writing it all).
+    pub fn delete_history(&self) -> Result<(), Error> {
+        self.tx.execute_batch(
+            "DELETE FROM versions; DELETE FROM contents; DELETE FROM labels; DELETE FROM doc_labels;",
+        )?;
+        Ok(())
+    }
+
+    /// Replaces one document's versions (none: the document has no history any more).
+    /// The contents they name must be written with [`Writer::put_content`].
+    pub fn set_doc_versions(&self, doc_id: &str, versions: &[VersionInfo]) -> Result<(), Error> {
+        self.tx
+            .prepare_cached("DELETE FROM versions WHERE doc_id = ?1")?
+            .execute([doc_id])?;
+        let mut ins = self.tx.prepare_cached(
+            "INSERT INTO versions (doc_id, number, commit_id, author, time, summary, path, hash, \
+               draft, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for v in versions {
+            let error = v.error.as_ref().map(serde_json::to_string).transpose()?;
+            ins.execute(params![
+                doc_id,
+                v.number,
+                v.commit,
+                v.author,
+                v.time,
+                v.summary,
+                v.path,
+                v.hash.0,
+                v.draft as i64,
+                error,
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Stores a content by its hash (a no-op when it is stored already).
+    pub fn put_content(&self, hash: &str, data: &[u8]) -> Result<(), Error> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO contents (hash, data) VALUES (?1, ?2)")?
+            .execute(params![hash, data])?;
+        Ok(())
+    }
+
+    /// Drops a content no version names any more (the caller keeps the count).
+    pub fn delete_content(&self, hash: &str) -> Result<(), Error> {
+        self.tx
+            .prepare_cached("DELETE FROM contents WHERE hash = ?1")?
+            .execute([hash])?;
+        Ok(())
+    }
+
+    /// Sets (or, with `None`, removes) the version a label names for one document.
+    pub fn set_doc_label(
+        &self,
+        doc_id: &str,
+        label: &str,
+        resolved: Option<&Result<u32, String>>,
+    ) -> Result<(), Error> {
+        match resolved {
+            None => {
+                self.tx
+                    .prepare_cached("DELETE FROM doc_labels WHERE doc_id = ?1 AND label = ?2")?
+                    .execute([doc_id, label])?;
+            }
+            Some(r) => {
+                let (n, e) = match r {
+                    Ok(n) => (Some(*n), None),
+                    Err(e) => (None, Some(e.as_str())),
+                };
+                self.tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO doc_labels (doc_id, label, number, error) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![doc_id, label, n, e])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the configured labels' rows.
+    pub fn set_labels(&self, labels: &[LabelRow]) -> Result<(), Error> {
+        self.tx.execute("DELETE FROM labels", [])?;
+        let mut lab = self.tx.prepare_cached(
+            "INSERT INTO labels (label, reference, commit_id, error) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for l in labels {
+            lab.execute(params![l.label, l.reference, l.commit, l.error])?;
+        }
+        Ok(())
+    }
+}
+
+/// Every synced document's id, path and content hash (what `watch` needs to tell a
+/// draft from a committed version, without reading the documents' JSON).
+pub fn document_hashes(conn: &Connection) -> Result<Vec<(String, String, String)>, Error> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, file_path, content_hash FROM documents ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+impl Writer<'_> {
     /// Removes every version, content and label, and the history stamp (a library that
     /// left git).
     pub fn clear_history(&self) -> Result<(), Error> {
