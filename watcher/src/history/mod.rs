@@ -1055,6 +1055,68 @@ fn reachable_from(
     }
 }
 
+/// Each configured label that names no version, and why (`check`): the library is not
+/// in git, HEAD has no commit, the ref is missing or names no commit, or its commit is
+/// not in HEAD's history. Reads commits only (no trees, no files), and walks HEAD's
+/// history only until every label's commit has been met. Sorted by label.
+pub fn label_problems(root: &Path, labels: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let all = |why: &str| -> Vec<(String, String)> {
+        labels
+            .keys()
+            .map(|l| (l.clone(), format!("label `{l}`: {why}")))
+            .collect()
+    };
+    if labels.is_empty() {
+        return Vec::new();
+    }
+    let repo = match open(root) {
+        Ok(Some((repo, _))) => repo,
+        Ok(None) => {
+            return all("the library is not in a git work tree, so its ref cannot be resolved")
+        }
+        Err(e) => return all(&e.to_string()),
+    };
+    let Some(head) = repo.head().ok().and_then(|h| h.id().map(|i| i.detach())) else {
+        return all("HEAD has no commit yet, so its ref cannot be resolved");
+    };
+    let mut out = Vec::new();
+    let mut wanted: HashMap<ObjectId, Vec<(&String, &String)>> = HashMap::new();
+    for (label, reference) in labels {
+        match ref_commit(&repo, reference) {
+            Err(m) => out.push((label.clone(), format!("label `{label}`: {m}"))),
+            Ok(id) => wanted.entry(id).or_default().push((label, reference)),
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut stack = vec![head];
+    let mut buf = Vec::new();
+    while let Some(id) = stack.pop() {
+        if wanted.is_empty() {
+            break;
+        }
+        if !seen.insert(id) {
+            continue;
+        }
+        wanted.remove(&id);
+        if let Ok(c) = repo.objects.find_commit(&id, &mut buf) {
+            stack.extend(c.parents());
+        }
+    }
+    for (id, ls) in wanted {
+        for (label, reference) in ls {
+            out.push((
+                label.clone(),
+                format!(
+                    "label `{label}`: ref `{reference}` ({}) is not in the history of HEAD; merge it or check it out",
+                    short(id)
+                ),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
 /// The `[labels]` table of `promptshelf.toml` (label → ref), from the config's extra
 /// tables. Values that are not strings are reported and skipped.
 pub fn configured_labels(extra: &toml::Table) -> (BTreeMap<String, String>, Vec<String>) {
