@@ -83,6 +83,8 @@ pub fn d1_sql(conn: &Connection) -> Result<String, D1Error> {
         "versions",
         "labels",
         "doc_labels",
+        // Schema 4 (snapshot history packs): empty here too.
+        "history_packs",
     ] {
         out.push_str(&format!("DROP TABLE IF EXISTS {t};\n"));
     }

@@ -130,6 +130,16 @@ CREATE TABLE doc_labels (
 ) WITHOUT ROWID;
 "#;
 
+/// Migration 4: `history_packs`, one compressed blob per document holding its versions
+/// and their contents (`crate::pack`). Snapshots store history this way (`promptshelf
+/// build` packs the `versions` and `contents` rows); the local database leaves it empty.
+const V4_HISTORY_PACKS: &str = r#"
+CREATE TABLE history_packs (
+  doc_id TEXT PRIMARY KEY,
+  data BLOB NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// Page size of a new database file. Stored documents are 2–6 KB of JSON, so with
 /// SQLite's default 4 KiB most spilled into overflow pages, and an initial sync wrote
 /// the file one 4 KiB `pwrite` at a time (13,000 calls at 10,000 documents). 16 KiB
@@ -145,7 +155,7 @@ pub fn set_new_page_size(conn: &Connection) -> Result<(), Error> {
 }
 
 /// Every migration, in order; `MIGRATIONS[i]` takes `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1_SEED, V2_SYNC, V3_VERSIONS];
+pub const MIGRATIONS: &[&str] = &[V1_SEED, V2_SYNC, V3_VERSIONS, V4_HISTORY_PACKS];
 
 /// The `user_version` of a fully migrated database.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

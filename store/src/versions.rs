@@ -3,7 +3,7 @@
 //! library in one batch ([`Writer::replace_history`]); every host reads it with the
 //! functions below (they compile for wasm32: the edge reads them from a snapshot).
 
-use crate::{Error, Writer};
+use crate::{pack, Error, Writer};
 use promptshelf_core::model::ContentHash;
 use promptshelf_core::parse::ParseError;
 use promptshelf_core::versions::VersionInfo;
@@ -108,6 +108,109 @@ impl Writer<'_> {
 }
 
 impl Writer<'_> {
+    /// Empties the history tables (the first store of a `watch`, before writing it all).
+    pub fn delete_history(&self) -> Result<(), Error> {
+        self.tx.execute_batch(
+            "DELETE FROM versions; DELETE FROM contents; DELETE FROM labels; DELETE FROM doc_labels;",
+        )?;
+        Ok(())
+    }
+
+    /// Replaces one document's versions (none: the document has no history any more).
+    /// The contents they name must be written with [`Writer::put_content`].
+    pub fn set_doc_versions(&self, doc_id: &str, versions: &[VersionInfo]) -> Result<(), Error> {
+        self.tx
+            .prepare_cached("DELETE FROM versions WHERE doc_id = ?1")?
+            .execute([doc_id])?;
+        let mut ins = self.tx.prepare_cached(
+            "INSERT INTO versions (doc_id, number, commit_id, author, time, summary, path, hash, \
+               draft, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for v in versions {
+            let error = v.error.as_ref().map(serde_json::to_string).transpose()?;
+            ins.execute(params![
+                doc_id,
+                v.number,
+                v.commit,
+                v.author,
+                v.time,
+                v.summary,
+                v.path,
+                v.hash.0,
+                v.draft as i64,
+                error,
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Stores a content by its hash (a no-op when it is stored already).
+    pub fn put_content(&self, hash: &str, data: &[u8]) -> Result<(), Error> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO contents (hash, data) VALUES (?1, ?2)")?
+            .execute(params![hash, data])?;
+        Ok(())
+    }
+
+    /// Drops a content no version names any more (the caller keeps the count).
+    pub fn delete_content(&self, hash: &str) -> Result<(), Error> {
+        self.tx
+            .prepare_cached("DELETE FROM contents WHERE hash = ?1")?
+            .execute([hash])?;
+        Ok(())
+    }
+
+    /// Sets (or, with `None`, removes) the version a label names for one document.
+    pub fn set_doc_label(
+        &self,
+        doc_id: &str,
+        label: &str,
+        resolved: Option<&Result<u32, String>>,
+    ) -> Result<(), Error> {
+        match resolved {
+            None => {
+                self.tx
+                    .prepare_cached("DELETE FROM doc_labels WHERE doc_id = ?1 AND label = ?2")?
+                    .execute([doc_id, label])?;
+            }
+            Some(r) => {
+                let (n, e) = match r {
+                    Ok(n) => (Some(*n), None),
+                    Err(e) => (None, Some(e.as_str())),
+                };
+                self.tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO doc_labels (doc_id, label, number, error) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![doc_id, label, n, e])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the configured labels' rows.
+    pub fn set_labels(&self, labels: &[LabelRow]) -> Result<(), Error> {
+        self.tx.execute("DELETE FROM labels", [])?;
+        let mut lab = self.tx.prepare_cached(
+            "INSERT INTO labels (label, reference, commit_id, error) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for l in labels {
+            lab.execute(params![l.label, l.reference, l.commit, l.error])?;
+        }
+        Ok(())
+    }
+}
+
+/// Every synced document's id, path and content hash (what `watch` needs to tell a
+/// draft from a committed version, without reading the documents' JSON).
+pub fn document_hashes(conn: &Connection) -> Result<Vec<(String, String, String)>, Error> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, file_path, content_hash FROM documents ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+impl Writer<'_> {
     /// Removes every version, content and label, and the history stamp (a library that
     /// left git).
     pub fn clear_history(&self) -> Result<(), Error> {
@@ -149,23 +252,50 @@ pub fn stamp(conn: &Connection) -> Result<String, Error> {
 }
 
 /// Every history row the read API can answer from, as bytes for the snapshot's content
-/// id (`crate::snapshot`): versions and resolved labels in key order. Empty for a
-/// database without the tables.
+/// id (`crate::snapshot`): versions (from the tables or the packs: the same rows give
+/// the same bytes either way) and resolved labels, in key order. Empty for a database
+/// without the tables.
 pub fn digest_input(conn: &Connection) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     let mut put = |s: &str| {
         out.extend_from_slice(&(s.len() as u64).to_le_bytes());
         out.extend_from_slice(s.as_bytes());
     };
-    let sql = "SELECT doc_id || char(0) || number || char(0) || COALESCE(commit_id, '') || char(0) \
-         || COALESCE(author, '') || char(0) || COALESCE(time, '') || char(0) || COALESCE(summary, '') \
-         || char(0) || path || char(0) || hash || char(0) || draft || char(0) || COALESCE(error, '') \
-         FROM versions ORDER BY doc_id, number";
-    let Ok(mut stmt) = conn.prepare(sql) else {
+    let sql = format!("SELECT doc_id, {RAW_COLUMNS} FROM versions ORDER BY doc_id, number");
+    let Ok(mut stmt) = conn.prepare(&sql) else {
         return Ok(Vec::new());
     };
-    for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
-        put(&row?);
+    let mut rows: Vec<(String, pack::Row)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, raw_row(r, 1)?)))?
+        .collect::<Result<_, _>>()?;
+    if let Some(mut packs) = table_exists(conn, "history_packs")
+        .then(|| conn.prepare("SELECT doc_id, data FROM history_packs ORDER BY doc_id"))
+        .transpose()?
+    {
+        let packed: Vec<(String, Vec<u8>)> = packs
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (doc, data) in packed {
+            let (vs, _) = pack::decode(&data).map_err(pack_err)?;
+            rows.extend(vs.into_iter().map(|(r, _)| (doc.clone(), r)));
+        }
+        rows.sort_by(|a, b| (&a.0, a.1.number).cmp(&(&b.0, b.1.number)));
+    }
+    for (doc, r) in &rows {
+        let line = [
+            doc.as_str(),
+            &r.number.to_string(),
+            r.commit.as_deref().unwrap_or(""),
+            r.author.as_deref().unwrap_or(""),
+            &r.time.map(|t| t.to_string()).unwrap_or_default(),
+            r.summary.as_deref().unwrap_or(""),
+            &r.path,
+            &r.hash,
+            if r.draft { "1" } else { "0" },
+            r.error.as_deref().unwrap_or(""),
+        ]
+        .join("\0");
+        put(&line);
     }
     let mut stmt = conn.prepare(
         "SELECT doc_id || char(0) || label || char(0) || COALESCE(number, '') || char(0) \
@@ -175,6 +305,105 @@ pub fn digest_input(conn: &Connection) -> Result<Vec<u8>, Error> {
         put(&row?);
     }
     Ok(out)
+}
+
+fn table_exists(conn: &Connection, name: &str) -> bool {
+    conn.prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")
+        .and_then(|mut s| s.exists([name]))
+        .unwrap_or(false)
+}
+
+/// A pack that does not decode is damage, like a failed integrity check.
+fn pack_err(e: pack::PackError) -> Error {
+    Error::Corrupt(e.to_string())
+}
+
+const RAW_COLUMNS: &str = "number, commit_id, author, time, summary, path, hash, draft, error";
+
+fn raw_row(r: &Row<'_>, at: usize) -> rusqlite::Result<pack::Row> {
+    Ok(pack::Row {
+        number: r.get(at)?,
+        commit: r.get(at + 1)?,
+        author: r.get(at + 2)?,
+        time: r.get(at + 3)?,
+        summary: r.get(at + 4)?,
+        path: r.get(at + 5)?,
+        hash: r.get(at + 6)?,
+        draft: r.get::<_, i64>(at + 7)? != 0,
+        error: r.get(at + 8)?,
+    })
+}
+
+fn info_of(r: pack::Row) -> VersionInfo {
+    VersionInfo {
+        number: r.number,
+        commit: r.commit,
+        author: r.author,
+        time: r.time,
+        summary: r.summary,
+        path: r.path,
+        hash: ContentHash(r.hash),
+        draft: r.draft,
+        error: r
+            .error
+            .and_then(|e| serde_json::from_str::<ParseError>(&e).ok()),
+    }
+}
+
+/// The pack of `doc_id`, decoded, if the database has one (a snapshot).
+fn pack_of(conn: &Connection, doc_id: &str) -> Result<Option<pack::Unpacked>, Error> {
+    let data: Option<Vec<u8>> =
+        match conn.prepare_cached("SELECT data FROM history_packs WHERE doc_id = ?1") {
+            Ok(mut stmt) => stmt.query_row([doc_id], |r| r.get(0)).optional()?,
+            // A database of schema 3 (before packs).
+            Err(e) if e.to_string().contains("no such table") => None,
+            Err(e) => return Err(e.into()),
+        };
+    data.map(|d| pack::decode(&d).map_err(pack_err)).transpose()
+}
+
+/// Packs every document's versions and their contents into `history_packs`, and
+/// empties `versions` and `contents` (`promptshelf build`: see `crate::pack`). A
+/// document some of whose contents' hashes do not match their bytes still packs (the
+/// pack keeps such a hash).
+pub fn pack_history(conn: &Connection) -> Result<usize, Error> {
+    let sql = format!("SELECT doc_id, {RAW_COLUMNS} FROM versions ORDER BY doc_id, number");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows: Vec<(String, pack::Row)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, raw_row(r, 1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut content = conn.prepare("SELECT data FROM contents WHERE hash = ?1")?;
+    let mut put =
+        conn.prepare("INSERT OR REPLACE INTO history_packs (doc_id, data) VALUES (?1, ?2)")?;
+    let mut packed = 0;
+    let mut i = 0;
+    while i < rows.len() {
+        let doc = &rows[i].0;
+        let end = rows[i..]
+            .iter()
+            .position(|(d, _)| d != doc)
+            .map_or(rows.len(), |n| i + n);
+        let doc_rows: Vec<pack::Row> = rows[i..end].iter().map(|(_, r)| r.clone()).collect();
+        let mut failed = None;
+        let data = pack::encode(&doc_rows, &mut |h| match content
+            .query_row([h], |r| r.get::<_, Vec<u8>>(0))
+            .optional()
+        {
+            Ok(d) => d,
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        put.execute(params![doc, data])?;
+        packed += 1;
+        i = end;
+    }
+    conn.execute_batch("DELETE FROM versions; DELETE FROM contents;")?;
+    Ok(packed)
 }
 
 const VERSION_COLUMNS: &str = "number, commit_id, author, time, summary, path, hash, draft, error";
@@ -199,7 +428,11 @@ fn version_from_row(r: &Row<'_>) -> rusqlite::Result<VersionInfo> {
 pub fn has_history(conn: &Connection) -> Result<bool, Error> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM versions LIMIT 1")?
-        .exists([])?)
+        .exists([])?
+        || (table_exists(conn, "history_packs")
+            && conn
+                .prepare_cached("SELECT 1 FROM history_packs LIMIT 1")?
+                .exists([])?))
 }
 
 /// A page of one document's versions, oldest first, and how many it has.
@@ -209,6 +442,16 @@ pub fn versions(
     offset: usize,
     limit: usize,
 ) -> Result<(Vec<VersionInfo>, u64), Error> {
+    if let Some((rows, _)) = pack_of(conn, doc_id)? {
+        let total = rows.len() as u64;
+        let page = rows
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(r, _)| info_of(r))
+            .collect();
+        return Ok((page, total));
+    }
     let total: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM versions WHERE doc_id = ?1")?
         .query_row([doc_id], |r| r.get(0))?;
@@ -229,6 +472,12 @@ pub fn version(
     doc_id: &str,
     number: u32,
 ) -> Result<Option<(VersionInfo, Vec<u8>)>, Error> {
+    if let Some((rows, mut contents)) = pack_of(conn, doc_id)? {
+        return Ok(rows
+            .into_iter()
+            .find(|(r, _)| r.number == number)
+            .map(|(r, i)| (info_of(r), std::mem::take(&mut contents[i]))));
+    }
     let sql = format!(
         "SELECT {VERSION_COLUMNS}, (SELECT data FROM contents c WHERE c.hash = v.hash) \
          FROM versions v WHERE v.doc_id = ?1 AND v.number = ?2"
@@ -499,6 +748,81 @@ mod tests {
             409
         );
         assert_eq!(get("/v1/documents/nope/versions").status, 404);
+    }
+
+    /// Packed (as in a snapshot), the history answers every route byte for byte as
+    /// the tables did, and digests the same.
+    #[test]
+    fn packed_history_answers_like_the_tables() {
+        use crate::reader::{IndexCache, Reader};
+        use promptshelf_core::api::{handle, ApiConfig, Request};
+        let texts = ["one\n", "two\n", "one\n"];
+        let vs: Vec<VersionInfo> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| info(i as u32 + 1, t))
+            .collect();
+        let mut db = Database::open_in_memory().unwrap();
+        let doc = promptshelf_core::parse::parse_document(
+            "prompts/a.prompty",
+            b"---\nname: R\n---\nuser:\nHi\n",
+            &Default::default(),
+        )
+        .unwrap();
+        db.write(|w| {
+            w.upsert_document(&doc, 0, 10)?;
+            w.replace_history(
+                &[DocVersions {
+                    doc_id: "prompts/a",
+                    versions: &vs,
+                }],
+                vs.iter()
+                    .zip(texts)
+                    .map(|(v, t)| (v.hash.0.as_str(), t.as_bytes())),
+                &[],
+                &[],
+            )
+        })
+        .unwrap();
+        let urls = [
+            "/v1/documents/prompts/a/versions",
+            "/v1/documents/prompts/a/versions?offset=1&limit=1",
+            "/v1/documents/prompts/a/diff?from=1&to=2",
+            "/v1/documents/prompts/a/diff?from=2&to=latest",
+            "/v1/documents/prompts/a?version=2",
+            "/v1/documents/prompts/a?version=4",
+        ];
+        let answers = |db: &Database| {
+            let cache = IndexCache::new(None);
+            let reader = Reader::new(db.conn(), &cache);
+            urls.iter()
+                .map(|u| {
+                    let r = handle(&Request::get(u), &reader, &ApiConfig::default());
+                    (r.status, r.headers, r.body)
+                })
+                .collect::<Vec<_>>()
+        };
+        let before = (answers(&db), digest_input(db.conn()).unwrap());
+        assert_eq!(before.0[0].0, 200);
+        let packed = db.write(|w| pack_history(w.conn())).unwrap();
+        assert_eq!(packed, 1);
+        let conn = db.conn();
+        let left: i64 = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM versions) + (SELECT COUNT(*) FROM contents)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+        assert!(has_history(conn).unwrap());
+        assert_eq!((answers(&db), digest_input(db.conn()).unwrap()), before);
+        let (v, bytes) = version(conn, "prompts/a", 3).unwrap().unwrap();
+        assert_eq!((v, bytes), (vs[2].clone(), b"one\n".to_vec()));
+        // A damaged pack is an error (a 500 from the API is the host's call), not a panic.
+        conn.execute("UPDATE history_packs SET data = x'00'", [])
+            .unwrap();
+        assert!(versions(conn, "prompts/a", 0, 10).is_err());
     }
 
     #[test]

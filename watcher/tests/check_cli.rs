@@ -234,3 +234,51 @@ fn undeclared_template_variables_are_positioned_warnings() {
     assert_eq!(v["warnings"][0]["column"], 11);
     assert_eq!(v["errors"], serde_json::json!([]));
 }
+
+/// A `[labels]` ref that does not exist is an error of `check` (exit 1), never a silent
+/// fallback to HEAD; a label whose ref exists is fine.
+#[test]
+fn a_label_whose_ref_is_missing_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "prompts/a.prompty", b"---\nname: A\n---\nuser:\nHi\n");
+    write(
+        root,
+        "promptshelf.toml",
+        b"[labels]\nproduction = \"refs/tags/prompts-prod\"\nstaging = \"refs/heads/main\"\n",
+    );
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .env("GIT_AUTHOR_NAME", "Ada")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "one"]);
+    let dir_arg = root.to_str().unwrap();
+    let out = promptshelf(&["check", dir_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "promptshelf.toml: label `production`: ref `refs/tags/prompts-prod` does not exist"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("staging"), "{text}");
+    let out = promptshelf(&["check", dir_arg, "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["label_errors"].as_array().unwrap().len(), 1);
+    assert_eq!(v["label_errors"][0]["label"], "production");
+    git(&["tag", "prompts-prod"]);
+    assert_eq!(promptshelf(&["check", dir_arg]).status.code(), Some(0));
+}

@@ -90,6 +90,9 @@ fn strip_and_stamp(conn: &mut Connection) -> Result<String, Error> {
         params![index],
     )?;
     let id = content_id(&tx)?;
+    // History as one compressed pack per document (`crate::pack`); the id above is
+    // the same computed from either form.
+    crate::versions::pack_history(&tx)?;
     tx.execute(
         "INSERT INTO sync_meta (key, value) VALUES (?1, ?2)",
         params![META_SNAPSHOT_ID, id],

@@ -9,7 +9,9 @@
 //! with library-relative paths, sorted by path, plus `"warnings"` in the same shape as
 //! `errors`: template variables a prompt does not declare in its `inputs` (at their first
 //! use in the file). Warnings print as `path:line:column: warning: ...` and never change
-//! the exit code.
+//! the exit code. With `[labels]` in `promptshelf.toml` (issue #15), a label whose git
+//! ref is missing or not in HEAD's history is an error too (exit 1): printed as
+//! `promptshelf.toml: label ...`, and in JSON as `"label_errors": [{"label","message"}]`.
 
 use crate::scan::{read_limited, scan};
 use promptshelf_core::library::{resolve_duplicates, too_large};
@@ -120,9 +122,11 @@ fn plural(n: usize, what: &str) -> String {
 
 pub fn run(args: CheckArgs) -> ExitCode {
     // An unusable DIR is check_library's to report.
+    let mut labels = std::collections::BTreeMap::new();
     let schemas = std::fs::canonicalize(&args.dir).map_or(Ok(Default::default()), |root| {
         let (file, fc) =
             crate::config::load_file(args.config.as_deref(), &root).map_err(|e| e.to_string())?;
+        labels = crate::history::configured_labels(&fc.rest).0;
         let dir = file
             .as_deref()
             .and_then(Path::parent)
@@ -151,9 +155,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
     };
     let warnings = template_warnings(&report.documents);
+    // `[labels]` whose ref names no version (issue #15): errors, never a silent HEAD.
+    let label_errors = crate::history::label_problems(&args.dir, &labels);
     match args.format {
         Format::Json => {
-            let out = json!({
+            let mut out = json!({
                 "documents": report.documents.iter().map(|d| json!({
                     "id": d.id, "type": d.doc_type, "name": d.name, "path": d.path,
                 })).collect::<Vec<_>>(),
@@ -164,6 +170,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
                     "path": e.path, "line": e.line, "column": e.column, "message": e.message,
                 })).collect::<Vec<_>>(),
             });
+            if !labels.is_empty() {
+                out["label_errors"] = label_errors
+                    .iter()
+                    .map(|(label, message)| json!({"label": label, "message": message}))
+                    .collect();
+            }
             println!("{out}");
         }
         Format::Text => {
@@ -174,6 +186,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
                     (Some(l), None) => println!("{path}:{l}: {}", e.message),
                     _ => println!("{path}: {}", e.message),
                 }
+            }
+            for (_, message) in &label_errors {
+                println!("promptshelf.toml: {message}");
             }
             for w in &warnings {
                 let path = display_path(&args.dir, &w.path);
@@ -194,6 +209,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
                 plural(count(DocType::Persona), "persona"),
                 plural(count(DocType::PromptTemplate), "prompt template"),
             );
+            if !label_errors.is_empty() {
+                println!("{}", plural(label_errors.len(), "broken label"));
+            }
             if report.errors.is_empty() {
                 println!("{docs}, no errors");
             } else {
@@ -205,7 +223,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
             }
         }
     }
-    if report.errors.is_empty() {
+    if report.errors.is_empty() && label_errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -28,7 +28,7 @@ use promptshelf_core::library;
 use promptshelf_core::model::ContentHash;
 use promptshelf_core::parse::{self, ParseOptions};
 use promptshelf_core::versions::{self, Pins, Version, VersionInfo};
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Why the history could not be read at all (per-label and per-file problems are not
@@ -59,6 +59,10 @@ pub struct RepoInfo {
     pub shallow: bool,
     /// How many commits were walked.
     pub commits: usize,
+    /// How the last read went (`full: first read`, `incremental: 1 commit`,
+    /// `unchanged`; see [`Walk`]), for `/admin/status` and the tests of `watch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walk: Option<String>,
 }
 
 /// A configured label as resolved against the repository.
@@ -153,57 +157,569 @@ pub fn extract(
     labels: &BTreeMap<String, String>,
     opts: &ParseOptions,
 ) -> Result<History, HistoryError> {
-    let Some((repo, prefix)) = open(root)? else {
-        return Ok(History::default());
-    };
-    let mut history = History {
-        repo: RepoInfo {
+    let mut t = Tracker::new(root, labels, opts, true);
+    t.update()?;
+    Ok(t.history)
+}
+
+/// How [`Tracker::update`] read the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Walk {
+    /// HEAD had not moved: no commit was read (labels and the pin file were re-resolved).
+    Unchanged,
+    /// Only the commits between the last seen HEAD and the new one were read.
+    Incremental {
+        /// Commits read and diffed.
+        commits: usize,
+    },
+    /// The whole history was read again.
+    Full {
+        /// Why (first read, force-push, reset...), for the log.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Walk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Walk::Unchanged => f.write_str("unchanged"),
+            Walk::Incremental { commits } => write!(f, "incremental: {commits} commit(s)"),
+            Walk::Full { reason } => write!(f, "full: {reason}"),
+        }
+    }
+}
+
+/// What one [`Tracker::update`] did, for logs and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    /// How the commits were read.
+    pub walk: Walk,
+    /// Documents whose history was rebuilt (an incremental update rebuilds only the
+    /// documents the new commits touched).
+    pub documents: usize,
+}
+
+/// Keeps a library's history current as HEAD moves (`watch`): the first [`update`]
+/// reads every commit; later ones read only the commits from the last seen HEAD to the
+/// new one, and rebuild only the documents those commits touched. When the last seen
+/// HEAD is not an ancestor of the new one (a force-push, a reset, a rebase), the whole
+/// history is read again and [`Walk::Full`] says why.
+///
+/// [`update`]: Tracker::update
+pub struct Tracker {
+    root: PathBuf,
+    labels: BTreeMap<String, String>,
+    opts: ParseOptions,
+    keep_documents: bool,
+    graph: Option<Graph>,
+    history: History,
+}
+
+/// A path's change in one commit: `(path, old blob, new blob)`, `None` = absent.
+type PathChange = (String, Option<ObjectId>, Option<ObjectId>);
+
+/// Everything a later [`Tracker::update`] reuses: the commits read so far and their
+/// library changes (which do not depend on the order), the order, the per-path changes
+/// by rank, and the parse of every (path, blob) seen.
+struct Graph {
+    prefix: String,
+    head: ObjectId,
+    shallow: HashSet<ObjectId>,
+    nodes: Vec<CommitNode>,
+    index: HashMap<ObjectId, usize>,
+    /// Per node (same index as `nodes`): its library changes and its moves.
+    changes: Vec<Vec<PathChange>>,
+    moves: Vec<Vec<(String, String)>>,
+    /// Node indices, parents first; a node's rank is its position here.
+    order: Vec<usize>,
+    /// Path → its changes, by rank.
+    events: HashMap<String, Vec<Change>>,
+    /// (rank, new path) → old path of a move.
+    renames: HashMap<(usize, String), String>,
+    root_trees: HashMap<ObjectId, Option<ObjectId>>,
+    head_root: Option<ObjectId>,
+    /// Every library file at HEAD: path → (blob, document id).
+    files: BTreeMap<String, (ObjectId, String)>,
+    /// Document id → the HEAD paths with that id (the first in byte order wins).
+    ids: HashMap<String, BTreeSet<String>>,
+    /// (path, blob) → its version (numbers and commit not set) and document id.
+    parsed: HashMap<(String, ObjectId), (Version, Option<String>)>,
+    missing_parents: usize,
+}
+
+impl Graph {
+    fn new(prefix: String, shallow: HashSet<ObjectId>, head: ObjectId) -> Graph {
+        Graph {
+            prefix,
+            head,
+            shallow,
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            changes: Vec::new(),
+            moves: Vec::new(),
+            order: Vec::new(),
+            events: HashMap::new(),
+            renames: HashMap::new(),
+            root_trees: HashMap::new(),
+            head_root: None,
+            files: BTreeMap::new(),
+            ids: HashMap::new(),
+            parsed: HashMap::new(),
+            missing_parents: 0,
+        }
+    }
+
+    fn add_events(&mut self, rank: usize, node: usize) {
+        for (from, to) in &self.moves[node] {
+            self.renames.insert((rank, to.clone()), from.clone());
+        }
+        for (path, old, new) in &self.changes[node] {
+            self.events.entry(path.clone()).or_default().push(Change {
+                order: rank,
+                old: *old,
+                new: *new,
+            });
+        }
+    }
+}
+
+fn short(id: ObjectId) -> String {
+    id.to_hex_with_len(12).to_string()
+}
+
+impl Tracker {
+    /// A tracker that has read nothing yet. `keep_documents`: keep each version's parsed
+    /// document in [`History`] (the CLI shows them); `watch` only stores the versions'
+    /// metadata and contents, so it drops them (each version's `document` is then
+    /// `None`, its `error` still says whether it parsed).
+    pub fn new(
+        root: &Path,
+        labels: &BTreeMap<String, String>,
+        opts: &ParseOptions,
+        keep_documents: bool,
+    ) -> Tracker {
+        Tracker {
+            root: root.to_path_buf(),
+            labels: labels.clone(),
+            opts: opts.clone(),
+            keep_documents,
+            graph: None,
+            history: History::default(),
+        }
+    }
+
+    /// The history as of the last [`Tracker::update`].
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Brings the history up to the repository's current HEAD and label refs.
+    pub fn update(&mut self) -> Result<Update, HistoryError> {
+        let Some((repo, prefix)) = open(&self.root)? else {
+            self.graph = None;
+            self.history = History::default();
+            return Ok(Update {
+                walk: Walk::Full {
+                    reason: "not in a git work tree".into(),
+                },
+                documents: 0,
+            });
+        };
+        let mut info = RepoInfo {
             git: true,
             ..RepoInfo::default()
-        },
-        ..History::default()
-    };
-    let head = repo.head().map_err(git)?;
-    history.repo.detached = head.is_detached();
-    history.repo.branch = head.referent_name().map(|n| n.as_bstr().to_string());
-    let head_id = match head.id() {
-        Some(id) => id.detach(),
-        None => {
+        };
+        let head_id = {
+            let head = repo.head().map_err(git)?;
+            info.detached = head.is_detached();
+            info.branch = head.referent_name().map(|n| n.as_bstr().to_string());
+            head.id().map(|id| id.detach())
+        };
+        let Some(head_id) = head_id else {
             // Unborn branch: nothing committed yet, every document is a draft.
-            for (label, r) in labels {
-                history.labels.insert(
+            self.graph = None;
+            let mut h = History {
+                repo: info,
+                ..History::default()
+            };
+            for (label, r) in &self.labels {
+                h.labels.insert(
                     label.clone(),
                     LabelState::Broken(format!(
                         "HEAD has no commit yet, so `{r}` cannot be resolved"
                     )),
                 );
             }
-            return Ok(history);
-        }
-    };
-    history.repo.head = Some(head_id.to_string());
+            self.history = h;
+            return Ok(Update {
+                walk: Walk::Full {
+                    reason: "HEAD has no commit yet".into(),
+                },
+                documents: 0,
+            });
+        };
+        info.head = Some(head_id.to_string());
+        let shallow: HashSet<ObjectId> = match repo.shallow_commits().map_err(git)? {
+            Some(list) => list.iter().copied().collect(),
+            None => HashSet::new(),
+        };
 
-    // 1. Walk every commit reachable from HEAD.
-    let shallow: HashSet<ObjectId> = match repo.shallow_commits().map_err(git)? {
-        Some(list) => list.iter().copied().collect(),
-        None => HashSet::new(),
+        // 1. Which commits to read: the new ones, or all of them.
+        let mut reason = match &self.graph {
+            None => Some("first read".to_owned()),
+            Some(g) if g.prefix != prefix => {
+                Some("the library moved inside the work tree".to_owned())
+            }
+            Some(g) if g.shallow != shallow => {
+                Some("the shallow boundary changed (a fetch deepened the clone)".to_owned())
+            }
+            Some(_) => None,
+        };
+        let mut new_nodes = Vec::new();
+        let mut missing = 0;
+        if let (None, Some(g)) = (&reason, &self.graph) {
+            if g.head != head_id {
+                if g.index.contains_key(&head_id) {
+                    reason = Some(format!(
+                        "HEAD moved back from {} to an older commit {} (a reset or rewritten history)",
+                        short(g.head),
+                        short(head_id)
+                    ));
+                } else {
+                    let walked = walk_commits(&repo, head_id, &g.index, &shallow, Some(g.head))?;
+                    if walked.reached_stop {
+                        new_nodes = walked.nodes;
+                        missing = walked.missing;
+                    } else {
+                        reason = Some(format!(
+                            "the last seen HEAD {} is not an ancestor of the new HEAD {} (a force-push or rewritten history)",
+                            short(g.head),
+                            short(head_id)
+                        ));
+                    }
+                }
+            }
+        }
+        let walk = match reason {
+            Some(reason) => {
+                let walked = walk_commits(&repo, head_id, &HashMap::new(), &shallow, None)?;
+                self.graph = Some(Graph::new(prefix, shallow, head_id));
+                let labels = std::mem::take(&mut self.history.labels);
+                self.history = History {
+                    labels,
+                    ..History::default()
+                };
+                new_nodes = walked.nodes;
+                missing = walked.missing;
+                Walk::Full { reason }
+            }
+            None if new_nodes.is_empty() => Walk::Unchanged,
+            None => Walk::Incremental {
+                commits: new_nodes.len(),
+            },
+        };
+        let full = matches!(walk, Walk::Full { .. });
+        let Some(g) = self.graph.as_mut() else {
+            return Err(HistoryError::Git("history state lost".into()));
+        };
+
+        // 2. Add the new commits and diff each against its parents.
+        let first_new = g.nodes.len();
+        for n in new_nodes {
+            g.index.insert(n.id, g.nodes.len());
+            g.nodes.push(n);
+        }
+        for i in first_new..g.nodes.len() {
+            let mut parents = std::mem::take(&mut g.nodes[i].parents);
+            // Parents that were not found are dropped, so the order only sees read ones.
+            parents.retain(|p| g.index.contains_key(p));
+            g.nodes[i].parents = parents;
+        }
+        g.missing_parents += missing;
+        for i in first_new..g.nodes.len() {
+            let (changes, moves) = commit_changes(&repo, g, i)?;
+            g.changes.push(changes);
+            g.moves.push(moves);
+        }
+
+        // 3. The order. New commits usually come after every known one; when they do not
+        // (a merged branch older than the newest known commits), every rank is redone
+        // and every document rebuilt, still without reading the old commits again.
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        let mut all_paths = full;
+        if g.nodes.len() > first_new {
+            let order = topo_order(&g.nodes);
+            let kept = order[..g.order.len()] == g.order[..];
+            if kept && !full {
+                for (r, &i) in order.iter().enumerate().skip(first_new) {
+                    touched.extend(g.changes[i].iter().map(|c| c.0.clone()));
+                    g.add_events(r, i);
+                }
+            } else {
+                all_paths = true;
+                g.events.clear();
+                g.renames.clear();
+                for (r, &i) in order.iter().enumerate() {
+                    g.add_events(r, i);
+                }
+            }
+            g.order = order;
+        }
+
+        // 4. The files at HEAD that changed, and the documents to rebuild.
+        let head_tree = g.nodes[g.index[&head_id]].tree;
+        let head_root = library_tree(&repo, head_tree, &g.prefix, &mut g.root_trees)?;
+        let mut head_changes = Vec::new();
+        let old_root = if full { None } else { g.head_root };
+        diff_trees(&repo, old_root, head_root, "", &mut head_changes)?;
+        g.head_root = head_root;
+        g.head = head_id;
+        if all_paths {
+            touched.extend(g.files.keys().cloned());
+        }
+        let head_blobs: HashMap<String, Option<ObjectId>> = head_changes
+            .into_iter()
+            .map(|(path, _, new)| (path, new))
+            .collect();
+        touched.extend(head_blobs.keys().cloned());
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        let mut fresh: HashMap<String, Vec<Version>> = HashMap::new();
+        let mut buf = Vec::new();
+        for path in touched {
+            let Some(g) = self.graph.as_mut() else {
+                unreachable!("set above")
+            };
+            let blob = match head_blobs.get(&path) {
+                Some(b) => *b,
+                None => g.files.get(&path).map(|f| f.0),
+            };
+            if let Some((_, id)) = g.files.remove(&path) {
+                if let Some(set) = g.ids.get_mut(&id) {
+                    set.remove(&path);
+                }
+                affected.insert(id);
+            }
+            let Some(blob) = blob else { continue };
+            let (versions, id) = self.history_of(&repo, &path, blob, &mut buf)?;
+            let Some(g) = self.graph.as_mut() else {
+                unreachable!("set above")
+            };
+            g.files.insert(path.clone(), (blob, id.clone()));
+            g.ids.entry(id.clone()).or_default().insert(path.clone());
+            affected.insert(id);
+            fresh.insert(path, versions);
+        }
+        for id in &affected {
+            let winner = self
+                .graph
+                .as_ref()
+                .and_then(|g| g.ids.get(id))
+                .and_then(|s| s.first())
+                .cloned();
+            match winner {
+                Some(path) => {
+                    let versions = match fresh.remove(&path) {
+                        Some(v) => v,
+                        None => {
+                            let blob = self.graph.as_ref().map(|g| g.files[&path].0);
+                            match blob {
+                                Some(b) => self.history_of(&repo, &path, b, &mut buf)?.0,
+                                None => Vec::new(),
+                            }
+                        }
+                    };
+                    self.history
+                        .documents
+                        .insert(id.clone(), DocHistory { path, versions });
+                }
+                None => {
+                    self.history.documents.remove(id);
+                }
+            }
+        }
+        let Some(g) = self.graph.as_mut() else {
+            unreachable!("set above")
+        };
+        g.ids.retain(|_, s| !s.is_empty());
+
+        // 5. Pins, labels, repository state.
+        let mut warnings = Vec::new();
+        if g.missing_parents > 0 {
+            warnings.push(format!(
+                "{} parent commit(s) are not in the repository (a shallow or partial clone): older versions are missing",
+                g.missing_parents
+            ));
+        }
+        self.history.pins = read_pins(&repo, g.head_root, &mut warnings);
+        self.history.warnings = warnings;
+        let mut labels = BTreeMap::new();
+        for (label, reference) in &self.labels {
+            let state = match ref_commit(&repo, reference) {
+                Err(m) => LabelState::Broken(m),
+                Ok(id) => {
+                    let hex = id.to_string();
+                    match self.history.labels.remove(label) {
+                        // Same commit, same or grown graph: what it contains is the same.
+                        Some(LabelState::Ok {
+                            reference: r,
+                            commit,
+                            reachable,
+                        }) if !full && commit == hex && r == *reference => LabelState::Ok {
+                            reference: r,
+                            commit,
+                            reachable,
+                        },
+                        _ => reachable_from(reference, id, &g.nodes, &g.index),
+                    }
+                }
+            };
+            labels.insert(label.clone(), state);
+        }
+        self.history.labels = labels;
+        info.shallow = !g.shallow.is_empty() || g.missing_parents > 0;
+        info.commits = g.nodes.len();
+        info.walk = Some(walk.to_string());
+        self.history.repo = info;
+        Ok(Update {
+            walk,
+            documents: affected.len(),
+        })
+    }
+
+    /// The versions of the HEAD file `path` (blob `blob`), following its moves back, and
+    /// the document's id (its newest version's, else derived from the path).
+    fn history_of(
+        &mut self,
+        repo: &gix::Repository,
+        path: &str,
+        blob: ObjectId,
+        buf: &mut Vec<u8>,
+    ) -> Result<(Vec<Version>, String), HistoryError> {
+        let Some(g) = self.graph.as_mut() else {
+            return Ok((Vec::new(), parse::derived_id(path)));
+        };
+        let mut chain: Vec<(usize, String, ObjectId)> = Vec::new();
+        let mut at = path.to_owned();
+        let mut bound = usize::MAX;
+        'follow: while let Some(evs) = g.events.get(&at) {
+            for ev in evs.iter().rev().filter(|e| e.order <= bound) {
+                match ev.new {
+                    Some(b) => chain.push((ev.order, at.clone(), b)),
+                    None => break 'follow,
+                }
+                if ev.old.is_none() {
+                    match g.renames.get(&(ev.order, at.clone())) {
+                        Some(from) if ev.order > 0 => {
+                            bound = ev.order - 1;
+                            at = from.clone();
+                            continue 'follow;
+                        }
+                        _ => break 'follow,
+                    }
+                }
+            }
+            break;
+        }
+        if chain.is_empty() {
+            // Outside any read commit's changes (cannot happen for a file in HEAD's
+            // tree unless the walk was cut short): its HEAD content as one version.
+            chain.push((g.order.len().saturating_sub(1), path.to_owned(), blob));
+        }
+        chain.reverse();
+        let mut out = Vec::with_capacity(chain.len());
+        let mut id = None;
+        for (n, (r, at, b)) in chain.into_iter().enumerate() {
+            let key = (at, b);
+            let mut v = match g.parsed.get(&key) {
+                Some((hit, doc_id)) => {
+                    id = doc_id.clone();
+                    hit.clone()
+                }
+                None => {
+                    let bytes = repo.objects.find_blob(&b, buf).map_err(git)?.data.to_vec();
+                    let hash = ContentHash::of(&bytes);
+                    let (document, error) = match parse::parse_document(&key.0, &bytes, &self.opts)
+                    {
+                        Ok(d) => (Some(d), None),
+                        Err(e) => (None, Some(e)),
+                    };
+                    let v = Version {
+                        info: VersionInfo {
+                            number: 0,
+                            commit: None,
+                            author: None,
+                            time: None,
+                            summary: None,
+                            path: key.0.clone(),
+                            hash: hash.clone(),
+                            draft: false,
+                            error,
+                        },
+                        document,
+                    };
+                    id = v.document.as_ref().map(|d| d.id.0.clone());
+                    let mut v = v;
+                    if !self.keep_documents {
+                        v.document = None;
+                    }
+                    self.history.contents.entry(hash.0).or_insert(bytes);
+                    g.parsed.insert(key, (v.clone(), id.clone()));
+                    v
+                }
+            };
+            let node = &g.nodes[g.order[r.min(g.order.len() - 1)]];
+            v.info.number = n as u32 + 1;
+            v.info.commit = Some(node.id.to_string());
+            v.info.author = Some(node.author.clone());
+            v.info.time = Some(node.time);
+            v.info.summary = Some(node.summary.clone());
+            out.push(v);
+        }
+        Ok((out, id.unwrap_or_else(|| parse::derived_id(path))))
+    }
+}
+
+/// Commits read by [`walk_commits`].
+struct Walked {
+    /// Commits not in `known`, in no particular order.
+    nodes: Vec<CommitNode>,
+    /// Whether the walk met the `stop` commit (it is an ancestor of the start).
+    reached_stop: bool,
+    /// Parents that are not in the object database (a shallow or partial clone).
+    missing: usize,
+}
+
+/// Reads every commit reachable from `start` that is not in `known` (the walk does not
+/// go past a known commit).
+fn walk_commits(
+    repo: &gix::Repository,
+    start: ObjectId,
+    known: &HashMap<ObjectId, usize>,
+    shallow: &HashSet<ObjectId>,
+    stop: Option<ObjectId>,
+) -> Result<Walked, HistoryError> {
+    let mut out = Walked {
+        nodes: Vec::new(),
+        reached_stop: false,
+        missing: 0,
     };
-    history.repo.shallow = !shallow.is_empty();
-    let mut nodes: Vec<CommitNode> = Vec::new();
-    let mut index: HashMap<ObjectId, usize> = HashMap::new();
-    let mut stack = vec![head_id];
+    let mut seen: HashSet<ObjectId> = HashSet::new();
+    let mut stack = vec![start];
     let mut buf = Vec::new();
-    let mut missing_parents = 0usize;
     while let Some(id) = stack.pop() {
-        if index.contains_key(&id) {
+        if known.contains_key(&id) {
+            out.reached_stop |= Some(id) == stop;
+            continue;
+        }
+        if !seen.insert(id) {
             continue;
         }
         let commit = match repo.objects.find_commit(&id, &mut buf) {
             Ok(c) => c,
-            Err(e) if id == head_id => return Err(git(e)),
+            Err(e) if id == start => return Err(git(e)),
             Err(_) => {
                 // A parent that is not in the object database: a shallow or partial clone.
-                missing_parents += 1;
+                out.missing += 1;
                 continue;
             }
         };
@@ -218,179 +734,59 @@ pub fn extract(
             .unwrap_or_default();
         let time = commit.committer().map(|c| c.seconds()).unwrap_or(0);
         let summary = commit.message().summary().to_string();
-        let node = CommitNode {
+        stack.extend(parents.iter().filter(|p| !seen.contains(*p)).copied());
+        out.nodes.push(CommitNode {
             id,
             tree: commit.tree(),
-            parents: parents.clone(),
+            parents,
             author,
             time,
             summary,
-        };
-        index.insert(id, nodes.len());
-        nodes.push(node);
-        stack.extend(parents.into_iter().filter(|p| !index.contains_key(p)));
-    }
-    if missing_parents > 0 {
-        history.repo.shallow = true;
-        history.warnings.push(format!(
-            "{missing_parents} parent commit(s) are not in the repository (a shallow or partial clone): older versions are missing"
-        ));
-    }
-    // Parents that were not found are dropped, so the order below only sees walked ones.
-    for n in &mut nodes {
-        n.parents.retain(|p| index.contains_key(p));
-    }
-    let order = topo_order(&nodes);
-    let mut rank = vec![0usize; nodes.len()];
-    for (r, &i) in order.iter().enumerate() {
-        rank[i] = r;
-    }
-    history.repo.commits = nodes.len();
-
-    // 2. Diff each commit against its parents, inside the library only.
-    let mut events: HashMap<String, Vec<Change>> = HashMap::new();
-    let mut renames: HashMap<(usize, String), String> = HashMap::new();
-    let mut root_trees: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
-    for (r, &i) in order.iter().enumerate() {
-        let node = &nodes[i];
-        let new_root = library_tree(&repo, node.tree, &prefix, &mut root_trees)?;
-        let changes = if node.parents.is_empty() {
-            let mut out = Vec::new();
-            diff_trees(&repo, None, new_root, "", &mut out)?;
-            out
-        } else {
-            let mut per_parent = Vec::new();
-            for p in &node.parents {
-                let old_root = library_tree(&repo, nodes[index[p]].tree, &prefix, &mut root_trees)?;
-                let mut out = Vec::new();
-                if old_root != new_root {
-                    diff_trees(&repo, old_root, new_root, "", &mut out)?;
-                }
-                per_parent.push(out);
-            }
-            if per_parent.len() == 1 {
-                per_parent.pop().unwrap_or_default()
-            } else {
-                // A merge changes only what differs from every parent.
-                let mut first = per_parent.remove(0);
-                first.retain(|(path, _, _)| {
-                    per_parent
-                        .iter()
-                        .all(|other| other.iter().any(|(p, _, _)| p == path))
-                });
-                first
-            }
-        };
-        for (from, to) in pair_renames(&changes) {
-            renames.insert((r, to), from);
-        }
-        for (path, old, new) in changes {
-            events
-                .entry(path)
-                .or_default()
-                .push(Change { order: r, old, new });
-        }
-    }
-
-    // 3. The documents at HEAD, and each one's chain of versions back through moves.
-    let head_root = library_tree(&repo, nodes[index[&head_id]].tree, &prefix, &mut root_trees)?;
-    let mut files = Vec::new();
-    diff_trees(&repo, None, head_root, "", &mut files)?;
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    history.pins = read_pins(&repo, head_root, &mut history.warnings);
-    let mut parsed: HashMap<(String, ObjectId), Version> = HashMap::new();
-    for (path, _, blob) in files {
-        let Some(blob) = blob else { continue };
-        let mut chain: Vec<(usize, String, ObjectId)> = Vec::new();
-        let mut at = path.clone();
-        let mut bound = usize::MAX;
-        'follow: while let Some(evs) = events.get(&at) {
-            for ev in evs.iter().rev().filter(|e| e.order <= bound) {
-                match ev.new {
-                    Some(b) => chain.push((ev.order, at.clone(), b)),
-                    None => break 'follow,
-                }
-                if ev.old.is_none() {
-                    match renames.get(&(ev.order, at.clone())) {
-                        Some(from) if ev.order > 0 => {
-                            bound = ev.order - 1;
-                            at = from.clone();
-                            continue 'follow;
-                        }
-                        _ => break 'follow,
-                    }
-                }
-            }
-            break;
-        }
-        if chain.is_empty() {
-            // Outside any walked commit's changes (cannot happen for a file in HEAD's
-            // tree unless the walk was cut short): its HEAD content as one version.
-            chain.push((rank[index[&head_id]], path.clone(), blob));
-        }
-        chain.reverse();
-        let mut versions_of = Vec::with_capacity(chain.len());
-        for (n, (r, at, b)) in chain.into_iter().enumerate() {
-            let node = &nodes[order[r]];
-            let mut v = match parsed.get(&(at.clone(), b)) {
-                Some(hit) => hit.clone(),
-                None => {
-                    let bytes = repo
-                        .objects
-                        .find_blob(&b, &mut buf)
-                        .map_err(git)?
-                        .data
-                        .to_vec();
-                    let hash = ContentHash::of(&bytes);
-                    let outcome = parse::parse_document(&at, &bytes, opts);
-                    let (document, error) = match outcome {
-                        Ok(d) => (Some(d), None),
-                        Err(e) => (None, Some(e)),
-                    };
-                    let v = Version {
-                        info: VersionInfo {
-                            number: 0,
-                            commit: None,
-                            author: None,
-                            time: None,
-                            summary: None,
-                            path: at.clone(),
-                            hash: hash.clone(),
-                            draft: false,
-                            error,
-                        },
-                        document,
-                    };
-                    history.contents.entry(hash.0.clone()).or_insert(bytes);
-                    parsed.insert((at.clone(), b), v.clone());
-                    v
-                }
-            };
-            v.info.number = n as u32 + 1;
-            v.info.commit = Some(node.id.to_string());
-            v.info.author = Some(node.author.clone());
-            v.info.time = Some(node.time);
-            v.info.summary = Some(node.summary.clone());
-            versions_of.push(v);
-        }
-        let id = versions_of
-            .last()
-            .and_then(|v| v.document.as_ref())
-            .map(|d| d.id.0.clone())
-            .unwrap_or_else(|| parse::derived_id(&path));
-        // Duplicate ids: the first path in byte order wins, as in a sync.
-        history.documents.entry(id).or_insert(DocHistory {
-            path,
-            versions: versions_of,
         });
     }
+    Ok(out)
+}
 
-    // 4. Labels.
-    for (label, reference) in labels {
-        let state = resolve_ref(&repo, reference, &nodes, &index);
-        history.labels.insert(label.clone(), state);
-    }
-    Ok(history)
+/// Node `i`'s library changes against its parents, and the moves among them. A commit
+/// changes a path when the path's blob differs from its (first and only) parent's; a
+/// merge, only where the merged blob differs from every parent's.
+#[allow(clippy::type_complexity)]
+fn commit_changes(
+    repo: &gix::Repository,
+    g: &mut Graph,
+    i: usize,
+) -> Result<(Vec<PathChange>, Vec<(String, String)>), HistoryError> {
+    let new_root = library_tree(repo, g.nodes[i].tree, &g.prefix, &mut g.root_trees)?;
+    let changes = if g.nodes[i].parents.is_empty() {
+        let mut out = Vec::new();
+        diff_trees(repo, None, new_root, "", &mut out)?;
+        out
+    } else {
+        let mut per_parent = Vec::new();
+        for p in g.nodes[i].parents.clone() {
+            let parent_tree = g.nodes[g.index[&p]].tree;
+            let old_root = library_tree(repo, parent_tree, &g.prefix, &mut g.root_trees)?;
+            let mut out = Vec::new();
+            if old_root != new_root {
+                diff_trees(repo, old_root, new_root, "", &mut out)?;
+            }
+            per_parent.push(out);
+        }
+        if per_parent.len() == 1 {
+            per_parent.pop().unwrap_or_default()
+        } else {
+            // A merge changes only what differs from every parent.
+            let mut first = per_parent.remove(0);
+            first.retain(|(path, _, _)| {
+                per_parent
+                    .iter()
+                    .all(|other| other.iter().any(|(p, _, _)| p == path))
+            });
+            first
+        }
+    };
+    let moves = pair_renames(&changes);
+    Ok((changes, moves))
 }
 
 /// Opens the repository holding `root`, and `root`'s path inside its work tree
@@ -620,28 +1016,29 @@ fn read_pins(repo: &gix::Repository, root: Option<ObjectId>, warnings: &mut Vec<
     })
 }
 
-/// Resolves a label's ref to its commit and the walked commits it contains.
-fn resolve_ref(
-    repo: &gix::Repository,
+/// The commit a label's ref names, or why it names none.
+fn ref_commit(repo: &gix::Repository, reference: &str) -> Result<ObjectId, String> {
+    let mut r = match repo.try_find_reference(reference) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(format!("ref `{reference}` does not exist")),
+        Err(e) => return Err(format!("ref `{reference}`: {e}")),
+    };
+    r.peel_to_commit()
+        .map(|c| c.id)
+        .map_err(|e| format!("ref `{reference}` does not name a commit: {e}"))
+}
+
+/// A label whose ref names commit `id`: the read commits it contains.
+fn reachable_from(
     reference: &str,
+    id: ObjectId,
     nodes: &[CommitNode],
     index: &HashMap<ObjectId, usize>,
 ) -> LabelState {
-    let mut r = match repo.try_find_reference(reference) {
-        Ok(Some(r)) => r,
-        Ok(None) => return LabelState::Broken(format!("ref `{reference}` does not exist")),
-        Err(e) => return LabelState::Broken(format!("ref `{reference}`: {e}")),
-    };
-    let id = match r.peel_to_commit() {
-        Ok(c) => c.id,
-        Err(e) => {
-            return LabelState::Broken(format!("ref `{reference}` does not name a commit: {e}"))
-        }
-    };
     let Some(&start) = index.get(&id) else {
         return LabelState::Broken(format!(
             "ref `{reference}` ({}) is not in the history of HEAD; merge it or check it out",
-            id.to_hex_with_len(12)
+            short(id)
         ));
     };
     let mut reachable = HashSet::new();
@@ -656,6 +1053,68 @@ fn resolve_ref(
         commit: id.to_string(),
         reachable,
     }
+}
+
+/// Each configured label that names no version, and why (`check`): the library is not
+/// in git, HEAD has no commit, the ref is missing or names no commit, or its commit is
+/// not in HEAD's history. Reads commits only (no trees, no files), and walks HEAD's
+/// history only until every label's commit has been met. Sorted by label.
+pub fn label_problems(root: &Path, labels: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let all = |why: &str| -> Vec<(String, String)> {
+        labels
+            .keys()
+            .map(|l| (l.clone(), format!("label `{l}`: {why}")))
+            .collect()
+    };
+    if labels.is_empty() {
+        return Vec::new();
+    }
+    let repo = match open(root) {
+        Ok(Some((repo, _))) => repo,
+        Ok(None) => {
+            return all("the library is not in a git work tree, so its ref cannot be resolved")
+        }
+        Err(e) => return all(&e.to_string()),
+    };
+    let Some(head) = repo.head().ok().and_then(|h| h.id().map(|i| i.detach())) else {
+        return all("HEAD has no commit yet, so its ref cannot be resolved");
+    };
+    let mut out = Vec::new();
+    let mut wanted: HashMap<ObjectId, Vec<(&String, &String)>> = HashMap::new();
+    for (label, reference) in labels {
+        match ref_commit(&repo, reference) {
+            Err(m) => out.push((label.clone(), format!("label `{label}`: {m}"))),
+            Ok(id) => wanted.entry(id).or_default().push((label, reference)),
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut stack = vec![head];
+    let mut buf = Vec::new();
+    while let Some(id) = stack.pop() {
+        if wanted.is_empty() {
+            break;
+        }
+        if !seen.insert(id) {
+            continue;
+        }
+        wanted.remove(&id);
+        if let Ok(c) = repo.objects.find_commit(&id, &mut buf) {
+            stack.extend(c.parents());
+        }
+    }
+    for (id, ls) in wanted {
+        for (label, reference) in ls {
+            out.push((
+                label.clone(),
+                format!(
+                    "label `{label}`: ref `{reference}` ({}) is not in the history of HEAD; merge it or check it out",
+                    short(id)
+                ),
+            ));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The `[labels]` table of `promptshelf.toml` (label → ref), from the config's extra
@@ -698,6 +1157,9 @@ pub struct Summary {
     pub label_errors: BTreeMap<String, String>,
     /// Other problems (pin file, config).
     pub warnings: Vec<String>,
+    /// Documents whose versions were (re)written by this store (not kept in the meta).
+    #[serde(skip)]
+    pub written: usize,
 }
 
 /// Reads the history of the library at `root` and replaces the stored one in `db` with
@@ -709,19 +1171,51 @@ pub fn store_history(
     labels: &BTreeMap<String, String>,
     opts: &ParseOptions,
 ) -> Result<Summary, HistoryError> {
-    let history = extract(root, labels, opts)?;
-    store(root, db, labels, history)
+    let mut t = Tracker::new(root, labels, opts, false);
+    t.update()?;
+    store(root, db, labels, &t.history)
 }
 
-/// Stores an extracted history (see [`store_history`]): drafts are added for synced
-/// documents whose content differs from their newest committed version.
+/// Stores an extracted history (see [`store_history`]), replacing what is stored:
+/// drafts are added for synced documents whose content differs from their newest
+/// committed version.
 pub fn store(
     root: &Path,
     db: &mut promptshelf_store::Database,
     labels: &BTreeMap<String, String>,
-    mut history: History,
+    history: &History,
 ) -> Result<Summary, HistoryError> {
-    use promptshelf_store::versions::{DocLabel, DocVersions, LabelRow};
+    store_into(root, db, labels, history, &mut None)
+}
+
+/// What the last [`store_into`] wrote, so that the next one writes only the rows that
+/// changed (`watch`: a commit touching 10 files rewrites 10 documents' versions, not
+/// the library's).
+#[derive(Debug, Default)]
+pub struct Stored {
+    docs: HashMap<String, Vec<VersionInfo>>,
+    doc_labels: HashMap<(String, String), Result<u32, String>>,
+    /// Content hash → how many stored versions name it (a content goes with its last).
+    refs: HashMap<String, usize>,
+    label_rows: Vec<promptshelf_store::versions::LabelRow>,
+    pins: Pins,
+    stamp: String,
+}
+
+/// Stores `history` (plus drafts, see [`store_history`]). With `state` `None` every
+/// history row is replaced; with the state a previous call left, only the documents
+/// whose versions changed are rewritten (and every document's labels when a label or
+/// the pin file moved). `state` is left `None` when the write fails, so the next call
+/// rewrites everything.
+pub fn store_into(
+    root: &Path,
+    db: &mut promptshelf_store::Database,
+    labels: &BTreeMap<String, String>,
+    history: &History,
+    state: &mut Option<Stored>,
+) -> Result<Summary, HistoryError> {
+    use promptshelf_store::versions::LabelRow;
+    let previous = state.take();
     if !history.repo.git {
         // Outside git the read API answers with each current document as version 1;
         // nothing to store (and nothing left over from when the library was in git).
@@ -732,62 +1226,76 @@ pub fn store(
             db.write(|w| w.clear_history()).map_err(git)?;
         }
         return Ok(Summary {
-            repo: history.repo,
+            repo: history.repo.clone(),
             ..Summary::default()
         });
     }
-    let docs = db
-        .read(promptshelf_store::read::all_documents)
+    let full = previous.is_none();
+    let mut st = previous.unwrap_or_default();
+    let rows = db
+        .read(promptshelf_store::versions::document_hashes)
         .map_err(git)?;
     let mut summary = Summary {
         repo: history.repo.clone(),
         warnings: history.warnings.clone(),
         ..Summary::default()
     };
-    for row in &docs {
-        let entry = history
+    let synced: HashMap<&str, (&str, &str)> = rows
+        .iter()
+        .map(|(id, path, hash)| (id.as_str(), (path.as_str(), hash.as_str())))
+        .collect();
+    let mut ids: BTreeSet<&str> = history.documents.keys().map(String::as_str).collect();
+    ids.extend(synced.keys());
+
+    // 1. Each document's versions (and draft); keep the ones that differ from the store.
+    let mut changed: Vec<(String, Vec<VersionInfo>)> = Vec::new();
+    let mut draft_bytes: HashMap<String, Vec<u8>> = HashMap::new();
+    for &id in &ids {
+        let committed: &[Version] = history
             .documents
-            .entry(row.id.clone())
-            .or_insert_with(|| DocHistory {
-                path: row.file_path.clone(),
-                versions: Vec::new(),
-            });
-        if entry.versions.last().map(|v| v.info.hash.0.as_str()) == Some(row.content_hash.as_str())
-        {
-            continue;
+            .get(id)
+            .map(|d| d.versions.as_slice())
+            .unwrap_or(&[]);
+        let mut draft = None;
+        if let Some(&(path, hash)) = synced.get(id) {
+            if committed.last().map(|v| v.info.hash.0.as_str()) != Some(hash) {
+                if let Ok(bytes) = std::fs::read(root.join(path)) {
+                    let hash = ContentHash::of(&bytes);
+                    draft = Some(VersionInfo {
+                        number: committed.len() as u32 + 1,
+                        commit: None,
+                        author: None,
+                        time: None,
+                        summary: None,
+                        path: path.to_owned(),
+                        hash: hash.clone(),
+                        draft: true,
+                        error: None,
+                    });
+                    draft_bytes.insert(hash.0, bytes);
+                }
+            }
         }
-        let Ok(bytes) = std::fs::read(root.join(&row.file_path)) else {
-            continue;
-        };
-        let hash = ContentHash::of(&bytes);
-        let number = entry.versions.len() as u32 + 1;
-        entry.versions.push(Version {
-            info: VersionInfo {
-                number,
-                commit: None,
-                author: None,
-                time: None,
-                summary: None,
-                path: row.file_path.clone(),
-                hash: hash.clone(),
-                draft: true,
-                error: None,
-            },
-            document: None,
-        });
-        history.contents.insert(hash.0, bytes);
-        summary.drafts += 1;
-    }
-    let mut doc_labels = Vec::new();
-    for id in history.documents.keys() {
-        for label in labels.keys() {
-            doc_labels.push(DocLabel {
-                doc_id: id.clone(),
-                label: label.clone(),
-                resolved: history.resolve(id, label).map_err(|e| e.to_string()),
-            });
+        let wanted = || committed.iter().map(|v| &v.info).chain(draft.as_ref());
+        let count = committed.len() + draft.is_some() as usize;
+        if count > 0 {
+            summary.documents += 1;
+        }
+        summary.versions += count;
+        summary.drafts += draft.is_some() as usize;
+        let old = st.docs.get(id).map(Vec::as_slice).unwrap_or(&[]);
+        if old.len() != count || !old.iter().zip(wanted()).all(|(a, b)| a == b) {
+            changed.push((id.to_owned(), wanted().cloned().collect()));
         }
     }
+    let removed: Vec<String> = st
+        .docs
+        .keys()
+        .filter(|id| !ids.contains(id.as_str()))
+        .cloned()
+        .collect();
+
+    // 2. Labels: the rows, and which documents' resolved labels to redo.
     let label_rows: Vec<LabelRow> = labels
         .iter()
         .map(|(label, reference)| {
@@ -812,43 +1320,113 @@ pub fn store(
             }
         })
         .collect();
-    let infos: Vec<(String, Vec<VersionInfo>)> = history
-        .documents
-        .iter()
-        .map(|(id, d)| {
-            (
-                id.clone(),
-                d.versions.iter().map(|v| v.info.clone()).collect(),
-            )
-        })
-        .collect();
-    summary.documents = infos.len();
-    summary.versions = infos.iter().map(|(_, v)| v.len()).sum();
-    let dv: Vec<DocVersions<'_>> = infos
-        .iter()
-        .map(|(id, v)| DocVersions {
-            doc_id: id,
-            versions: v,
-        })
-        .collect();
-    db.write(|w| {
-        w.replace_history(
-            &dv,
-            history
-                .contents
-                .iter()
-                .map(|(h, d)| (h.as_str(), d.as_slice())),
-            &label_rows,
-            &doc_labels,
-        )?;
+    let labels_moved = full || label_rows != st.label_rows || history.pins != st.pins;
+
+    // 3. Write, in one transaction.
+    let mut delta: Vec<u8> = st.stamp.as_bytes().to_vec();
+    let mut written = 0usize;
+    let result = db.write(|w| {
+        if full {
+            w.delete_history()?;
+        }
+        let mut dropped: Vec<String> = Vec::new();
+        for (id, infos) in &changed {
+            w.set_doc_versions(id, infos)?;
+            for v in infos {
+                let n = st.refs.entry(v.hash.0.clone()).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    let data = history
+                        .contents
+                        .get(&v.hash.0)
+                        .or_else(|| draft_bytes.get(&v.hash.0));
+                    if let Some(data) = data {
+                        w.put_content(&v.hash.0, data)?;
+                    }
+                }
+            }
+            delta.extend_from_slice(id.as_bytes());
+            delta.extend_from_slice(&serde_json::to_vec(infos)?);
+            if let Some(old) = st.docs.insert(id.clone(), infos.clone()) {
+                dropped.extend(old.into_iter().map(|v| v.hash.0));
+            }
+            written += 1;
+        }
+        for id in &removed {
+            w.set_doc_versions(id, &[])?;
+            for label in labels.keys() {
+                w.set_doc_label(id, label, None)?;
+                st.doc_labels.remove(&(id.clone(), label.clone()));
+            }
+            delta.extend_from_slice(id.as_bytes());
+            if let Some(old) = st.docs.remove(id) {
+                dropped.extend(old.into_iter().map(|v| v.hash.0));
+            }
+            written += 1;
+        }
+        for hash in dropped {
+            if let Some(n) = st.refs.get_mut(&hash) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    st.refs.remove(&hash);
+                    w.delete_content(&hash)?;
+                }
+            }
+        }
+        // Resolved labels, for every document when a label or a pin moved.
+        let configured: BTreeMap<String, Result<&dyn versions::LabelCommits, String>> = history
+            .labels
+            .iter()
+            .map(|(l, s)| {
+                let r = match s {
+                    LabelState::Ok { reachable, .. } => {
+                        Ok(reachable as &dyn versions::LabelCommits)
+                    }
+                    LabelState::Broken(m) => Err(m.clone()),
+                };
+                (l.clone(), r)
+            })
+            .collect();
+        let redo: Vec<&str> = if labels_moved {
+            ids.iter().copied().collect()
+        } else {
+            changed.iter().map(|(id, _)| id.as_str()).collect()
+        };
+        for id in redo {
+            let infos = st.docs.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            for label in labels.keys() {
+                let resolved =
+                    versions::resolve_label(id, infos, label, &history.pins, &configured)
+                        .map_err(|e| e.to_string());
+                let key = (id.to_owned(), label.clone());
+                if st.doc_labels.get(&key) != Some(&resolved) {
+                    w.set_doc_label(id, label, Some(&resolved))?;
+                    delta.extend_from_slice(format!("{id}\0{label}\0{resolved:?}").as_bytes());
+                    st.doc_labels.insert(key, resolved);
+                }
+            }
+        }
+        if labels_moved {
+            w.set_labels(&label_rows)?;
+        }
         w.set_meta(META_HISTORY, &serde_json::to_string(&summary)?)?;
         // Not the generation counter (the search index is stamped with it): a stamp
-        // the content generation appends (see `promptshelf_store::read`).
-        let stamp = promptshelf_store::versions::stamp(w.conn())?;
+        // the content generation appends (see `promptshelf_store::read`). A full write
+        // hashes every row; a partial one chains the last stamp with what changed.
+        let stamp = if full {
+            promptshelf_store::versions::stamp(w.conn())?
+        } else {
+            ContentHash::of(&delta).0[..16].to_owned()
+        };
         w.set_meta(promptshelf_store::read::META_HISTORY_STAMP, &stamp)?;
+        st.stamp = stamp;
         Ok(())
-    })
-    .map_err(git)?;
+    });
+    result.map_err(git)?;
+    st.label_rows = label_rows;
+    st.pins = history.pins.clone();
+    summary.written = written;
+    *state = Some(st);
     Ok(summary)
 }
 

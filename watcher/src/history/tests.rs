@@ -387,3 +387,273 @@ fn drafts_are_stored_on_top_and_a_commit_makes_them_a_version() {
     let gen2 = promptshelf_store::read::content_generation(db.conn()).unwrap();
     assert_ne!(gen1, gen2, "a new version changes the ETag");
 }
+
+/// Documents (id, path, versions) and labels (name, commit or error).
+type Shape = (
+    Vec<(String, String, Vec<VersionInfo>)>,
+    Vec<(String, String)>,
+);
+
+/// What the read API serves from a history: per document, its path and versions'
+/// metadata; per label, its commit or error.
+fn shape(h: &History) -> Shape {
+    let docs = h
+        .documents
+        .iter()
+        .map(|(id, d)| {
+            (
+                id.clone(),
+                d.path.clone(),
+                d.versions.iter().map(|v| v.info.clone()).collect(),
+            )
+        })
+        .collect();
+    let labels = h
+        .labels
+        .iter()
+        .map(|(l, s)| {
+            let s = match s {
+                LabelState::Ok { commit, .. } => commit.clone(),
+                LabelState::Broken(m) => m.clone(),
+            };
+            (l.clone(), s)
+        })
+        .collect();
+    (docs, labels)
+}
+
+/// `watch`'s tracker reads only the commits since the last HEAD it saw, and its result
+/// equals a cold read of the same repository every time: after edits and a move, a tag
+/// moved, a merged branch older than the newest commits (every rank redone, no commit
+/// read again), a reset and an amended commit (both read everything again, saying why).
+#[test]
+fn the_tracker_reads_only_new_commits_and_equals_a_cold_read() {
+    let mut r = Repo::new();
+    let mut labels = BTreeMap::new();
+    labels.insert("production".to_owned(), "refs/tags/prod".to_owned());
+    r.write("prompts/a.prompty", &prompt("a1"));
+    r.write("prompts/b.prompty", &prompt("b1"));
+    r.write("prompts/c.prompty", &prompt("c1"));
+    let base = r.commit("base");
+    r.git(&["tag", "prod"]);
+    let mut t = Tracker::new(r.path(), &labels, &ParseOptions::default(), true);
+    let same_as_cold = |t: &Tracker, r: &Repo| {
+        assert_eq!(shape(t.history()), shape(&extract_at(r.path(), &labels)));
+    };
+    let u = t.update().unwrap();
+    assert_eq!(
+        u.walk,
+        Walk::Full {
+            reason: "first read".into()
+        }
+    );
+    assert_eq!(u.documents, 3);
+    same_as_cold(&t, &r);
+
+    r.write("prompts/a.prompty", &prompt("a2"));
+    r.commit("edit a");
+    std::fs::create_dir_all(r.path().join("prompts/sub")).unwrap();
+    r.git(&["mv", "prompts/b.prompty", "prompts/sub/b.prompty"]);
+    r.commit("move b");
+    let u = t.update().unwrap();
+    assert_eq!(u.walk, Walk::Incremental { commits: 2 });
+    // a, and b's old and new ids; c is not rebuilt.
+    assert_eq!(u.documents, 3);
+    same_as_cold(&t, &r);
+    assert_eq!(summaries(t.history(), "prompts/sub/b"), ["base", "move b"]);
+    assert_eq!(t.history().resolve("prompts/a", "production"), Ok(1));
+
+    // Only a label moved: no commit is read, the label is resolved again.
+    r.git(&["tag", "-f", "prod"]);
+    let u = t.update().unwrap();
+    assert_eq!((u.walk, u.documents), (Walk::Unchanged, 0));
+    assert_eq!(t.history().resolve("prompts/a", "production"), Ok(2));
+    same_as_cold(&t, &r);
+
+    // A branch whose commit is older than main's newest: its version goes before them.
+    let main_clock = r.clock;
+    r.git(&["checkout", "-q", "-b", "old", &base]);
+    r.clock = 1_700_000_000 + 90;
+    r.write("prompts/c.prompty", &prompt("c2 from an old branch"));
+    r.commit("old: c");
+    r.git(&["checkout", "-q", "main"]);
+    r.clock = main_clock + 60;
+    r.git(&["merge", "-q", "--no-ff", "-m", "merge old", "old"]);
+    let u = t.update().unwrap();
+    assert_eq!(u.walk, Walk::Incremental { commits: 2 });
+    same_as_cold(&t, &r);
+    assert_eq!(summaries(t.history(), "prompts/c"), ["base", "old: c"]);
+
+    // A reset to an older commit, then an amended commit: the whole history again.
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let u = t.update().unwrap();
+    assert!(
+        matches!(&u.walk, Walk::Full { reason } if reason.contains("moved back")),
+        "{u:?}"
+    );
+    same_as_cold(&t, &r);
+    r.write("prompts/c.prompty", &prompt("c3"));
+    r.commit("edit c");
+    assert_eq!(t.update().unwrap().walk, Walk::Incremental { commits: 1 });
+    r.clock += 60;
+    r.git(&["commit", "-q", "--amend", "-m", "edit c (amended)"]);
+    let u = t.update().unwrap();
+    assert!(
+        matches!(&u.walk, Walk::Full { reason } if reason.contains("not an ancestor")),
+        "{u:?}"
+    );
+    same_as_cold(&t, &r);
+    assert_eq!(
+        summaries(t.history(), "prompts/c"),
+        ["base", "edit c (amended)"]
+    );
+    assert_eq!(
+        t.history().repo.walk.as_deref().map(|w| &w[..5]),
+        Some("full:")
+    );
+}
+
+/// A store that knows what it wrote last rewrites only the documents that changed, and
+/// leaves the same rows as a store from scratch.
+#[test]
+fn an_incremental_store_writes_only_what_changed() {
+    use promptshelf_store::Database;
+    let mut r = Repo::new();
+    for name in ["a", "b", "c"] {
+        r.write(&format!("prompts/{name}.prompty"), &prompt(name));
+    }
+    r.commit("base");
+    let sync = |db: &mut Database, r: &Repo| {
+        for name in ["a", "b", "c"] {
+            let rel = format!("prompts/{name}.prompty");
+            let bytes = std::fs::read(r.path().join(&rel)).unwrap();
+            let doc = parse::parse_document(&rel, &bytes, &ParseOptions::default()).unwrap();
+            db.write(|w| w.upsert_document(&doc, 0, bytes.len() as u64))
+                .unwrap();
+        }
+    };
+    let rows = |db: &Database| {
+        let conn = db.conn();
+        let mut contents: Vec<String> = conn
+            .prepare("SELECT hash FROM contents ORDER BY hash")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        contents.sort();
+        (
+            promptshelf_store::versions::digest_input(conn).unwrap(),
+            contents,
+        )
+    };
+    let labels = no_labels();
+    let opts = ParseOptions::default();
+    let mut db = Database::open_in_memory().unwrap();
+    sync(&mut db, &r);
+    let mut t = Tracker::new(r.path(), &labels, &opts, false);
+    let mut state = None;
+    t.update().unwrap();
+    let s = store_into(r.path(), &mut db, &labels, t.history(), &mut state).unwrap();
+    assert_eq!(s.written, 3);
+    let stamp1 = promptshelf_store::read::content_generation(db.conn()).unwrap();
+
+    // An uncommitted edit: one draft written.
+    r.write("prompts/b.prompty", &prompt("b edited"));
+    sync(&mut db, &r);
+    let s = store_into(r.path(), &mut db, &labels, t.history(), &mut state).unwrap();
+    assert_eq!((s.written, s.drafts), (1, 1));
+    // Committed: the draft becomes version 2; the draft's content stays (it is v2's).
+    r.commit("edit b");
+    t.update().unwrap();
+    let s = store_into(r.path(), &mut db, &labels, t.history(), &mut state).unwrap();
+    assert_eq!((s.written, s.drafts, s.versions), (1, 0, 4));
+    // Nothing moved: nothing written.
+    let s = store_into(r.path(), &mut db, &labels, t.history(), &mut state).unwrap();
+    assert_eq!(s.written, 0);
+    let stamp2 = promptshelf_store::read::content_generation(db.conn()).unwrap();
+    assert_ne!(stamp1, stamp2, "a new version changes the ETag");
+
+    let mut fresh = Database::open_in_memory().unwrap();
+    sync(&mut fresh, &r);
+    store_history(r.path(), &mut fresh, &labels, &opts).unwrap();
+    assert_eq!(rows(&db), rows(&fresh));
+}
+
+/// `watch`'s ref-poll thread over a real repository and a real sync: the first read is
+/// full; a commit becomes the next version by reading that commit alone; an amended
+/// commit (history rewritten, as a force-push does) is read in full, and says why.
+#[test]
+fn watch_follows_commits_incrementally_and_rereads_after_a_rewrite() {
+    use crate::config::{Config, LogFormat};
+    use promptshelf_store::Database;
+    use std::time::{Duration, Instant};
+    let mut r = Repo::new();
+    r.write("prompts/a.prompty", &prompt("a1"));
+    r.write("prompts/b.prompty", &prompt("b1"));
+    r.commit("base");
+    let root = std::fs::canonicalize(r.path()).unwrap();
+    let dbdir = tempfile::tempdir().unwrap();
+    let cfg = Config {
+        db: dbdir.path().join("shelf.db"),
+        root,
+        log_format: LogFormat::Text,
+        progress: false,
+        max_file_bytes: 1 << 20,
+        debounce: Duration::from_millis(20),
+        reconcile_every: None,
+        force_poll: false,
+        poll_interval: Duration::from_millis(100),
+        schemas: Default::default(),
+        file: None,
+        extra: Default::default(),
+    };
+    let (handle, thread) = crate::sync::start(&cfg, true).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let follower = crate::sync::follow_history(cfg.clone(), handle.clone(), stop.clone());
+    // Polls the database until `done` holds for (versions of prompts/a, last walk).
+    let wait = |what: &str, done: &dyn Fn(&[VersionInfo], &str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let db = Database::open(&cfg.db).unwrap();
+            let (vs, _) = promptshelf_store::versions::versions(db.conn(), "prompts/a", 0, 100)
+                .unwrap_or_default();
+            let walk = promptshelf_store::read::meta(db.conn(), META_HISTORY)
+                .unwrap()
+                .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
+                .and_then(|m| m["repo"]["walk"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if done(&vs, &walk) {
+                return walk;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {vs:?} {walk}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let walk = wait("the first read", &|vs, _| vs.len() == 1);
+    assert_eq!(walk, "full: first read");
+
+    r.write("prompts/a.prompty", &prompt("a2"));
+    wait("the draft", &|vs, _| vs.len() == 2 && vs[1].draft);
+    r.commit("edit a");
+    let walk = wait("the commit", &|vs, _| vs.len() == 2 && !vs[1].draft);
+    assert_eq!(walk, "incremental: 1 commit(s)");
+
+    r.clock += 60;
+    r.git(&["commit", "-q", "--amend", "-m", "edit a (amended)"]);
+    let walk = wait("the rewrite", &|vs, _| {
+        vs.len() == 2 && vs[1].summary.as_deref() == Some("edit a (amended)")
+    });
+    assert!(
+        walk.starts_with("full: ") && walk.contains("not an ancestor"),
+        "{walk}"
+    );
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    handle.shutdown();
+    follower.join().unwrap();
+    thread.join().unwrap().unwrap();
+}

@@ -140,24 +140,42 @@ pub async fn status(State(st): State<Arc<AppState>>) -> Response {
     }))
 }
 
+/// The sync errors, and (issue #15) every configured label that names no version
+/// (`labels`: label, ref, why), so a missing ref shows here and not only in the log.
 pub async fn errors(State(st): State<Arc<AppState>>) -> Response {
     let src = st.source.clone();
-    match blocking(move || src.errors()).await {
-        Ok(errs) => {
-            let list: Vec<Value> = errs
-                .iter()
-                .map(|e| {
-                    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
-                    if let Some(o) = v.as_object_mut() {
-                        o.insert("display".into(), Value::String(error_line(e)));
-                    }
-                    v
-                })
-                .collect();
-            no_store(json!({ "count": list.len(), "errors": list }))
-        }
-        Err(r) => r,
-    }
+    let errs = match blocking(move || src.errors()).await {
+        Ok(errs) => errs,
+        Err(r) => return r,
+    };
+    let st2 = st.clone();
+    let labels = blocking(move || {
+        st2.pool
+            .with_reader(|r| {
+                promptshelf_store::versions::labels(r.conn()).map_err(|e| e.to_string())
+            })
+            .map_err(|e| e.to_string())?
+    })
+    .await
+    .unwrap_or_default();
+    let list: Vec<Value> = errs
+        .iter()
+        .map(|e| {
+            let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("display".into(), Value::String(error_line(e)));
+            }
+            v
+        })
+        .collect();
+    let broken: Vec<Value> = labels
+        .into_iter()
+        .filter_map(|l| {
+            let error = l.error?;
+            Some(json!({ "label": l.label, "reference": l.reference, "error": error }))
+        })
+        .collect();
+    no_store(json!({ "count": list.len(), "errors": list, "labels": broken }))
 }
 
 pub async fn events(State(st): State<Arc<AppState>>) -> Response {

@@ -480,7 +480,16 @@ async fn bad_input_on_the_wire() {
 async fn admin_routes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lib.db");
-    let _db = seed(&path);
+    let mut db = seed(&path);
+    db.write(|w| {
+        w.set_labels(&[promptshelf_store::versions::LabelRow {
+            label: "production".into(),
+            reference: Some("refs/tags/prod".into()),
+            commit: None,
+            error: Some("ref `refs/tags/prod` does not exist".into()),
+        }])
+    })
+    .unwrap();
     let srv = start(&path, None).await;
     let a = srv.addr;
 
@@ -497,6 +506,12 @@ async fn admin_routes() {
     assert_eq!(
         e["errors"][0]["display"],
         "personas/broken.json:3:7 expected `,` or `}`"
+    );
+    // A label whose ref is missing (issue #15) is listed too.
+    assert_eq!(
+        e["labels"],
+        serde_json::json!([{"label": "production", "reference": "refs/tags/prod",
+            "error": "ref `refs/tags/prod` does not exist"}])
     );
 
     let r = send(a, "POST", "/admin/reload", &[("Content-Length", "0")]).await;

@@ -101,10 +101,16 @@ pub fn run_once(cfg: &Config) -> Result<(ReconcileReport, Status), SyncError> {
     Ok((report, handle.status()))
 }
 
-/// Keeps the stored history current in `watch`: polls the git refs (cheap: a few small
-/// files, every 100 ms) and re-reads the history when HEAD or a label ref moves; when
-/// only the working files changed (a sync batch), re-stores the last history read with
-/// fresh drafts, without walking git again. Stops when `stop` is set.
+/// How often `watch` looks at the git refs (a few small files; see
+/// [`crate::history::refs_fingerprint`]).
+pub const REF_POLL: Duration = Duration::from_millis(50);
+
+/// Keeps the stored history current in `watch`: polls the git refs every [`REF_POLL`]
+/// and, when HEAD or a label ref moves, reads only the new commits (a
+/// [`crate::history::Tracker`]; the whole history again only after a force-push or a
+/// reset, logged with the reason); when only the working files changed (a sync batch),
+/// re-stores the drafts without reading git. Each store writes only the documents
+/// whose versions changed. Stops when `stop` is set.
 pub fn follow_history(
     cfg: Config,
     handle: SyncHandle,
@@ -119,11 +125,13 @@ pub fn follow_history(
             ..Default::default()
         };
         let git_dir = crate::history::git_dir(&cfg.root);
+        let mut tracker = crate::history::Tracker::new(&cfg.root, &labels, &opts, false);
+        let mut stored: Option<crate::history::Stored> = None;
         let mut seen_refs: Option<Vec<u8>> = None;
         let mut seen_batches = u64::MAX;
-        let mut last: Option<crate::history::History> = None;
+        let mut read_once = false;
         while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(REF_POLL);
             let status = handle.status();
             if !matches!(status.phase, Phase::Watching) {
                 continue;
@@ -131,14 +139,23 @@ pub fn follow_history(
             let refs = git_dir
                 .as_deref()
                 .map(|g| crate::history::refs_fingerprint(g, &labels));
-            let refs_moved = seen_refs.as_ref() != refs.as_ref() || last.is_none();
+            let refs_moved = seen_refs.as_ref() != refs.as_ref() || !read_once;
             if !refs_moved && status.batches == seen_batches {
                 continue;
             }
             let started = std::time::Instant::now();
+            let mut walk = None;
             if refs_moved {
-                match crate::history::extract(&cfg.root, &labels, &opts) {
-                    Ok(h) => last = Some(h),
+                match tracker.update() {
+                    Ok(u) => {
+                        if let crate::history::Walk::Full { reason } = &u.walk {
+                            if read_once {
+                                tracing::warn!("history: reading every commit again: {reason}");
+                            }
+                        }
+                        read_once = true;
+                        walk = Some(u);
+                    }
                     Err(e) => {
                         tracing::warn!("history not read: {e}");
                         seen_refs = refs;
@@ -148,15 +165,24 @@ pub fn follow_history(
             }
             seen_refs = refs;
             seen_batches = status.batches;
-            let Some(h) = last.clone() else { continue };
             let result = promptshelf_store::Database::open(&cfg.db)
                 .map_err(|e| crate::history::HistoryError::Git(e.to_string()))
-                .and_then(|mut db| crate::history::store(&cfg.root, &mut db, &labels, h));
+                .and_then(|mut db| {
+                    crate::history::store_into(
+                        &cfg.root,
+                        &mut db,
+                        &labels,
+                        tracker.history(),
+                        &mut stored,
+                    )
+                });
             match result {
                 Ok(s) => tracing::info!(
                     versions = s.versions,
                     drafts = s.drafts,
-                    reread = refs_moved,
+                    walk = %walk.as_ref().map(|u| u.walk.to_string()).unwrap_or_else(|| "drafts only".into()),
+                    rebuilt = walk.as_ref().map(|u| u.documents).unwrap_or(0),
+                    written = s.written,
                     ms = started.elapsed().as_millis() as u64,
                     "history updated"
                 ),
