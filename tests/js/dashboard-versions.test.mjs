@@ -135,7 +135,7 @@ test("dashboard: a document's versions, labels, old fields and a side-by-side di
   let shown = await rows();
   assert.deepEqual(shown.map((r) => r[0]), ["v12", "v11", "v10", "v9", "v8", "v7", "v6", "v5", "v4", "v3"]);
   const v12 = shown[0];
-  assert.match(v12[1], /^[0-9a-f]{7}$/, "short commit id");
+  assert.match(v12[1], /^[0-9a-f]{12}$/, "short commit id (as `promptshelf log` shows it)");
   assert.equal(v12[2], "Ada");
   assert.match(v12[4], /^reply: version 12/);
   assert.equal(v12[5], "latest", "labels on v12");
