@@ -61,7 +61,7 @@ pub fn index_labels(conn: &Connection) -> Result<Labels, Error> {
                 None => LabelEntry::Unresolved(format!("version {n} is not stored")),
                 Some((info, bytes)) => match parse_document(&info.path, &bytes, &opts) {
                     Ok(d) => LabelEntry::Doc(LabelDoc {
-                        version: n,
+                        version: Some(n),
                         id: d.id.0,
                         doc_type: d.doc_type,
                         name: d.name,
@@ -179,7 +179,7 @@ mod tests {
         );
         match &prod.docs["prompts/a"] {
             LabelEntry::Doc(d) => {
-                assert_eq!(d.version, 2);
+                assert_eq!(d.version, Some(2));
                 assert_eq!(d.name, "A2");
                 assert_eq!(d.id, "prompts/old/a");
                 assert_eq!(d.path, "prompts/old/a.prompty");

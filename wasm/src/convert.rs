@@ -350,3 +350,21 @@ mod tests {
         assert_eq!(utf16_ranges("ab", &[[1, 99]]), vec![[1, 2]]);
     }
 }
+
+/// `get(id, {label, version})`: unknown keys are a `TypeError`, like search options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct JsGetOptions {
+    label: Option<String>,
+    version: Option<u32>,
+}
+
+/// The `label` and `version` of `get`'s options.
+pub fn get_options(v: &JsValue) -> Result<(Option<String>, Option<u32>), JsValue> {
+    let o: JsGetOptions = match stringify(v, "get options")? {
+        None => JsGetOptions::default(),
+        Some(s) => serde_json::from_str(&s)
+            .map_err(|e| errors::type_error(&format!("get options: {e}")))?,
+    };
+    Ok((o.label, o.version))
+}

@@ -15,9 +15,10 @@
 //! ```text
 //! v labels, per label (sorted):
 //!   s name | s error ("" when it resolves) | v entries, per entry (sorted by id):
-//!     s id | v version (0: the label names no version; then s reason)
-//!          | u8 type (0 persona, 1 prompt template) | s id at that version | s name
-//!          | s path | s description | v ntags | s × ntags
+//!     s id | u8 kind: 0 the label names no version: s reason
+//!                     1 persona, 2 prompt template: v version (0: not known)
+//!                       | s id at that version | s name | s path | s description
+//!                       | v ntags | s × ntags
 //! ```
 //!
 //! The host that has the history (the store) computes the section and appends it to
@@ -39,8 +40,9 @@ pub const F_LABELS: u16 = 1;
 /// A document as it was at a label's version (what `get` returns for it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelDoc {
-    /// The version the label names.
-    pub version: u32,
+    /// The version the label names (`None` when a shelf kept the summary of a
+    /// document it changed after loading: see [`Index::keep_label_views`]).
+    pub version: Option<u32>,
     /// The document's id as parsed at that version (a moved file had another one).
     pub id: String,
     /// Its type.
@@ -165,6 +167,35 @@ impl Index {
         }
     }
 
+    /// Before a shelf changes or removes document `id`: the labels that named its
+    /// latest version (no entry for it) keep the summary it had, since the labels still
+    /// name that content, with its version number unknown. A document new to the shelf
+    /// is unresolved at every label until the index is loaded again.
+    pub fn keep_label_views(&mut self, id: &DocumentId) {
+        if self.labels.is_empty() {
+            return;
+        }
+        let entry = match self.get(id) {
+            Some(i) => LabelEntry::Doc(LabelDoc {
+                version: None,
+                id: i.id.0.clone(),
+                doc_type: i.doc_type,
+                name: i.name.to_owned(),
+                path: i.path.to_owned(),
+                description: i.description.to_owned(),
+                tags: i.tags.iter().map(|t| (*t).to_owned()).collect(),
+            }),
+            None => LabelEntry::Unresolved(
+                "added after this index was loaded: load it again for its labels".into(),
+            ),
+        };
+        for set in self.labels.values_mut() {
+            set.docs
+                .entry(id.0.clone())
+                .or_insert_with(|| entry.clone());
+        }
+    }
+
     /// Version `version` of `id`, when a label names it (the only past versions an
     /// index carries). `Ok(None)` when the index has no such document.
     pub fn get_version(
@@ -178,7 +209,7 @@ impl Index {
         self.labels
             .values()
             .find_map(|s| match s.docs.get(id.as_str()) {
-                Some(LabelEntry::Doc(d)) if d.version == version => Some(d),
+                Some(LabelEntry::Doc(d)) if d.version == Some(version) => Some(d),
                 _ => None,
             })
             .map(Some)
@@ -200,12 +231,12 @@ pub(super) fn write_labels(p: &mut Vec<u8>, labels: &Labels) {
             put_s(p, id);
             match e {
                 LabelEntry::Unresolved(why) => {
-                    put_v(p, 0);
+                    p.push(0);
                     put_s(p, why);
                 }
                 LabelEntry::Doc(d) => {
-                    put_v(p, u64::from(d.version.max(1)));
-                    p.push(u8::from(d.doc_type == DocType::PromptTemplate));
+                    p.push(1 + u8::from(d.doc_type == DocType::PromptTemplate));
+                    put_v(p, u64::from(d.version.unwrap_or(0)));
                     for s in [&d.id, &d.name, &d.path, &d.description] {
                         put_s(p, s);
                     }
@@ -230,18 +261,19 @@ impl Reader<'_> {
                 error: self.s()?.to_owned(),
                 docs: BTreeMap::new(),
             };
-            // An entry takes at least 3 bytes (empty id, version 0, empty reason).
+            // An entry takes at least 3 bytes (empty id, kind 0, empty reason).
             for _ in 0..self.count(3)? {
                 let id = self.s()?.to_owned();
-                let version = self.u32()?;
-                let e = if version == 0 {
+                let kind = self.u8()?;
+                let e = if kind == 0 {
                     LabelEntry::Unresolved(self.s()?.to_owned())
                 } else {
-                    let doc_type = match self.u8()? {
-                        0 => DocType::Persona,
-                        1 => DocType::PromptTemplate,
-                        _ => return Err(CodecError::Corrupt("unknown document type in labels")),
+                    let doc_type = match kind {
+                        1 => DocType::Persona,
+                        2 => DocType::PromptTemplate,
+                        _ => return Err(CodecError::Corrupt("unknown entry kind in labels")),
                     };
+                    let version = Some(self.u32()?).filter(|&n| n > 0);
                     let mut s4 = [""; 4];
                     for s in &mut s4 {
                         *s = self.s()?;
@@ -328,7 +360,7 @@ mod tests {
         prod.docs.insert(
             "prompts/reply".into(),
             LabelEntry::Doc(LabelDoc {
-                version: 2,
+                version: Some(2),
                 id: "prompts/old/reply".into(),
                 doc_type: DocType::PromptTemplate,
                 name: "Reply v2".into(),
@@ -377,7 +409,7 @@ mod tests {
         let id = |s: &str| DocumentId(s.into());
         match back.get_at_label(&id("prompts/reply"), "production") {
             Ok(Some(AtLabel::Version(d))) => {
-                assert_eq!((d.version, d.name.as_str()), (2, "Reply v2"))
+                assert_eq!((d.version, d.name.as_str()), (Some(2), "Reply v2"))
             }
             other => panic!("{other:?}"),
         }
@@ -414,6 +446,36 @@ mod tests {
             back.get_version(&id("prompts/reply"), 1),
             Err(LabelLookupError::VersionNotCarried { version: 1, .. })
         ));
+    }
+
+    #[test]
+    fn a_changed_document_keeps_what_its_labels_named() {
+        let mut ix = Index::build(&[doc("reply", "Reply"), doc("same", "Same")]);
+        ix.set_labels(labels());
+        let id = |s: &str| DocumentId(s.into());
+        for d in [doc("same", "Same v2"), doc("added", "Added")] {
+            ix.keep_label_views(&d.id);
+            ix.add(&d);
+        }
+        match ix.get_at_label(&id("prompts/same"), "production") {
+            Ok(Some(AtLabel::Version(d))) => {
+                assert_eq!((d.version, d.name.as_str()), (None, "Same"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            ix.get_at_label(&id("prompts/added"), "production"),
+            Err(LabelLookupError::Unresolved { .. })
+        ));
+        // Already carried: unchanged.
+        ix.keep_label_views(&id("prompts/reply"));
+        assert_eq!(
+            ix.labels()["production"].docs["prompts/reply"],
+            labels()["production"].docs["prompts/reply"]
+        );
+        // The kept summary survives a round trip (version unknown).
+        let back = Index::from_bytes(&ix.to_bytes()).unwrap();
+        assert_eq!(back.labels(), ix.labels());
     }
 
     #[test]
