@@ -223,7 +223,7 @@ mod tests {
         assert_eq!(r.status, 200);
         assert_ne!(r.body, stored);
         let served = Index::from_bytes(&r.body).unwrap();
-        assert_eq!(served.labels(), &labels);
+        assert_eq!(served.labels(), labels);
         assert_eq!(served.len(), 2);
     }
 }

@@ -165,6 +165,14 @@ test("get(id, {label}) / get(id, {version}) on a shelf loaded from /v1/index", {
   const e = thrown(() => plain.get("prompts/a", { label: "production" }));
   assert.equal(e.name, "LabelError");
   assert.equal(e.message, "unknown label `production`; this index has: latest");
+  // A document changed after loading: its labels no longer know what they name, unless
+  // they name a version explicitly.
+  live.upsertDocument({ id: "prompts/stable", type: "prompt_template", name: "Stable 2", path: "prompts/stable.prompty" });
+  assert.equal(live.get("prompts/stable", { label: "latest" }).name, "Stable 2");
+  const changed = thrown(() => live.get("prompts/stable", { label: "production" }));
+  assert.equal(changed.code, "label_unresolved");
+  assert.match(changed.message, /changed after this index was loaded/);
+  assert.equal(live.get("prompts/help/reply", { label: "production" }).version, 2);
   // toBytes keeps the labels a loaded shelf has.
   const again = ps.Shelf.load(live.toBytes());
   t.after(() => again.free());

@@ -5,7 +5,7 @@
 
 use crate::{convert, errors};
 use promptshelf_core::library::{duplicate_error, resolve_duplicates};
-use promptshelf_core::search::labels::AtLabel;
+use promptshelf_core::search::labels::{AtLabel, LabelLookupError};
 use promptshelf_core::search::Index;
 use promptshelf_core::{Document, DocumentId, ParseError};
 use serde::Serialize;
@@ -27,6 +27,10 @@ pub struct Shelf {
     paths: Option<HashMap<String, DocumentId>>,
     /// Files that did not parse (from `fromFiles` and failed `upsert`s), by path.
     errors: BTreeMap<String, ParseError>,
+    /// Documents changed or removed since the index was loaded: the labels it carries
+    /// (issue #15) no longer say what they name for these, unless they name a version
+    /// explicitly. (A list, not a set or an edit of the labels: the search module's size.)
+    changed: Vec<DocumentId>,
 }
 
 #[wasm_bindgen]
@@ -60,6 +64,7 @@ impl Shelf {
             docs: HashMap::new(),
             paths: None,
             errors: BTreeMap::new(),
+            changed: Vec::new(),
         }
     }
 
@@ -88,7 +93,7 @@ impl Shelf {
         if let Some(old) = old.filter(|old| *old != doc.id) {
             self.remove_id(&old);
         }
-        self.index.keep_label_views(&doc.id);
+        self.mark_changed(&doc.id);
         if let Some(prev_path) = self.index.get(&doc.id).map(|i| i.path.to_owned()) {
             if prev_path != doc.path {
                 self.paths().remove(&prev_path);
@@ -100,10 +105,14 @@ impl Shelf {
         self.docs.insert(doc.id.clone(), doc);
     }
 
-    fn remove_id(&mut self, id: &DocumentId) -> bool {
-        if self.index.contains(id) {
-            self.index.keep_label_views(id);
+    fn mark_changed(&mut self, id: &DocumentId) {
+        if !self.changed.contains(id) {
+            self.changed.push(id.clone());
         }
+    }
+
+    fn remove_id(&mut self, id: &DocumentId) -> bool {
+        self.mark_changed(id);
         if let Some(path) = self.index.get(id).map(|i| i.path.to_owned()) {
             if let Some(paths) = self.paths.as_mut() {
                 paths.remove(&path);
@@ -303,6 +312,14 @@ impl Shelf {
             (None, None) => None,
             (Some(label), None) => match self.index.get_at_label(&id, &label) {
                 Ok(Some(AtLabel::Version(d))) => Some(d),
+                Ok(Some(_)) if label != "latest" && self.changed.contains(&id) => {
+                    return Err(errors::label_error(&LabelLookupError::Unresolved {
+                        label,
+                        id: id.0,
+                        reason: "the document changed after this index was loaded; load it again"
+                            .into(),
+                    }))
+                }
                 Ok(_) => None,
                 Err(e) => return Err(errors::label_error(&e)),
             },
@@ -316,7 +333,7 @@ impl Shelf {
                 ))
             }
         };
-        if let Some(d) = past {
+        if let Some(d) = &past {
             return convert::to_js(&Summary {
                 id: &d.id,
                 doc_type: d.doc_type,

@@ -165,7 +165,7 @@ impl Index {
         self.write_filters(&mut p, &live);
         let mut flags = 0;
         if !self.labels.is_empty() {
-            super::labels::write_labels(&mut p, &self.labels);
+            p.extend_from_slice(&self.labels);
             flags |= super::labels::F_LABELS;
         }
         let mut out = Vec::with_capacity(HEADER + p.len());
@@ -392,8 +392,8 @@ fn write_tags(p: &mut Vec<u8>, tags: &[&str]) {
 }
 
 pub(super) struct Reader<'a> {
-    b: &'a [u8],
-    i: usize,
+    pub(super) b: &'a [u8],
+    pub(super) i: usize,
 }
 
 type R<T> = Result<T, CodecError>;
@@ -476,7 +476,13 @@ impl<'a> Reader<'a> {
         ix.postings = self.postings(nterms, n)?;
         ix.filters = self.filters(n)?;
         if labels {
-            ix.labels = self.labels()?;
+            let raw = &self.b[self.i..];
+            if raw.is_empty() {
+                return Err(CodecError::Truncated);
+            }
+            super::labels::walk(raw, &mut |_, _, _| false)?;
+            ix.labels = raw.to_vec();
+            self.i = self.b.len();
         }
         if self.i != self.b.len() {
             return Err(CodecError::Corrupt("trailing bytes in payload"));

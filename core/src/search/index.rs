@@ -161,8 +161,8 @@ pub struct Index {
     /// (`super::chunked`): see [`Assembled`].
     pub(crate) chunked: Option<Box<Assembled>>,
     /// Labels other than `latest` (issue #15): only what differs from the indexed
-    /// documents (see `super::labels`).
-    pub(crate) labels: super::labels::Labels,
+    /// documents, kept encoded as the blob's labels section (see `super::labels`).
+    pub(crate) labels: Vec<u8>,
 }
 
 /// What an index assembled from chunks fixes in advance: it holds only the terms and

@@ -40,8 +40,7 @@ pub const F_LABELS: u16 = 1;
 /// A document as it was at a label's version (what `get` returns for it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelDoc {
-    /// The version the label names (`None` when a shelf kept the summary of a
-    /// document it changed after loading: see [`Index::keep_label_views`]).
+    /// The version the label names (`None`: not known).
     pub version: Option<u32>,
     /// The document's id as parsed at that version (a moved file had another one).
     pub id: String,
@@ -86,7 +85,7 @@ pub enum AtLabel<'a> {
     /// The same as the latest version.
     Latest(DocInfo<'a>),
     /// Another version.
-    Version(&'a LabelDoc),
+    Version(LabelDoc),
 }
 
 /// Why `get(id, {label})` / `get(id, {version})` has no answer.
@@ -121,18 +120,33 @@ pub enum LabelLookupError {
 }
 
 impl Index {
-    /// The labels the index carries (empty for one built from documents).
-    pub fn labels(&self) -> &Labels {
-        &self.labels
+    /// The labels the index carries, decoded (empty for one built from documents).
+    pub fn labels(&self) -> Labels {
+        let mut out = Labels::new();
+        let _ = walk(&self.labels, &mut |name, error, entry| {
+            let set = out.entry(name.to_owned()).or_insert_with(|| LabelSet {
+                error: error.to_owned(),
+                docs: BTreeMap::new(),
+            });
+            if let Some((id, e)) = entry {
+                set.docs.insert(id.to_owned(), e);
+            }
+            false
+        });
+        out
     }
 
     /// Replaces the labels the index carries (written by `to_bytes`).
-    pub fn set_labels(&mut self, labels: Labels) {
-        self.labels = labels;
+    pub fn set_labels(&mut self, labels: &Labels) {
+        self.labels.clear();
+        if !labels.is_empty() {
+            write_labels(&mut self.labels, labels);
+        }
     }
 
     /// The document `id` as `label` names it. `Ok(None)` when the index has no such
-    /// document (as `get`).
+    /// document (as `get`). The section stays encoded in memory and is scanned per call
+    /// (no maps: the search module's size budget; a label lists few documents).
     pub fn get_at_label(
         &self,
         id: &DocumentId,
@@ -144,55 +158,42 @@ impl Index {
         if label == LATEST {
             return Ok(Some(AtLabel::Latest(latest)));
         }
-        let Some(set) = self.labels.get(label) else {
-            let mut known = vec![LATEST];
-            known.extend(self.labels.keys().map(String::as_str));
-            return Err(LabelLookupError::UnknownLabel {
-                label: label.to_owned(),
-                known: known.join(", "),
-            });
-        };
-        let unresolved = |reason: &str| LabelLookupError::Unresolved {
+        let mut known = vec![LATEST];
+        let mut found: Option<Result<Option<LabelEntry>, String>> = None;
+        let _ = walk(&self.labels, &mut |name, error, entry| {
+            match entry {
+                None => {
+                    known.push(name);
+                    if name == label {
+                        found = Some(if error.is_empty() {
+                            Ok(None)
+                        } else {
+                            Err(error.to_owned())
+                        });
+                        return !error.is_empty();
+                    }
+                }
+                Some((eid, e)) if name == label && eid == id.as_str() => {
+                    found = Some(Ok(Some(e)));
+                    return true;
+                }
+                Some(_) => {}
+            }
+            false
+        });
+        let unresolved = |reason: String| LabelLookupError::Unresolved {
             label: label.to_owned(),
             id: id.0.clone(),
-            reason: reason.to_owned(),
+            reason,
         };
-        if !set.error.is_empty() {
-            return Err(unresolved(&set.error));
-        }
-        match set.docs.get(id.as_str()) {
-            None => Ok(Some(AtLabel::Latest(latest))),
-            Some(LabelEntry::Doc(d)) => Ok(Some(AtLabel::Version(d))),
-            Some(LabelEntry::Unresolved(why)) => Err(unresolved(why)),
-        }
-    }
-
-    /// Before a shelf changes or removes document `id`: the labels that named its
-    /// latest version (no entry for it) keep the summary it had, since the labels still
-    /// name that content, with its version number unknown. A document new to the shelf
-    /// is unresolved at every label until the index is loaded again.
-    pub fn keep_label_views(&mut self, id: &DocumentId) {
-        if self.labels.is_empty() {
-            return;
-        }
-        let entry = match self.get(id) {
-            Some(i) => LabelEntry::Doc(LabelDoc {
-                version: None,
-                id: i.id.0.clone(),
-                doc_type: i.doc_type,
-                name: i.name.to_owned(),
-                path: i.path.to_owned(),
-                description: i.description.to_owned(),
-                tags: i.tags.iter().map(|t| (*t).to_owned()).collect(),
+        match found {
+            None => Err(LabelLookupError::UnknownLabel {
+                label: label.to_owned(),
+                known: known.join(", "),
             }),
-            None => LabelEntry::Unresolved(
-                "added after this index was loaded: load it again for its labels".into(),
-            ),
-        };
-        for set in self.labels.values_mut() {
-            set.docs
-                .entry(id.0.clone())
-                .or_insert_with(|| entry.clone());
+            Some(Err(why)) | Some(Ok(Some(LabelEntry::Unresolved(why)))) => Err(unresolved(why)),
+            Some(Ok(None)) => Ok(Some(AtLabel::Latest(latest))),
+            Some(Ok(Some(LabelEntry::Doc(d)))) => Ok(Some(AtLabel::Version(d))),
         }
     }
 
@@ -202,22 +203,99 @@ impl Index {
         &self,
         id: &DocumentId,
         version: u32,
-    ) -> Result<Option<&LabelDoc>, LabelLookupError> {
+    ) -> Result<Option<LabelDoc>, LabelLookupError> {
         if !self.contains(id) {
             return Ok(None);
         }
-        self.labels
-            .values()
-            .find_map(|s| match s.docs.get(id.as_str()) {
-                Some(LabelEntry::Doc(d)) if d.version == Some(version) => Some(d),
-                _ => None,
-            })
+        let mut found = None;
+        let _ = walk(&self.labels, &mut |_, _, entry| {
+            if let Some((eid, LabelEntry::Doc(d))) = entry {
+                if eid == id.as_str() && d.version == Some(version) {
+                    found = Some(d);
+                    return true;
+                }
+            }
+            false
+        });
+        found
             .map(Some)
             .ok_or_else(|| LabelLookupError::VersionNotCarried {
                 id: id.0.clone(),
                 version,
             })
     }
+}
+
+/// Calls `visit(label, error, None)` for each label, then `visit(label, error,
+/// Some((id, entry)))` for each of its entries, until `visit` returns true. Checks the
+/// section as it goes (labels and ids strictly sorted, no `latest`, nothing after it):
+/// the load walks it once, so later walks cannot fail.
+pub(super) fn walk<'a>(
+    raw: &'a [u8],
+    visit: &mut dyn FnMut(&'a str, &'a str, Option<(&'a str, LabelEntry)>) -> bool,
+) -> Result<bool, CodecError> {
+    if raw.is_empty() {
+        return Ok(false);
+    }
+    let mut r = Reader { b: raw, i: 0 };
+    let mut prev_label = "";
+    // A label takes at least 3 bytes (two empty strings, no entries).
+    for n in 0..r.count(3)? {
+        let name = r.s()?;
+        let error = r.s()?;
+        if name == LATEST || (n > 0 && name <= prev_label) {
+            return Err(CodecError::Corrupt("labels out of order"));
+        }
+        prev_label = name;
+        if visit(name, error, None) {
+            return Ok(true);
+        }
+        let mut prev_id = "";
+        // An entry takes at least 3 bytes (empty id, kind 0, empty reason).
+        for k in 0..r.count(3)? {
+            let id = r.s()?;
+            if k > 0 && id <= prev_id {
+                return Err(CodecError::Corrupt("label entries out of order"));
+            }
+            prev_id = id;
+            let kind = r.u8()?;
+            let e = if kind == 0 {
+                LabelEntry::Unresolved(r.s()?.to_owned())
+            } else {
+                let doc_type = match kind {
+                    1 => DocType::Persona,
+                    2 => DocType::PromptTemplate,
+                    _ => return Err(CodecError::Corrupt("unknown entry kind in labels")),
+                };
+                let version = Some(r.u32()?).filter(|&n| n > 0);
+                let mut s4 = [""; 4];
+                for s in &mut s4 {
+                    *s = r.s()?;
+                }
+                let [at_id, name, path, description] = s4.map(str::to_owned);
+                let mut tags = Vec::new();
+                for _ in 0..r.count(1)? {
+                    tags.push(r.s()?.to_owned());
+                }
+                LabelEntry::Doc(LabelDoc {
+                    version,
+                    id: at_id,
+                    doc_type,
+                    name,
+                    path,
+                    description,
+                    tags,
+                })
+            };
+            if visit(name, error, Some((id, e))) {
+                return Ok(true);
+            }
+        }
+    }
+    if r.i != raw.len() {
+        return Err(CodecError::Corrupt("trailing bytes after the labels"));
+    }
+    Ok(false)
 }
 
 /// Writes the labels section (see the module docs).
@@ -247,60 +325,6 @@ pub(super) fn write_labels(p: &mut Vec<u8>, labels: &Labels) {
                 }
             }
         }
-    }
-}
-
-impl Reader<'_> {
-    /// Reads what [`write_labels`] wrote.
-    pub(super) fn labels(&mut self) -> Result<Labels, CodecError> {
-        let mut labels = Labels::new();
-        // A label takes at least 3 bytes (two empty strings, no entries).
-        for _ in 0..self.count(3)? {
-            let name = self.s()?.to_owned();
-            let mut set = LabelSet {
-                error: self.s()?.to_owned(),
-                docs: BTreeMap::new(),
-            };
-            // An entry takes at least 3 bytes (empty id, kind 0, empty reason).
-            for _ in 0..self.count(3)? {
-                let id = self.s()?.to_owned();
-                let kind = self.u8()?;
-                let e = if kind == 0 {
-                    LabelEntry::Unresolved(self.s()?.to_owned())
-                } else {
-                    let doc_type = match kind {
-                        1 => DocType::Persona,
-                        2 => DocType::PromptTemplate,
-                        _ => return Err(CodecError::Corrupt("unknown entry kind in labels")),
-                    };
-                    let version = Some(self.u32()?).filter(|&n| n > 0);
-                    let mut s4 = [""; 4];
-                    for s in &mut s4 {
-                        *s = self.s()?;
-                    }
-                    let [at_id, name, path, description] = s4.map(str::to_owned);
-                    let tags = (0..self.count(1)?)
-                        .map(|_| self.s().map(str::to_owned))
-                        .collect::<Result<_, _>>()?;
-                    LabelEntry::Doc(LabelDoc {
-                        version,
-                        id: at_id,
-                        doc_type,
-                        name,
-                        path,
-                        description,
-                        tags,
-                    })
-                };
-                if set.docs.insert(id, e).is_some() {
-                    return Err(CodecError::Corrupt("duplicate document in a label"));
-                }
-            }
-            if name == LATEST || labels.insert(name, set).is_some() {
-                return Err(CodecError::Corrupt("duplicate label"));
-            }
-        }
-        Ok(labels)
     }
 }
 
@@ -398,10 +422,10 @@ mod tests {
         let bytes = with_labels(&plain, &labels()).unwrap();
         assert_eq!(u16::from_le_bytes([bytes[6], bytes[7]]), F_LABELS);
         let back = Index::from_bytes(&bytes).unwrap();
-        assert_eq!(back.labels(), &labels());
+        assert_eq!(back.labels(), labels());
         // Written by to_bytes too, the same bytes as the splice.
         let mut built = Index::from_bytes(&plain).unwrap();
-        built.set_labels(labels());
+        built.set_labels(&labels());
         assert_eq!(built.to_bytes(), bytes);
         // Search is unchanged.
         assert_eq!(back.len(), 3);
@@ -446,36 +470,6 @@ mod tests {
             back.get_version(&id("prompts/reply"), 1),
             Err(LabelLookupError::VersionNotCarried { version: 1, .. })
         ));
-    }
-
-    #[test]
-    fn a_changed_document_keeps_what_its_labels_named() {
-        let mut ix = Index::build(&[doc("reply", "Reply"), doc("same", "Same")]);
-        ix.set_labels(labels());
-        let id = |s: &str| DocumentId(s.into());
-        for d in [doc("same", "Same v2"), doc("added", "Added")] {
-            ix.keep_label_views(&d.id);
-            ix.add(&d);
-        }
-        match ix.get_at_label(&id("prompts/same"), "production") {
-            Ok(Some(AtLabel::Version(d))) => {
-                assert_eq!((d.version, d.name.as_str()), (None, "Same"))
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            ix.get_at_label(&id("prompts/added"), "production"),
-            Err(LabelLookupError::Unresolved { .. })
-        ));
-        // Already carried: unchanged.
-        ix.keep_label_views(&id("prompts/reply"));
-        assert_eq!(
-            ix.labels()["production"].docs["prompts/reply"],
-            labels()["production"].docs["prompts/reply"]
-        );
-        // The kept summary survives a round trip (version unknown).
-        let back = Index::from_bytes(&ix.to_bytes()).unwrap();
-        assert_eq!(back.labels(), ix.labels());
     }
 
     #[test]
