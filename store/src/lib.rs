@@ -27,6 +27,7 @@
 pub mod d1;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fresh;
+pub mod label_index;
 pub mod pack;
 pub mod read;
 pub mod reader;

@@ -358,8 +358,21 @@ impl api::DocumentSource for Reader<'_> {
         Ok(RawListPage { items, total })
     }
 
+    /// The stored index with the labels section appended (issue #15; see
+    /// [`crate::label_index`]): what `GET /v1/index` serves.
     fn index_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(read::search_index(self.conn).map_err(err)?.map(|(_, b)| b))
+        let Some((_, blob)) = read::search_index(self.conn).map_err(err)? else {
+            return Ok(None);
+        };
+        let labels = crate::label_index::index_labels(self.conn).map_err(err)?;
+        if labels.is_empty() {
+            return Ok(Some(blob));
+        }
+        // A blob that cannot take them (not an index: damaged) is served as stored, so
+        // the client's loader names the damage.
+        Ok(Some(
+            promptshelf_core::search::labels::with_labels(&blob, &labels).unwrap_or(blob),
+        ))
     }
 
     fn searcher(&self) -> Result<Option<SharedSearcher>, StoreError> {
@@ -372,7 +385,10 @@ impl api::DocumentSource for Reader<'_> {
             return Ok(None);
         };
         self.index
-            .get_or_load(generation.max(0) as u64, || self.index_bytes())
+            // The stored blob: search needs no labels.
+            .get_or_load(generation.max(0) as u64, || {
+                Ok(read::search_index(self.conn).map_err(err)?.map(|(_, b)| b))
+            })
     }
 }
 

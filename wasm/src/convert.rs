@@ -317,6 +317,42 @@ pub fn results(r: &SearchResultsRef<'_>) -> JsValue {
     build_results(&e.nums, &e.scores, &e.text)
 }
 
+/// The `label` and `version` of `get(id, {label, version})`, read as properties (a
+/// serde struct costs the search module kilobytes). Other keys are a `TypeError`, as in
+/// search options.
+pub fn get_options(v: &JsValue) -> Result<(Option<String>, Option<u32>), JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok((None, None));
+    }
+    let bad = || {
+        errors::type_error(
+            "get options: expected {label: string} or {version: number} (a whole number from 1)",
+        )
+    };
+    if !v.is_object() {
+        return Err(bad());
+    }
+    let obj: &js_sys::Object = v.unchecked_ref();
+    if js_sys::Object::keys(obj)
+        .iter()
+        .any(|k| k != "label" && k != "version")
+    {
+        return Err(bad());
+    }
+    let get = |k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or_default();
+    let (l, n) = (get("label"), get("version"));
+    let label = match l.as_string() {
+        None if !l.is_undefined() => return Err(bad()),
+        l => l,
+    };
+    let version = match n.as_f64() {
+        None if n.is_undefined() => None,
+        Some(f) if (1.0..=f64::from(u32::MAX)).contains(&f) && f.fract() == 0.0 => Some(f as u32),
+        _ => return Err(bad()),
+    };
+    Ok((label, version))
+}
+
 #[cfg(test)]
 mod tests {
     use super::utf16_ranges;

@@ -9,6 +9,8 @@
 //!   `checksum_mismatch`, `corrupt`) — bytes that are not a loadable index.
 //! - `RenderError` (the render module, `promptshelf/render`): `code`, `line`, `column` —
 //!   see `render.rs`.
+//! - `LabelError`: `code` (`unknown_label`, `label_unresolved`, `version_not_in_index`),
+//!   `label`, `id`, `version` — `get(id, {label})` / `get(id, {version})` without an answer.
 //! - `TypeError`: an argument of the wrong shape (options, documents).
 
 use js_sys::{Error, Reflect, TypeError};
@@ -72,6 +74,26 @@ pub fn codec_error(e: &CodecError) -> JsValue {
     };
     let err: JsValue = named("IndexFormatError", &e.to_string()).into();
     set(&err, "code", JsValue::from_str(code));
+    err
+}
+
+/// A label or version `get` cannot answer.
+#[cfg(feature = "search")]
+pub fn label_error(e: &promptshelf_core::search::labels::LabelLookupError) -> JsValue {
+    use promptshelf_core::search::labels::LabelLookupError as L;
+    let err: JsValue = named("LabelError", &e.to_string()).into();
+    let (code, label, id, version) = match e {
+        L::UnknownLabel { label, .. } => ("unknown_label", Some(label), None, None),
+        L::Unresolved { label, id, .. } => ("label_unresolved", Some(label), Some(id), None),
+        L::VersionNotCarried { id, version } => {
+            ("version_not_in_index", None, Some(id), Some(*version))
+        }
+    };
+    set(&err, "code", JsValue::from_str(code));
+    let text = |s: Option<&String>| s.map_or(JsValue::NULL, |s| JsValue::from_str(s));
+    set(&err, "label", text(label));
+    set(&err, "id", text(id));
+    set(&err, "version", opt_u32(version));
     err
 }
 

@@ -5,6 +5,7 @@
 
 use crate::{convert, errors};
 use promptshelf_core::library::{duplicate_error, resolve_duplicates};
+use promptshelf_core::search::labels::{AtLabel, LabelLookupError};
 use promptshelf_core::search::Index;
 use promptshelf_core::{Document, DocumentId, ParseError};
 use serde::Serialize;
@@ -26,6 +27,10 @@ pub struct Shelf {
     paths: Option<HashMap<String, DocumentId>>,
     /// Files that did not parse (from `fromFiles` and failed `upsert`s), by path.
     errors: BTreeMap<String, ParseError>,
+    /// Documents changed or removed since the index was loaded: the labels it carries
+    /// (issue #15) no longer say what they name for these, unless they name a version
+    /// explicitly. (A list, not a set or an edit of the labels: the search module's size.)
+    changed: Vec<DocumentId>,
 }
 
 #[wasm_bindgen]
@@ -47,6 +52,9 @@ struct Summary<'a> {
     #[serde(skip_serializing_if = "str::is_empty")]
     description: &'a str,
     tags: Vec<&'a str>,
+    /// The version a label names (`get(id, {label})`), when not the latest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<u32>,
 }
 
 impl Shelf {
@@ -56,6 +64,7 @@ impl Shelf {
             docs: HashMap::new(),
             paths: None,
             errors: BTreeMap::new(),
+            changed: Vec::new(),
         }
     }
 
@@ -84,6 +93,7 @@ impl Shelf {
         if let Some(old) = old.filter(|old| *old != doc.id) {
             self.remove_id(&old);
         }
+        self.mark_changed(&doc.id);
         if let Some(prev_path) = self.index.get(&doc.id).map(|i| i.path.to_owned()) {
             if prev_path != doc.path {
                 self.paths().remove(&prev_path);
@@ -95,7 +105,14 @@ impl Shelf {
         self.docs.insert(doc.id.clone(), doc);
     }
 
+    fn mark_changed(&mut self, id: &DocumentId) {
+        if !self.changed.contains(id) {
+            self.changed.push(id.clone());
+        }
+    }
+
     fn remove_id(&mut self, id: &DocumentId) -> bool {
+        self.mark_changed(id);
         if let Some(path) = self.index.get(id).map(|i| i.path.to_owned()) {
             if let Some(paths) = self.paths.as_mut() {
                 paths.remove(&path);
@@ -278,9 +295,55 @@ impl Shelf {
     /// The document with this id: the full document when the shelf was built from files
     /// or documents, else the index's summary (`id`, `type`, `name`, `path`,
     /// `description`, `tags`). `undefined` when there is none.
+    ///
+    /// `{label}` / `{version}` (issue #15): the document as that label or version names
+    /// it, from the labels an index loaded from `/v1/index` carries (a summary with its
+    /// `version`; `latest` is the shelf's own document). Throws a `LabelError` for a label
+    /// the shelf does not have, one that names no version of the document, or a version
+    /// no label names (the index carries only those).
     #[wasm_bindgen(unchecked_return_type = "Document | DocumentSummary | undefined")]
-    pub fn get(&self, id: &str) -> Result<JsValue, JsValue> {
+    pub fn get(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "GetOptions")] options: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
         let id = DocumentId(id.to_owned());
+        let past = match convert::get_options(&options.unwrap_or(JsValue::UNDEFINED))? {
+            (None, None) => None,
+            (Some(label), None) => match self.index.get_at_label(&id, &label) {
+                Ok(Some(AtLabel::Version(d))) => Some(d),
+                Ok(Some(_)) if label != "latest" && self.changed.contains(&id) => {
+                    return Err(errors::label_error(&LabelLookupError::Unresolved {
+                        label,
+                        id: id.0,
+                        reason: "the document changed after this index was loaded; load it again"
+                            .into(),
+                    }))
+                }
+                Ok(_) => None,
+                Err(e) => return Err(errors::label_error(&e)),
+            },
+            (None, Some(n)) => self
+                .index
+                .get_version(&id, n)
+                .map_err(|e| errors::label_error(&e))?,
+            (Some(_), Some(_)) => {
+                return Err(errors::type_error(
+                    "get options: give `label` or `version`, not both",
+                ))
+            }
+        };
+        if let Some(d) = &past {
+            return convert::to_js(&Summary {
+                id: &d.id,
+                doc_type: d.doc_type,
+                name: &d.name,
+                path: &d.path,
+                description: &d.description,
+                tags: d.tags.iter().map(String::as_str).collect(),
+                version: d.version,
+            });
+        }
         if let Some(d) = self.docs.get(&id) {
             return convert::to_js(d);
         }
@@ -292,6 +355,7 @@ impl Shelf {
                 path: i.path,
                 description: i.description,
                 tags: i.tags,
+                version: None,
             }),
             None => Ok(JsValue::UNDEFINED),
         }

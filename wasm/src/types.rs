@@ -90,6 +90,15 @@ export interface DocumentSummary {
   path: string;
   description?: string;
   tags: string[];
+  /** Set by `get(id, {label})` / `get(id, {version})` for a version other than the latest. */
+  version?: number;
+}
+
+/** Options of `Shelf.get`: a label (`"production"`; `"latest"` is the shelf's own
+ * document) or a version number, answered from the labels a loaded `/v1/index` carries. */
+export interface GetOptions {
+  label?: string;
+  version?: number;
 }
 
 /** A document as `Shelf.fromDocuments` / `upsertDocument` take it: a `Document`, or less. */

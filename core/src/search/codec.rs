@@ -10,7 +10,7 @@
 //! the blob travels gzip-compressed and gzip does best on homogeneous runs.
 //!
 //! ```text
-//! header    "PSIX" | u16 version | u16 flags (0) | u64 payload length | u64 checksum
+//! header    "PSIX" | u16 version | u16 flags (1: labels section) | u64 payload length | u64 checksum
 //! payload   v stored body bytes (IndexOptions)
 //!           v docs
 //!           u8 × docs    flags: 1 prompt template, 2 whole body stored,
@@ -34,6 +34,7 @@
 //!           v bytes, extras: v tf ...
 //!           v filters, per filter: f key | v count   (sorted keys)
 //!           v bytes, Rice-coded document gaps of each filter in turn
+//!           [labels section, when flag 1 is set: see `labels`]
 //! ```
 //!
 //! Document numbers are compacted on write (removed documents leave no gaps).
@@ -50,7 +51,7 @@ use std::collections::{BTreeMap, HashMap};
 pub const MAGIC: [u8; 4] = *b"PSIX";
 /// Current format version; a blob with another version is rejected (hosts rebuild).
 pub const FORMAT_VERSION: u16 = 3;
-const HEADER: usize = 4 + 2 + 2 + 8 + 8;
+pub(super) const HEADER: usize = 4 + 2 + 2 + 8 + 8;
 const BODY: usize = Field::Body as usize;
 const F_PROMPT: u8 = 1;
 const F_BODY_FULL: u8 = 2;
@@ -108,20 +109,20 @@ pub fn checksum(data: &[u8]) -> u64 {
 #[doc(hidden)]
 pub fn codec_header(payload: &[u8]) -> Vec<u8> {
     let mut h = Vec::with_capacity(HEADER);
-    put_header(&mut h, payload);
+    put_header(&mut h, payload, 0);
     h
 }
 
-/// The header section: magic, version, flags (none), payload length and checksum.
-fn put_header(out: &mut Vec<u8>, payload: &[u8]) {
+/// The header section: magic, version, flags, payload length and checksum.
+fn put_header(out: &mut Vec<u8>, payload: &[u8], flags: u16) {
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&flags.to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(&checksum(payload).to_le_bytes());
 }
 
-fn put_v(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn put_v(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -129,7 +130,7 @@ fn put_v(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_s(out: &mut Vec<u8>, s: &str) {
+pub(super) fn put_s(out: &mut Vec<u8>, s: &str) {
     put_v(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
@@ -162,8 +163,13 @@ impl Index {
         let terms = self.write_terms(&mut p);
         self.write_postings(&mut p, &terms, &live);
         self.write_filters(&mut p, &live);
+        let mut flags = 0;
+        if !self.labels.is_empty() {
+            p.extend_from_slice(&self.labels);
+            flags |= super::labels::F_LABELS;
+        }
         let mut out = Vec::with_capacity(HEADER + p.len());
-        put_header(&mut out, &p);
+        put_header(&mut out, &p, flags);
         out.extend_from_slice(&p);
         out
     }
@@ -285,7 +291,8 @@ impl Index {
         if version != FORMAT_VERSION {
             return Err(CodecError::UnsupportedVersion { found: version });
         }
-        if u16_at(6) != 0 {
+        let flags = u16_at(6);
+        if flags & !super::labels::F_LABELS != 0 {
             return Err(CodecError::Corrupt("unknown flags"));
         }
         let len = u64_at(8);
@@ -299,7 +306,7 @@ impl Index {
         if checksum(payload) != u64_at(16) {
             return Err(CodecError::ChecksumMismatch);
         }
-        Reader { b: payload, i: 0 }.index()
+        Reader { b: payload, i: 0 }.index(flags & super::labels::F_LABELS != 0)
     }
 }
 
@@ -384,9 +391,9 @@ fn write_tags(p: &mut Vec<u8>, tags: &[&str]) {
     }
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    i: usize,
+pub(super) struct Reader<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) i: usize,
 }
 
 type R<T> = Result<T, CodecError>;
@@ -409,12 +416,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn u32(&mut self) -> R<u32> {
+    pub(super) fn u32(&mut self) -> R<u32> {
         u32::try_from(self.v()?).map_err(|_| CodecError::Corrupt("number out of range"))
     }
 
     /// A count of items that take at least `min_bytes` each: bounded by what remains.
-    fn count(&mut self, min_bytes: usize) -> R<usize> {
+    pub(super) fn count(&mut self, min_bytes: usize) -> R<usize> {
         let n = self.v()?;
         let left = (self.b.len() - self.i) as u64;
         if n.saturating_mul(min_bytes as u64) > left {
@@ -431,13 +438,13 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn s(&mut self) -> R<&'a str> {
+    pub(super) fn s(&mut self) -> R<&'a str> {
         let n = self.v()?;
         let b = self.bytes(n)?;
         std::str::from_utf8(b).map_err(|_| CodecError::Corrupt("invalid UTF-8"))
     }
 
-    fn u8(&mut self) -> R<u8> {
+    pub(super) fn u8(&mut self) -> R<u8> {
         let b = *self.b.get(self.i).ok_or(CodecError::Truncated)?;
         self.i += 1;
         Ok(b)
@@ -456,8 +463,9 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// The payload, section by section, in layout order.
-    fn index(mut self) -> R<Index> {
+    /// The payload, section by section, in layout order (`labels`: header flag
+    /// `F_LABELS`, a labels section ends the payload).
+    fn index(mut self, labels: bool) -> R<Index> {
         let mut ix = Index::with_options(IndexOptions {
             stored_text_bytes: self.u32()?,
         });
@@ -467,6 +475,15 @@ impl<'a> Reader<'a> {
         ix.dict = dict;
         ix.postings = self.postings(nterms, n)?;
         ix.filters = self.filters(n)?;
+        if labels {
+            let raw = &self.b[self.i..];
+            if raw.is_empty() {
+                return Err(CodecError::Truncated);
+            }
+            super::labels::walk(raw, &mut |_, _, _| false)?;
+            ix.labels = raw.to_vec();
+            self.i = self.b.len();
+        }
         if self.i != self.b.len() {
             return Err(CodecError::Corrupt("trailing bytes in payload"));
         }

@@ -160,6 +160,9 @@ pub struct Index {
     /// Set when the index is a partial one assembled from chunks for one query
     /// (`super::chunked`): see [`Assembled`].
     pub(crate) chunked: Option<Box<Assembled>>,
+    /// Labels other than `latest` (issue #15): only what differs from the indexed
+    /// documents, kept encoded as the blob's labels section (see `super::labels`).
+    pub(crate) labels: Vec<u8>,
 }
 
 /// What an index assembled from chunks fixes in advance: it holds only the terms and

@@ -26,6 +26,7 @@ mod filter;
 mod fuzzy;
 mod hash;
 mod index;
+pub mod labels;
 pub mod query;
 pub mod rank;
 mod rice;

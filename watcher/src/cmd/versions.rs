@@ -151,6 +151,47 @@ fn pick<'h>(h: &'h History, id: &str, which: &str) -> Result<&'h Version, Fail> 
     })
 }
 
+/// Version number → the labels naming it (`latest` first, then `[labels]` by name), as
+/// the dashboard's versions table shows them. A broken label names nothing.
+fn labels_by_version(
+    h: &History,
+    id: &str,
+    vs: &[Version],
+) -> std::collections::BTreeMap<u32, Vec<String>> {
+    let mut out = std::collections::BTreeMap::<u32, Vec<String>>::new();
+    if let Some(last) = vs.last() {
+        out.entry(last.info.number)
+            .or_default()
+            .push(versions::LATEST.to_owned());
+    }
+    for label in h.labels.keys() {
+        if let Ok(n) = h.resolve(id, label) {
+            out.entry(n).or_default().push(label.clone());
+        }
+    }
+    out
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of a Unix time, for `log` (no date library for one line).
+fn utc_minute(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days since 1970-01-01 → civil date (Howard Hinnant's `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3_600,
+        rem % 3_600 / 60
+    )
+}
+
 fn text_of(h: &History, v: &Version) -> String {
     h.contents
         .get(&v.info.hash.0)
@@ -181,6 +222,7 @@ pub fn run_log(args: LogArgs) -> ExitCode {
                 );
             }
             Format::Text => {
+                let labels = labels_by_version(&h, &args.id, vs);
                 for v in vs.iter().rev() {
                     let i = &v.info;
                     let commit = i
@@ -192,9 +234,13 @@ pub fn run_log(args: LogArgs) -> ExitCode {
                     } else {
                         ""
                     };
+                    let named = labels
+                        .get(&i.number)
+                        .map_or(String::new(), |ls| format!("  [{}]", ls.join(", ")));
                     println!(
-                        "v{:<4} {commit}  {}  {}  {}{broken}",
+                        "v{:<4} {commit}  {}  {}  {}  {}{broken}{named}",
                         i.number,
+                        i.time.map_or("-".into(), utc_minute),
                         i.author.as_deref().unwrap_or("-"),
                         i.summary.as_deref().unwrap_or("uncommitted changes"),
                         i.path
@@ -238,11 +284,14 @@ pub fn run_diff(args: DiffArgs) -> ExitCode {
             Format::Json => println!("{}", serde_json::to_string(&d).unwrap_or_default()),
             Format::Text => {
                 let colour = std::io::stdout().is_terminal();
-                for line in d.unified.lines() {
+                for (n, line) in d.unified.lines().enumerate() {
+                    // The first two lines are the `---`/`+++` header; after them a removed
+                    // front-matter fence is `----`, still a removed line.
                     let code = match line.as_bytes().first() {
                         _ if !colour => None,
-                        Some(b'+') if !line.starts_with("+++") => Some("32"),
-                        Some(b'-') if !line.starts_with("---") => Some("31"),
+                        _ if n < 2 => Some("1"),
+                        Some(b'+') => Some("32"),
+                        Some(b'-') => Some("31"),
                         Some(b'@') => Some("36"),
                         _ => None,
                     };
@@ -251,9 +300,30 @@ pub fn run_diff(args: DiffArgs) -> ExitCode {
                         None => println!("{line}"),
                     }
                 }
+                // What the dashboard shows under its side-by-side diff.
+                if d.unified.is_empty() {
+                    println!("v{} and v{}: the file text is the same", d.from, d.to);
+                }
+                if !d.changed_paths.is_empty() {
+                    println!("changed fields: {}", d.changed_paths.join(" "));
+                }
             }
         }
         Ok(())
     })();
     finish(r, "diff")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_minute;
+
+    #[test]
+    fn utc_minute_is_the_civil_date() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00");
+        assert_eq!(utc_minute(1_700_000_060), "2023-11-14 22:14");
+        // A leap day and a time before the epoch.
+        assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00");
+        assert_eq!(utc_minute(-60), "1969-12-31 23:59");
+    }
 }

@@ -112,6 +112,9 @@ pub async fn status(State(st): State<Arc<AppState>>) -> Response {
                     // Git history (issue #15): HEAD, branch, shallow, broken labels.
                     "history": meta(crate::history::META_HISTORY)
                         .and_then(|h| serde_json::from_str::<Value>(&h).ok()),
+                    // The configured labels (name, ref, commit, error): the dashboard's
+                    // versions panel asks `?label=` for each to mark the versions.
+                    "labels": promptshelf_store::versions::labels(c).unwrap_or_default(),
                 }))
             })
             .map_err(|e| e.to_string())?

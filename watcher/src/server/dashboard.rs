@@ -1,6 +1,7 @@
 //! `GET /`: the sync dashboard, one hand-written HTML page (no framework) embedded in
-//! the binary. It polls `/admin/status`, `/admin/errors` and `/admin/events` and
-//! searches through `/v1/search`. Behind a token, open it as `/#token=...`.
+//! the binary. It follows `/v1/events` and reloads `/admin/status`, `/admin/errors` and
+//! `/admin/events`, searches through `/v1/search`, and its document page reads the
+//! document, render and versions routes (#15, #16). Behind a token, open it as `/#token=...`.
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};

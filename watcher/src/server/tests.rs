@@ -500,6 +500,9 @@ async fn admin_routes() {
     assert_eq!(v["database"]["counts"]["documents"], 4);
     assert_eq!(v["database"]["sync_errors"], 1);
     assert_eq!(v["versions"]["api"], "v1");
+    // No git history in this database: no configured labels (the dashboard then offers
+    // only `latest`).
+    assert_eq!(v["database"]["labels"], json!([]));
 
     let e = get(a, "/admin/errors").await.json();
     assert_eq!(e["count"], 1);
