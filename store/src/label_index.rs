@@ -32,11 +32,11 @@ pub fn index_labels(conn: &Connection) -> Result<Labels, Error> {
             },
         );
     }
-    // (document, label, number, error) where the label's version is not the newest one.
+    // (document, label, number, error) of every pin; the ones naming the newest version
+    // are dropped below. The newest number is asked of `versions` (not a SQL MAX over
+    // the `versions` table), because a snapshot keeps history in packs, not in tables.
     let mut stmt = conn.prepare_cached(
         "SELECT dl.doc_id, dl.label, dl.number, dl.error FROM doc_labels dl \
-         WHERE dl.number IS NULL \
-            OR dl.number <> (SELECT MAX(v.number) FROM versions v WHERE v.doc_id = dl.doc_id) \
          ORDER BY dl.label, dl.doc_id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -50,6 +50,13 @@ pub fn index_labels(conn: &Connection) -> Result<Labels, Error> {
     let opts = ParseOptions::default();
     for row in rows {
         let (doc_id, label, number, error) = row?;
+        if let Some(n) = number {
+            // Versions are numbered 1..=N, so the count is the newest number.
+            let (_, newest) = crate::versions::versions(conn, &doc_id, 0, 0)?;
+            if u64::from(n) == newest {
+                continue;
+            }
+        }
         let Some(set) = labels.get_mut(&label).filter(|s| s.error.is_empty()) else {
             continue; // a broken label says so once, not per document
         };
