@@ -145,6 +145,27 @@ test("Shelf.open over the built site equals Shelf.load of the whole index", { ti
   }
 });
 
+test("promptshelf/open, the slim module, answers exactly like the whole index", { timeout: 300_000 }, async () => {
+  const po = await import(join(pkgDir, "open", "promptshelf_open.js"));
+  await po.default({ module_or_path: await readFile(join(pkgDir, "open", "promptshelf_open_bg.wasm")) });
+  // Only `open` (and `version`; ChunkCore is the package-internal class it drives): no Shelf,
+  // no parser, no logging.
+  assert.deepEqual(Object.keys(po).filter((k) => !["default", "initSync"].includes(k)).sort(), ["ChunkCore", "open", "version"]);
+  const counts = new Map();
+  const shelf = await po.open("site:///v1/index/", { fetch: fileFetch(counts) });
+  try {
+    for (const q of QUERIES) {
+      for (const limit of [10, 50]) {
+        assert.deepEqual(await shelf.search(q, { limit }), whole.search(q, { limit }), `${JSON.stringify(q)} limit ${limit}`);
+      }
+    }
+    for (const id of [...ids, "no-such-id"]) assert.deepEqual(await shelf.get(id), whole.get(id), id);
+    await assert.rejects(shelf.search('"unclosed'), (e) => e.name === "QueryError");
+  } finally {
+    shelf.free();
+  }
+});
+
 test("a query fetches only what it needs; concurrent queries share requests; the cache keeps its budget", { timeout: 120_000 }, async () => {
   const manifest = JSON.parse(await readFile(join(site, "v1", "index", "manifest.json"), "utf8"));
   const counts = new Map();
