@@ -211,6 +211,15 @@ test("the local server serves the live chunk set at /v1/index/", { timeout: 120_
   } finally {
     shelf.free();
   }
+  // Caching: content-named files forever, the manifest revalidated (issue #14).
+  const m = await fetch(`${server.base}/v1/index/manifest.json`);
+  assert.equal(m.headers.get("cache-control"), "no-cache");
+  assert.ok(m.headers.get("etag"));
+  const first = JSON.parse(await m.text()).lexicon[0][1];
+  const c = await fetch(`${server.base}/v1/index/${first}`);
+  assert.equal(c.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  const again = await fetch(`${server.base}/v1/index/${first}`, { headers: { "if-none-match": c.headers.get("etag") } });
+  assert.equal(again.status, 304);
   const res = await fetch(`${server.base}/v1/index/postings/nope.bin`);
   assert.equal(res.status, 404);
   await assert.rejects(ps.Shelf.open(`${server.base}/v1/nothing/`), /404/);
