@@ -145,6 +145,27 @@ test("Shelf.open over the built site equals Shelf.load of the whole index", { ti
   }
 });
 
+test("promptshelf/open, the slim module, answers exactly like the whole index", { timeout: 300_000 }, async () => {
+  const po = await import(join(pkgDir, "open", "promptshelf_open.js"));
+  await po.default({ module_or_path: await readFile(join(pkgDir, "open", "promptshelf_open_bg.wasm")) });
+  // Only `open` (and `version`; ChunkCore is the package-internal class it drives): no Shelf,
+  // no parser, no logging.
+  assert.deepEqual(Object.keys(po).filter((k) => !["default", "initSync"].includes(k)).sort(), ["ChunkCore", "open", "version"]);
+  const counts = new Map();
+  const shelf = await po.open("site:///v1/index/", { fetch: fileFetch(counts) });
+  try {
+    for (const q of QUERIES) {
+      for (const limit of [10, 50]) {
+        assert.deepEqual(await shelf.search(q, { limit }), whole.search(q, { limit }), `${JSON.stringify(q)} limit ${limit}`);
+      }
+    }
+    for (const id of [...ids, "no-such-id"]) assert.deepEqual(await shelf.get(id), whole.get(id), id);
+    await assert.rejects(shelf.search('"unclosed'), (e) => e.name === "QueryError");
+  } finally {
+    shelf.free();
+  }
+});
+
 test("a query fetches only what it needs; concurrent queries share requests; the cache keeps its budget", { timeout: 120_000 }, async () => {
   const manifest = JSON.parse(await readFile(join(site, "v1", "index", "manifest.json"), "utf8"));
   const counts = new Map();
@@ -190,6 +211,15 @@ test("the local server serves the live chunk set at /v1/index/", { timeout: 120_
   } finally {
     shelf.free();
   }
+  // Caching: content-named files forever, the manifest revalidated (issue #14).
+  const m = await fetch(`${server.base}/v1/index/manifest.json`);
+  assert.equal(m.headers.get("cache-control"), "no-cache");
+  assert.ok(m.headers.get("etag"));
+  const first = JSON.parse(await m.text()).lexicon[0][1];
+  const c = await fetch(`${server.base}/v1/index/${first}`);
+  assert.equal(c.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  const again = await fetch(`${server.base}/v1/index/${first}`, { headers: { "if-none-match": c.headers.get("etag") } });
+  assert.equal(again.status, 304);
   const res = await fetch(`${server.base}/v1/index/postings/nope.bin`);
   assert.equal(res.status, 404);
   await assert.rejects(ps.Shelf.open(`${server.base}/v1/nothing/`), /404/);

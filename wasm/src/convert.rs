@@ -42,6 +42,14 @@ impl Default for JsSearchOptions {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The `options` argument of `search`, typed in TypeScript as `SearchOptions` (an
+    /// extern type, so wasm-bindgen declares it optional: `options?: SearchOptions | null`).
+    #[wasm_bindgen(typescript_type = "SearchOptions")]
+    pub type SearchOptionsArg;
+}
+
 #[wasm_bindgen(module = "/js/results.js")]
 extern "C" {
     /// Builds the results object from [`ResultsEncoder`]'s compact form (js/results.js).

@@ -15,7 +15,9 @@
 
 use js_sys::{Error, Reflect, TypeError};
 #[cfg(feature = "search")]
-use promptshelf_core::search::{CodecError, QueryError};
+use promptshelf_core::search::CodecError;
+#[cfg(any(feature = "search", feature = "remote"))]
+use promptshelf_core::search::QueryError;
 #[cfg(any(feature = "search", feature = "parse"))]
 use promptshelf_core::ParseError;
 use wasm_bindgen::JsValue;
@@ -31,6 +33,10 @@ pub fn named(name: &str, message: &str) -> Error {
     e
 }
 
+#[cfg_attr(
+    not(any(feature = "search", feature = "parse", feature = "render")),
+    allow(dead_code)
+)]
 pub fn opt_u32(v: Option<u32>) -> JsValue {
     v.map_or(JsValue::NULL, |n| JsValue::from_f64(f64::from(n)))
 }
@@ -49,7 +55,7 @@ pub fn parse_error(e: &ParseError) -> JsValue {
 
 /// A query with bad syntax. `position` is converted from characters to UTF-16 code
 /// units, the unit of JS string indices.
-#[cfg(feature = "search")]
+#[cfg(any(feature = "search", feature = "remote"))]
 pub fn query_error(query: &str, e: &QueryError) -> JsValue {
     let utf16: usize = query.chars().take(e.position).map(char::len_utf16).sum();
     let err: JsValue = named(

@@ -32,7 +32,8 @@
 //! - [`render`] (render): `render(path, text, …)`, `renderDocument(doc, …)`,
 //!   `renderById(shelf, id, …)`.
 
-#[cfg(feature = "search")]
+#[cfg(any(feature = "search", feature = "remote"))]
+#[cfg_attr(not(feature = "search"), allow(dead_code))]
 mod convert;
 mod errors;
 mod json;
@@ -40,13 +41,13 @@ mod json;
 mod log;
 #[cfg(feature = "parse")]
 mod parser;
-#[cfg(feature = "search")]
+#[cfg(any(feature = "search", feature = "remote"))]
 mod remote;
 #[cfg(feature = "render")]
 mod render;
 #[cfg(feature = "search")]
 mod shelf;
-#[cfg(feature = "search")]
+#[cfg(any(feature = "search", feature = "remote"))]
 mod types;
 
 #[cfg(feature = "search")]

@@ -4,10 +4,31 @@
 //! half fetches them (sharing requests in flight, caching under a byte budget), hands
 //! them over with `put`, and asks again.
 
-use crate::{convert, errors, shelf::SearchOptionsArg};
+use crate::{convert, convert::SearchOptionsArg, errors};
 use promptshelf_core::search::chunked::{ChunkError, ChunkedIndex, Step};
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/js/remote.js")]
+extern "C" {
+    /// `RemoteShelf.open` (js/remote.js).
+    #[wasm_bindgen(js_name = openRemote)]
+    pub fn open_remote(base_url: &JsValue, options: &JsValue, core: JsValue) -> js_sys::Promise;
+}
+
+/// `Shelf.open` of the slim module `promptshelf/open` (feature `remote`): the chunked
+/// index over the network and nothing else — no whole-index builder, no `Shelf`, no
+/// logging — so a page that searches a large library downloads the smallest module that
+/// can (issue #14: the first query's bytes include the `.wasm`). Same options and same
+/// `RemoteShelf` as `Shelf.open` of the main module.
+#[cfg(feature = "remote")]
+#[wasm_bindgen(unchecked_return_type = "Promise<RemoteShelf>")]
+pub fn open(
+    #[wasm_bindgen(js_name = baseUrl, unchecked_param_type = "string | URL")] base_url: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "OpenOptions")] options: JsValue,
+) -> js_sys::Promise {
+    open_remote(&base_url, &options, JsValue::from(ChunkCore::empty()))
+}
 
 /// Internal to the package: what `RemoteShelf` (js/remote.js) drives.
 #[wasm_bindgen(skip_typescript)]

@@ -33,13 +33,7 @@ pub struct Shelf {
     changed: Vec<DocumentId>,
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// The `options` argument of `search`, typed in TypeScript as `SearchOptions` (an
-    /// extern type, so wasm-bindgen declares it optional: `options?: SearchOptions | null`).
-    #[wasm_bindgen(typescript_type = "SearchOptions")]
-    pub type SearchOptionsArg;
-}
+pub use crate::convert::SearchOptionsArg;
 
 /// What `get` returns for a document known only from index bytes.
 #[derive(Serialize)]
@@ -152,13 +146,6 @@ fn parse_file(what: &str, path: &str, text: &str) -> Result<Result<Document, Par
     serde_json::from_str(&json).map_err(|e| errors::type_error(&format!("parsed document: {e}")))
 }
 
-#[wasm_bindgen(module = "/js/remote.js")]
-extern "C" {
-    /// `RemoteShelf.open` (js/remote.js).
-    #[wasm_bindgen(js_name = openRemote)]
-    fn open_remote(base_url: &JsValue, options: &JsValue, core: JsValue) -> js_sys::Promise;
-}
-
 #[wasm_bindgen]
 impl Shelf {
     /// Opens a chunked index over the network (`promptshelf build --site` output, or the
@@ -173,7 +160,7 @@ impl Shelf {
         #[wasm_bindgen(js_name = baseUrl, unchecked_param_type = "string | URL")] base_url: JsValue,
         #[wasm_bindgen(unchecked_param_type = "OpenOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        open_remote(
+        crate::remote::open_remote(
             &base_url,
             &options,
             JsValue::from(crate::remote::ChunkCore::empty()),

@@ -135,12 +135,45 @@ pub fn dispatch(
         }
         Route::IndexChunk(name) => {
             no_params(&params)?;
-            let ct = if name == crate::search::chunked::MANIFEST {
-                "application/json"
-            } else {
-                "application/octet-stream"
-            };
-            cached(req, store, cfg, |s| index_chunk(s, &name), ct)
+            if name == crate::search::chunked::MANIFEST {
+                // The one mutable file: revalidated on every use (its ETag is the generation's).
+                let mut r = cached(
+                    req,
+                    store,
+                    cfg,
+                    |s| index_chunk(s, &name),
+                    "application/json",
+                )?;
+                for h in r.headers.iter_mut().filter(|h| h.0 == "cache-control") {
+                    h.1 = "no-cache".to_owned();
+                }
+                return Ok(r);
+            }
+            // Every other file is named by the hash of its bytes: cacheable forever, so a
+            // browser or CDN never asks twice (issue #14); its ETag is its name.
+            let etag = format!("\"{}\"", name.replace(['/', '.'], "-"));
+            let mut headers = vec![
+                ("etag", etag.clone()),
+                ("cache-control", super::versions::IMMUTABLE.to_owned()),
+            ];
+            if req
+                .header("if-none-match")
+                .is_some_and(|inm| if_none_match_matches(inm, &etag))
+            {
+                return Ok(Response {
+                    status: 304,
+                    headers,
+                    body: Vec::new(),
+                });
+            }
+            let body = index_chunk(store, &name)?;
+            headers.insert(0, ("content-type", "application/octet-stream".to_owned()));
+            headers.push(("x-content-type-options", "nosniff".to_owned()));
+            Ok(Response {
+                status: 200,
+                headers,
+                body,
+            })
         }
         Route::Schema(id) => {
             no_params(&params)?;

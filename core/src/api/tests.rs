@@ -421,12 +421,29 @@ fn index_chunk_routes() {
     let r = handle(&Request::get("/v1/index/manifest.json"), &s, &cfg);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/json"));
+    // The manifest changes with the library: revalidated each time, by the generation ETag.
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    assert!(r.header("etag").is_some());
     let ci = crate::search::chunked::ChunkedIndex::from_manifest(&r.body).unwrap();
     assert_eq!(ci.manifest().docs as usize, docs.len());
     for name in ci.global_files() {
         let r = handle(&Request::get(&format!("/v1/index/{name}")), &s, &cfg);
         assert_eq!(r.status, 200, "{name}");
         assert!(crate::search::chunked::verify(&name, &r.body));
+        // Content-hashed names: cacheable forever; a revalidation by its ETag is a 304.
+        assert_eq!(
+            r.header("cache-control"),
+            Some("public, max-age=31536000, immutable"),
+            "{name}"
+        );
+        let etag = r.header("etag").unwrap().to_owned();
+        let again = handle(
+            &Request::get(&format!("/v1/index/{name}")).with_header("if-none-match", &etag),
+            &s,
+            &cfg,
+        );
+        assert_eq!(again.status, 304, "{name}");
+        assert!(again.body.is_empty());
     }
     assert_error(
         &handle(&Request::get("/v1/index/postings/nope.bin"), &s, &cfg),
