@@ -25,8 +25,10 @@
 #![warn(missing_docs)]
 
 pub mod d1;
+pub mod d1_read;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fresh;
+pub mod lazy;
 pub mod read;
 pub mod reader;
 pub mod records;
