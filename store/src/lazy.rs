@@ -109,6 +109,11 @@ impl ChunkCache {
         })
     }
 
+    /// A file, if cached, without marking it used.
+    pub fn peek(&self, name: &str) -> Option<Arc<[u8]>> {
+        self.map.get(name).map(|e| e.0.clone())
+    }
+
     /// Marks files used by this request.
     pub fn touch(&mut self, names: &[String]) {
         let epoch = self.epoch;

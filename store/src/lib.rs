@@ -26,6 +26,7 @@
 
 pub mod d1;
 pub mod d1_read;
+pub mod docset;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fresh;
 pub mod lazy;
