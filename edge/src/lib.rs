@@ -90,6 +90,51 @@ pub fn api_config_from(cors: Option<&str>) -> Result<ApiConfig, Response> {
     Ok(cfg)
 }
 
+/// Where `scripts/build-edge` puts the site (`promptshelf build --site`) inside the assets
+/// directory, for libraries too big to ship whole (see `docs/edge.md`).
+pub const SITE_ROOT: &str = "/promptshelf/site/v1/";
+
+/// The asset path of a file a request wants in snapshot chunk mode: document-set files
+/// (`docs/...`) sit under the site's `v1/`, chunked-index files under `v1/index/`.
+pub fn site_asset(name: &str) -> String {
+    if name.starts_with(promptshelf_store::docset::DOCS_PREFIX) {
+        format!("{SITE_ROOT}{name}")
+    } else {
+        format!("{SITE_ROOT}index/{name}")
+    }
+}
+
+/// Answers one request from `source`, or — when there is none — the `503` of
+/// [`unavailable`].
+pub fn answer_source(
+    source: Result<&dyn api::DocumentSource, &str>,
+    req: &Request,
+    body: &[u8],
+    cfg: &ApiConfig,
+) -> Response {
+    match source {
+        Ok(s) => api::handle_with_body(req, body, s, cfg),
+        Err(why) => unavailable(why, req, cfg),
+    }
+}
+
+/// The `503 snapshot_unavailable` JSON error saying why the worker has no library, on
+/// every route (with CORS, so a browser client can read it).
+pub fn unavailable(why: &str, req: &Request, cfg: &ApiConfig) -> Response {
+    let mut resp = api::error_response(&ApiError::new(
+        503,
+        "snapshot_unavailable",
+        format!("the worker has no usable library snapshot: {why}"),
+    ));
+    if cfg.cors == Cors::AllowAll {
+        resp.headers
+            .push(("access-control-allow-origin", "*".to_owned()));
+    } else {
+        api::cors::apply(req, cfg, &mut resp);
+    }
+    resp
+}
+
 /// Answers one request from the snapshot, or — when there is none (missing, corrupt) — a
 /// `503` JSON error saying why, on every route.
 pub fn answer(snapshot: Result<&Snapshot, &str>, req: &Request, body: &[u8]) -> Response {
@@ -105,20 +150,6 @@ pub fn answer_with(
 ) -> Response {
     match snapshot {
         Ok(s) => s.answer(req, body, cfg),
-        Err(why) => {
-            let mut resp = api::error_response(&ApiError::new(
-                503,
-                "snapshot_unavailable",
-                format!("the worker has no usable library snapshot: {why}"),
-            ));
-            // A browser client the CORS policy admits can read this error too.
-            if cfg.cors == Cors::AllowAll {
-                resp.headers
-                    .push(("access-control-allow-origin", "*".to_owned()));
-            } else {
-                api::cors::apply(req, cfg, &mut resp);
-            }
-            resp
-        }
+        Err(why) => unavailable(why, req, cfg),
     }
 }

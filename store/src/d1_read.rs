@@ -73,7 +73,7 @@ pub struct D1State {
     /// `snapshot_id` and when D1 last confirmed it (ms).
     id: Option<(String, u64)>,
     /// The chunked index of `id`: `None` inside when D1 holds no chunk set.
-    index: Option<(String, Option<(Arc<ChunkedIndex>, Arc<[u8]>)>)>,
+    index: Option<(String, Option<crate::docset::OpenIndex>)>,
     /// Chunk files.
     pub cache: ChunkCache,
 }

@@ -42,10 +42,13 @@ pub const DOCS_PREFIX: &str = "docs/";
 /// Key values longer than this are keyed by their hash.
 const LONG_VALUE: usize = 64;
 /// Where a pack ends (bytes before the hash cut).
+#[cfg(not(target_arch = "wasm32"))]
 const PACK_BYTES: usize = 64 * 1024;
 /// Where a key chunk ends.
+#[cfg(not(target_arch = "wasm32"))]
 const KEY_BYTES: usize = 48 * 1024;
 /// Pieces of the whole index (under the 25 MiB static-asset limit).
+#[cfg(not(target_arch = "wasm32"))]
 const WHOLE_BYTES: usize = 20 << 20;
 
 /// The document set's manifest.
@@ -84,6 +87,7 @@ pub struct DocSet {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn put_u(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -92,6 +96,7 @@ fn put_u(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn put_s(out: &mut Vec<u8>, s: &str) {
     put_u(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
@@ -324,7 +329,6 @@ pub fn doc_set(conn: &rusqlite::Connection) -> Result<DocSet, crate::Error> {
             push(field_key(&segs, &value), slot);
         }
     }
-    drop(push);
     let mut key_chunks = Vec::new();
     let mut cur = Vec::new();
     let mut first_key = String::new();
@@ -404,13 +408,16 @@ fn json_path_keys(path: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// A chunked index opened from its manifest, and the manifest's bytes.
+pub type OpenIndex = (Arc<ChunkedIndex>, Arc<[u8]>);
+
 /// What an isolate keeps across requests in snapshot chunk mode: the two manifests
 /// (immutable for a deploy) and chunk files.
 #[derive(Debug)]
 pub struct SiteState {
     docs: Option<Arc<DocManifest>>,
     /// `None` inside: the site has no chunked index.
-    index: Option<Option<(Arc<ChunkedIndex>, Arc<[u8]>)>>,
+    index: Option<Option<OpenIndex>>,
     /// Fetched files of both sets.
     pub cache: ChunkCache,
 }
