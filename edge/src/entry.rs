@@ -206,7 +206,7 @@ async fn site_rounds(
 
 /// Snapshot mode's source: the whole snapshot when one is shipped (`scripts/build-edge`
 /// ships it for small libraries), else the chunk and document sets.
-async fn source(assets: &Fetcher) -> std::result::Result<Rc<Source>, String> {
+async fn source(assets: &Fetcher, env: &Env) -> std::result::Result<Rc<Source>, String> {
     if let Some(s) = SOURCE.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
@@ -217,7 +217,7 @@ async fn source(assets: &Fetcher) -> std::result::Result<Rc<Source>, String> {
             None => match fetch_asset(assets, &site_asset(DOCS_MANIFEST)).await? {
                 Some(manifest) => {
                     // Seed this isolate's state with the manifest just read.
-                    let mut st = SiteState::new(DEFAULT_CACHE_BYTES);
+                    let mut st = SiteState::new(cache_bytes(env));
                     SiteRequest::new(&mut st).absorb(vec![(DOCS_MANIFEST.to_owned(), Some(manifest))])?;
                     SITE.with(|s| *s.borrow_mut() = Some(st));
                     Source::Site
@@ -314,7 +314,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 &request,
                 &cfg,
             ),
-            Ok(assets) => match source(&assets).await {
+            Ok(assets) => match source(&assets, &env).await {
                 Ok(src) => match &*src {
                     Source::Whole(snap) => answer_source(Ok(&snap.reader()), &request, &body, &cfg),
                     Source::Site => site_answer(&assets, &env, &request, &body, &cfg).await,

@@ -1,18 +1,18 @@
-//! promptshelf's read API as a Cloudflare Worker, served from a SQLite snapshot
-//! (`promptshelf build`) shipped with the worker.
+//! promptshelf's read API as a Cloudflare Worker, served from the library shipped with it
+//! as static assets, or from D1 (`docs/edge.md`).
 //!
-//! The crate is Worker glue only; the snapshot and D1 formats (opening, validating, the
-//! queries) live in the store crate with the code that writes them:
-//! - [`answer`]: one request answered through the core's pure handler
-//!   (`promptshelf_core::api::handle_with_body`) over a [`Snapshot`]
-//!   (`promptshelf_store::snapshot`; on wasm32 its SQLite is `sqlite-wasm-rs`), the same
-//!   code path as the local server, so both give byte-identical bodies. Host-independent,
-//!   unit-tested natively. [`d1`] is the store's D1 module (the queries the worker runs,
-//!   the snapshot built from their rows), re-exported for `entry`.
-//! - `entry` (wasm32 only): the `worker` crate's fetch handler. It fetches the snapshot
-//!   from the static-assets binding once per isolate (or, in D1 mode, copies the D1 rows
-//!   and re-checks `snapshot_id` now and then), keeps it open, and converts
-//!   `worker::Request`/`Response` to and from the core's types. Nothing else.
+//! The crate is Worker glue only; the formats (snapshot, document set, chunked index, D1)
+//! and every query live in the store and core crates:
+//! - [`answer`] / [`answer_source`]: one request answered through the core's pure handler
+//!   (`promptshelf_core::api::handle_with_body`) over a source — a [`Snapshot`]'s reader
+//!   (`promptshelf_store::snapshot`; on wasm32 its SQLite is `sqlite-wasm-rs`), or a
+//!   per-request source (`promptshelf_store::docset::SiteRequest` over the assets,
+//!   `promptshelf_store::d1_read::D1Request` over D1) — the same code path as the local
+//!   server, so both give byte-identical bodies. Host-independent, unit-tested natively.
+//! - `entry` (wasm32 only): the `worker` crate's fetch handler. It picks the source on an
+//!   isolate's first request, runs a request's rounds (fetching the asset files or running
+//!   the D1 queries each round names), and converts `worker::Request`/`Response` to and
+//!   from the core's types. Nothing else.
 
 pub use promptshelf_store::d1;
 #[cfg(target_arch = "wasm32")]
