@@ -36,10 +36,13 @@ function el(tag, props = {}, ...children) {
 }
 
 let renderer;
-/** The render module, imported and initialised on first use. */
+/**
+ * The render module, imported and initialised on first use, with the parse module
+ * (`render(path, text)` parses the file with it; search alone needs neither).
+ */
 function loadRenderer() {
-  renderer ??= import("./pkg/render/promptshelf_render.js").then(async (m) => {
-    await m.default();
+  renderer ??= Promise.all([import("./pkg/render/promptshelf_render.js"), import("./pkg/parse/promptshelf_parse.js")]).then(async ([m, p]) => {
+    await Promise.all([m.default(), p.default()]);
     return m;
   });
   return renderer;

@@ -28,6 +28,9 @@ export async function readLibrary(dir) {
 export async function buildIndex(libraryDir = join(root, "examples", "library"), pkgDir = join(root, "pkg")) {
   const ps = await import(join(pkgDir, "promptshelf.js"));
   await ps.default({ module_or_path: await readFile(join(pkgDir, "promptshelf_bg.wasm")) });
+  // fromFiles parses with the parse module (`promptshelf/parse`), its own .wasm.
+  const pp = await import(join(pkgDir, "parse", "promptshelf_parse.js"));
+  await pp.default({ module_or_path: await readFile(join(pkgDir, "parse", "promptshelf_parse_bg.wasm")) });
   const files = (await readLibrary(libraryDir)).filter((f) => /\.(json|prompty)$/i.test(f.path));
   const shelf = ps.Shelf.fromFiles(files);
   try {

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { root, pkgDir, libraryDir, loadPkg } from "./lib/pkg.mjs";
+import { root, pkgDir, libraryDir, loadParse } from "./lib/pkg.mjs";
 import { launchChromium, collectProblems } from "./lib/browser.mjs";
 import { serve } from "../../examples/browser/serve.mjs";
 
@@ -61,10 +61,10 @@ test("example picker in headless Chromium: search as you type", { timeout: 120_0
   assert.deepEqual(requested.filter((p) => p.includes("render")), [], "search alone must not load the render module");
   const path = "prompts/support/classify-ticket.prompty";
   const text = await readFile(join(libraryDir, path), "utf8");
-  const ps = await loadPkg();
+  const pp = await loadParse();
   const rd = await import(join(pkgDir, "render", "promptshelf_render.js"));
   await rd.default({ module_or_path: await readFile(join(pkgDir, "render", "promptshelf_render_bg.wasm")) });
-  const id = ps.parse(path, text).id;
+  const id = pp.parse(path, text).id;
   const expected = rd.render(path, text);
   await page.fill("#q", "classify ticket");
   await page.waitForFunction((id) => document.querySelector("#results li[aria-selected=true]")?.dataset.id === id, id);

@@ -13,13 +13,15 @@ import { createServer } from "node:http";
 import { access, cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, resolve, sep } from "node:path";
-import { root, pkgDir, libraryDir, loadPkg, readLibrary, thrown } from "./lib/pkg.mjs";
+import { root, pkgDir, libraryDir, loadPkg, loadParse, readLibrary, thrown } from "./lib/pkg.mjs";
 import { launchChromium, collectProblems } from "./lib/browser.mjs";
 
 const run = promisify(execFile);
 const bin = process.env.PROMPTSHELF_BIN || join(root, "target/debug/promptshelf");
 
 const ps = await loadPkg();
+// The parser: `render(path, text)` parses with `promptshelf/parse` (loadPkg initialised it).
+const pp = await loadParse();
 const rd = await import(join(pkgDir, "render", "promptshelf_render.js"));
 await rd.default({ module_or_path: await readFile(join(pkgDir, "render", "promptshelf_render_bg.wasm")) });
 
@@ -54,10 +56,12 @@ function assertNotTrap(e) {
   assert.ok(!(e instanceof WebAssembly.RuntimeError), `wasm trap: ${e.stack}`);
 }
 
-test("render module: the same version as the search module, and none of its exports", () => {
+test("render module: the same version as the search module, and none of its or the parse module's exports", () => {
   assert.equal(rd.version(), ps.version());
+  assert.equal(pp.version(), ps.version());
   for (const name of ["Shelf", "parse", "setLogLevel"]) assert.equal(rd[name], undefined, name);
-  for (const name of ["render", "renderDocument", "renderById"]) assert.equal(ps[name], undefined, name);
+  for (const name of ["render", "renderDocument", "renderById", "parse"]) assert.equal(ps[name], undefined, name);
+  for (const name of ["Shelf", "render", "setLogLevel"]) assert.equal(pp[name], undefined, name);
 });
 
 /** A render's outcome, comparable with the CLI's JSON: {messages} or {error: {code, line, column}}. */
@@ -82,7 +86,7 @@ test("render(path, text) equals the native CLI for every example prompt, with an
       const got = outcome(() => rd.render(f.path, f.text, inputs));
       assert.deepEqual(got, want, `${f.path} ${JSON.stringify(inputs)}`);
       // The same from the parsed document (what a search Shelf holds).
-      assert.deepEqual(outcome(() => rd.renderDocument(ps.parse(f.path, f.text), inputs)), got, `${f.path} renderDocument`);
+      assert.deepEqual(outcome(() => rd.renderDocument(pp.parse(f.path, f.text), inputs)), got, `${f.path} renderDocument`);
       if (got.messages) rendered++;
     }
   }
@@ -99,7 +103,7 @@ test("errors are RenderErrors with the CLI's code, line and column", async () =>
       ["syntax.prompty", "---\nname: X\n---\nuser:\nHi {{ who }\n"],
       ["filter.prompty", "---\nname: X\n---\nuser:\n{{ name | nosuchfilter }}"],
       ["required.prompty", "---\nname: X\ninputs:\n  - name: q\n    kind: string\n    required: true\n---\nuser:\n{{q}}"],
-      // Parsed by the search module's parser (the render module has none): a `parse` error.
+      // Parsed by the parse module (the render module has no parser): a `parse` error.
       ["yaml.prompty", "---\nname: X\nmodel: [api\n---\nuser:\nHi\n"],
     ];
     for (const [name, text] of cases) {
@@ -129,7 +133,7 @@ test("errors are RenderErrors with the CLI's code, line and column", async () =>
 
 test("typed inputs (#16): every problem before rendering, checkInputs for forms", () => {
   const text = "---\nname: T\nmodel:\n  id: m\ninputs:\n  - name: n\n    kind: integer\n    default: 1\n  - name: tone\n    kind: string\n    enumValues: [calm, loud]\n    default: calm\n  - name: tags\n    kind: array\n    items:\n      kind: string\n---\nuser:\n{{n}} {{tone}}\n";
-  const doc = ps.parse("prompts/t.prompty", text);
+  const doc = pp.parse("prompts/t.prompty", text);
   assert.equal(doc.content.schema.inputs.properties.tone.enum.length, 2, "the parsed document carries its schema");
   const e = thrown(() => rd.renderDocument(doc, { n: "two", tone: "rude", tags: ["a", 7] }));
   assertNotTrap(e);
@@ -159,7 +163,7 @@ test("render(path, text) parses with the search module: numbers keep their form,
   }
 });
 
-test("render(path, text) before the search module is initialised: a clear Error, not a trap", async () => {
+test("render(path, text) before the parse module is initialised: a clear Error, not a trap", async () => {
   // A fresh process: only the render module is initialised.
   const script = `import { readFile } from "node:fs/promises";
 const rd = await import(${JSON.stringify(join(pkgDir, "render", "promptshelf_render.js"))});
@@ -172,8 +176,8 @@ console.log(JSON.stringify({ name: e?.name, message: e?.message, trap: e instanc
   const got = JSON.parse(stdout.trim().split("\n").pop());
   assert.equal(got.name, "Error");
   assert.equal(got.trap, false);
-  assert.match(got.message, /initialise `promptshelf`/);
-  // Rendering a document needs no parser, so it works without the search module.
+  assert.match(got.message, /initialise `promptshelf\/parse`/);
+  // Rendering a document needs no parser, so it works without the parse module.
   assert.deepEqual(got.doc, [{ role: "user", content: "Hi" }]);
 });
 
@@ -181,7 +185,7 @@ test("renderById over a search Shelf, a Map of documents, and a shelf loaded fro
   const shelf = ps.Shelf.fromFiles(files);
   try {
     const f = files.find((x) => x.path === "prompts/sql-helper.prompty");
-    const id = ps.parse(f.path, f.text).id;
+    const id = pp.parse(f.path, f.text).id;
     const msgs = rd.renderById(shelf, id, INPUTS);
     assert.deepEqual(msgs, rd.render(f.path, f.text, INPUTS));
     assert.match(msgs.map((m) => m.content).join("\n"), /read-only SQLite query[\s\S]*Top 5 customers/);
@@ -228,7 +232,7 @@ test("renderDocument of the read API's GET /v1/prompts/{id} equals its POST /v1/
   t.after(() => rm(dir, { recursive: true, force: true }));
   await cp(libraryDir, dir, { recursive: true });
   const base = await startApi(t, dir);
-  const ids = prompts.map((f) => ps.parse(f.path, f.text).id);
+  const ids = prompts.map((f) => pp.parse(f.path, f.text).id);
   for (const id of ids) {
     const url = `${base}/v1/prompts/${encodeURIComponent(id)}`;
     // The watcher may still be indexing right after /readyz: wait for the document.
@@ -276,8 +280,9 @@ async function servePage(html) {
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body>
 <script type="module">
 import init, { Shelf } from "/pkg/promptshelf.js";
+import initParse from "/pkg/parse/promptshelf_parse.js";
 try {
-  await init();
+  await Promise.all([init(), initParse()]);
   const shelf = Shelf.fromFiles(await (await fetch("/files.json")).json());
   window.hits = shelf.search("sql").hits.map((h) => h.id);
   document.body.dataset.ready = "search";

@@ -3,9 +3,11 @@
 // input (corrupt index bytes, invalid queries and options) → JS Errors, never wasm traps.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadPkg, readLibrary, thrown } from "./lib/pkg.mjs";
+import { loadPkg, loadParse, readLibrary, thrown } from "./lib/pkg.mjs";
 
 const ps = await loadPkg();
+// `parse` lives in the parse module, `promptshelf/parse` (the search module has no parsers).
+const pp = await loadParse();
 const files = await readLibrary();
 
 function assertNotTrap(e) {
@@ -108,7 +110,7 @@ test("toBytes → load answers exactly like the shelf it came from; get on a loa
 });
 
 test("fromDocuments takes the read API's document objects (or parse() results)", () => {
-  const docs = files.map((f) => ps.parse(f.path, f.text));
+  const docs = files.map((f) => pp.parse(f.path, f.text));
   const a = ps.Shelf.fromDocuments(docs);
   const b = ps.Shelf.fromFiles(files);
   assert.deepEqual(a.search("support"), b.search("support"));
@@ -120,12 +122,12 @@ test("fromDocuments takes the read API's document objects (or parse() results)",
 });
 
 test("parse: documents, and ParseError with path/line/column", () => {
-  const doc = ps.parse("personas/a.json", '{"id": "a", "name": "A", "system_prompt": "Be brief."}');
+  const doc = pp.parse("personas/a.json", '{"id": "a", "name": "A", "system_prompt": "Be brief."}');
   assert.equal(doc.id, "a");
   assert.equal(doc.type, "persona");
   assert.equal(doc.body, "Be brief.");
 
-  const bad = thrown(() => ps.parse("personas/a.json", '{\n  "name": "A",\n  "tags": [1,\n}'));
+  const bad = thrown(() => pp.parse("personas/a.json", '{\n  "name": "A",\n  "tags": [1,\n}'));
   assertNotTrap(bad);
   assert.equal(bad.name, "ParseError");
   assert.equal(bad.path, "personas/a.json");
@@ -134,11 +136,11 @@ test("parse: documents, and ParseError with path/line/column", () => {
   assert.ok(bad.message.startsWith("personas/a.json:4:"), bad.message);
   assert.ok(bad.reason.length > 0);
 
-  const yaml = thrown(() => ps.parse("prompts/p.prompty", "---\nname: [unclosed\n---\nHello"));
+  const yaml = thrown(() => pp.parse("prompts/p.prompty", "---\nname: [unclosed\n---\nHello"));
   assert.equal(yaml.name, "ParseError");
   assert.ok(yaml.line >= 2, `line ${yaml.line}`);
 
-  const kind = thrown(() => ps.parse("notes/readme.md", "# hi"));
+  const kind = thrown(() => pp.parse("notes/readme.md", "# hi"));
   assert.equal(kind.name, "ParseError");
   assert.equal(kind.line, null);
   assert.equal(kind.column, null);

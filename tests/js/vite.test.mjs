@@ -41,8 +41,8 @@ const INDEX_HTML = `<!doctype html>
 const MAIN_JS = `import init, { Shelf } from "promptshelf";
 
 async function preview() {
-  const { default: initRender, render } = await import("promptshelf/render");
-  await initRender();
+  const [{ default: initRender, render }, { default: initParse }] = await Promise.all([import("promptshelf/render"), import("promptshelf/parse")]);
+  await Promise.all([initRender(), initParse()]);
   const text = await (await fetch("/prompt.prompty")).text();
   const messages = render("prompts/sql-helper.prompty", text, ${JSON.stringify(RENDER_INPUTS)});
   document.getElementById("messages").textContent = JSON.stringify(messages);
@@ -168,7 +168,8 @@ test("a Vite app importing the packed package, in headless Chromium", { timeout:
     const wasm = assets.filter((f) => f.endsWith(".wasm"));
     const searchAsset = wasm.find((f) => f.startsWith("promptshelf_bg"));
     const renderAsset = wasm.find((f) => f.startsWith("promptshelf_render_bg"));
-    assert.ok(wasm.length === 2 && searchAsset && renderAsset, `expected both .wasm among Vite's assets: ${assets.join(",")}`);
+    const parseAsset = wasm.find((f) => f.startsWith("promptshelf_parse_bg"));
+    assert.ok(wasm.length === 3 && searchAsset && renderAsset && parseAsset, `expected the three .wasm among Vite's assets: ${assets.join(",")}`);
     // The render module is its own chunk, not part of the entry.
     const entry = (await readFile(join(app, "dist", "index.html"), "utf8")).match(/src="\/assets\/([^"]+\.js)"/)?.[1];
     assert.ok(entry, "no entry chunk in dist/index.html");
@@ -180,7 +181,7 @@ test("a Vite app importing the packed package, in headless Chromium", { timeout:
       assert.deepEqual(got.hits, expected);
       assert.deepEqual(got.searchWasm, [`200 application/wasm /assets/${searchAsset}`]);
       assert.deepEqual(got.renderBefore, [], "the render module was fetched before it was imported");
-      assert.deepEqual(got.renderWasm, [`200 application/wasm /assets/${renderAsset}`]);
+      assert.deepEqual(got.renderWasm.sort(), [`200 application/wasm /assets/${parseAsset}`, `200 application/wasm /assets/${renderAsset}`].sort());
       assert.deepEqual(got.messages, expectedMessages);
       assert.deepEqual(got.problems, []);
     } finally {
@@ -206,8 +207,9 @@ test("a Vite app importing the packed package, in headless Chromium", { timeout:
       assert.equal(got.searchWasm.length, 1, got.searchWasm.join(","));
       assert.match(got.searchWasm[0], /^200 application\/wasm .*promptshelf_bg\.wasm/);
       assert.deepEqual(got.renderBefore, [], "the render module was fetched before it was imported");
-      assert.equal(got.renderWasm.length, 1, got.renderWasm.join(","));
-      assert.match(got.renderWasm[0], /^200 application\/wasm .*promptshelf_render_bg\.wasm/);
+      assert.equal(got.renderWasm.length, 2, got.renderWasm.join(","));
+      assert.ok(got.renderWasm.some((w) => /^200 application\/wasm .*promptshelf_render_bg\.wasm/.test(w)), got.renderWasm.join(","));
+      assert.ok(got.renderWasm.some((w) => /^200 application\/wasm .*promptshelf_parse_bg\.wasm/.test(w)), got.renderWasm.join(","));
       assert.deepEqual(got.messages, expectedMessages);
       assert.deepEqual(got.problems, []);
     } finally {

@@ -14,7 +14,7 @@
 use js_sys::{Error, Reflect, TypeError};
 #[cfg(feature = "search")]
 use promptshelf_core::search::{CodecError, QueryError};
-#[cfg(feature = "search")]
+#[cfg(any(feature = "search", feature = "parse"))]
 use promptshelf_core::ParseError;
 use wasm_bindgen::JsValue;
 
@@ -35,7 +35,7 @@ pub fn opt_u32(v: Option<u32>) -> JsValue {
 
 /// A file that failed to parse. `message` is `path:line:column: reason` (what a
 /// terminal or log shows); the fields carry the parts for an editor's gutter.
-#[cfg(feature = "search")]
+#[cfg(any(feature = "search", feature = "parse"))]
 pub fn parse_error(e: &ParseError) -> JsValue {
     let err: JsValue = named("ParseError", &e.to_string()).into();
     set(&err, "path", JsValue::from_str(&e.path));

@@ -6,10 +6,12 @@
 //!
 //! Three entry points, one pipeline (`promptshelf_core::render`):
 //! - `render(path, text, inputs, options)`: a file's text, for an editor's live preview.
-//!   The text is parsed by the search module (`promptshelf`, which must be initialised
-//!   first), not here: this module carries no YAML/Prompty parser, so a page that renders
-//!   downloads the parsers once (the render .wasm is ~40 KB gzip smaller).
+//!   The text is parsed by the parse module (`promptshelf/parse`, which must be
+//!   initialised first), not here: this module carries no YAML/Prompty parser, so a page
+//!   that renders and edits downloads the parsers once (the render .wasm is ~40 KB gzip
+//!   smaller).
 //! - `renderDocument(doc, inputs, options)`: a parsed document object — what `parse()`
+//!   (`promptshelf/parse`)
 //!   returns, what `shelf.get(id)` returns on a shelf built from files or documents, or the
 //!   read API's `GET /v1/prompts/{id}` JSON. The template travels inside the document
 //!   (`content.frontmatter`, `content.body`), so the render module needs no shelf of its own
@@ -47,13 +49,13 @@ extern "C" {
     fn get(this: &DocumentLookup, id: &str) -> Result<JsValue, JsValue>;
 }
 
-// The search module of the same package (pkg/promptshelf.js, next to pkg/render/): the same
-// ES module instance the page imported and initialised, so its parser is the one in use.
-#[wasm_bindgen(raw_module = "../promptshelf.js")]
+// The parse module of the same package (pkg/parse/, next to pkg/render/): the same ES module
+// instance the page imported and initialised, so its parser is the one in use.
+#[wasm_bindgen(raw_module = "../parse/promptshelf_parse.js")]
 extern "C" {
-    /// `parseJson(path, text)` (lib.rs): the parsed document as JSON text, or a `ParseError`.
+    /// `parseJson(path, text)` (parser.rs): the parsed document as JSON text, or a `ParseError`.
     #[wasm_bindgen(catch, js_name = parseJson)]
-    fn search_module_parse_json(path: &str, text: &str) -> Result<String, JsValue>;
+    fn parse_module_parse_json(path: &str, text: &str) -> Result<String, JsValue>;
 }
 
 /// Options of `render` as JS callers write them.
@@ -126,8 +128,8 @@ fn plain_error(code: &str, message: &str) -> JsValue {
 /// file's defaults/samples), `options.env` answers `${env:NAME}` references (nothing is
 /// read from any real environment), `options.strict` makes undefined variables errors.
 /// Returns `[{role, content}]`; throws a `RenderError` (`code`, `line`, `column`).
-/// The text is parsed by the search module, `promptshelf`: initialise it first (`await
-/// init()`), as a page that searches already has.
+/// The text is parsed by the parse module, `promptshelf/parse`: initialise it first
+/// (`await init()` of its default export).
 #[wasm_bindgen(js_name = render, unchecked_return_type = "Message[]")]
 pub fn render_text(
     path: &str,
@@ -141,7 +143,7 @@ pub fn render_text(
     if is_blank_source(text) {
         return to_js(&Vec::<Message>::new());
     }
-    let json = search_module_parse_json(path, text).map_err(parse_failure)?;
+    let json = parse_module_parse_json(path, text).map_err(parse_failure)?;
     let doc: Document =
         serde_json::from_str(&json).map_err(|e| type_error(&format!("document: {e}")))?;
     let check = input_check(&doc, &inputs, opts.strict_undefined);
@@ -156,9 +158,9 @@ pub fn render_text(
     to_js(&messages)
 }
 
-/// What the search module's parser threw → what `render` throws: a `ParseError` becomes a
+/// What the parse module threw → what `render` throws: a `ParseError` becomes a
 /// `RenderError` of code `parse` at the same position (as natively); anything else means
-/// the search module is not ready (not initialised), which says what to do.
+/// the parse module is not ready (not initialised), which says what to do.
 fn parse_failure(e: JsValue) -> JsValue {
     let field = |key: &str| Reflect::get(&e, &JsValue::from_str(key)).ok();
     if field("name").and_then(|v| v.as_string()).as_deref() != Some("ParseError") {
@@ -168,8 +170,9 @@ fn parse_failure(e: JsValue) -> JsValue {
         return named(
             "Error",
             &format!(
-                "render(path, text) parses with the search module: initialise `promptshelf` \
-                 (`await init()` of its default export) before rendering ({why})"
+                "render(path, text) parses with the parse module: initialise \
+                 `promptshelf/parse` (`await init()` of its default export) before rendering \
+                 ({why})"
             ),
         )
         .into();
@@ -364,7 +367,7 @@ export interface InputCheck {
 }
 
 /**
- * The fields `renderDocument` reads: a `Document` from the search module (`parse()`,
+ * The fields `renderDocument` reads: a `Document` (`parse()` of `promptshelf/parse`,
  * `shelf.get(id)` of a shelf built from files or documents) or the read API's
  * `GET /v1/prompts/{id}` JSON. Other fields are ignored. `content` is the parsed file
  * (`{frontmatter, body, shape, body_line, ...}` for a prompt); it is absent on the summaries

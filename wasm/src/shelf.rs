@@ -6,7 +6,7 @@
 use crate::{convert, errors};
 use promptshelf_core::library::{duplicate_error, resolve_duplicates};
 use promptshelf_core::search::Index;
-use promptshelf_core::{parse_document, Document, DocumentId, ParseError, ParseOptions};
+use promptshelf_core::{Document, DocumentId, ParseError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use wasm_bindgen::prelude::*;
@@ -106,6 +106,35 @@ impl Shelf {
     }
 }
 
+// The parse module of the same package (pkg/parse/): the parsers are not in this module, so
+// a page that only searches never downloads serde_yaml (issue #14).
+#[wasm_bindgen(raw_module = "./parse/promptshelf_parse.js")]
+extern "C" {
+    /// `parseResult(path, text)` (parser.rs): `{"Ok": document}` or `{"Err": parseError}` as
+    /// JSON text; throws only when the parse module is not initialised.
+    #[wasm_bindgen(catch, js_name = parseResult)]
+    fn parse_module_parse_result(path: &str, text: &str) -> Result<String, JsValue>;
+}
+
+/// Parses a file with the parse module: `Err` (a JS `Error` saying what to do) when that
+/// module is not initialised, else the document or why the file is not one.
+fn parse_file(what: &str, path: &str, text: &str) -> Result<Result<Document, ParseError>, JsValue> {
+    let json = parse_module_parse_result(path, text).map_err(|e| {
+        let why = e
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_default();
+        JsValue::from(errors::named(
+            "Error",
+            &format!(
+                "{what} parses files with the parse module: import `promptshelf/parse` and \
+                 await its default export (init) first ({why})"
+            ),
+        ))
+    })?;
+    serde_json::from_str(&json).map_err(|e| errors::type_error(&format!("parsed document: {e}")))
+}
+
 #[wasm_bindgen(module = "/js/remote.js")]
 extern "C" {
     /// `RemoteShelf.open` (js/remote.js).
@@ -192,18 +221,18 @@ impl Shelf {
     /// Builds a shelf from library files (`{path, text}`; the path's extension decides
     /// the kind: `.json` persona, `.prompty` prompt template). Files that do not parse,
     /// and files whose id is already taken by a file earlier in path order, are skipped
-    /// and listed in `errors` — one bad file never fails the whole library.
+    /// and listed in `errors` — one bad file never fails the whole library. Parsing is done
+    /// by the parse module: initialise `promptshelf/parse` first (else this throws).
     #[wasm_bindgen(js_name = fromFiles)]
     pub fn from_files(
         #[wasm_bindgen(unchecked_param_type = "LibraryFile[]")] files: JsValue,
     ) -> Result<Shelf, JsValue> {
         let t = crate::log::now();
         let files = convert::files(&files)?;
-        let opts = ParseOptions::default();
         let mut docs = Vec::with_capacity(files.len());
         let mut errs = BTreeMap::new();
         for f in &files {
-            match parse_document(&f.path, f.text.as_bytes(), &opts) {
+            match parse_file("Shelf.fromFiles", &f.path, &f.text)? {
                 Ok(d) => docs.push(d),
                 Err(e) => {
                     errs.insert(f.path.clone(), e);
@@ -277,10 +306,11 @@ impl Shelf {
     /// with the same id, and any other document previously at this path). Returns the
     /// document. On a parse error it throws a `ParseError`, records it in `errors`, and
     /// leaves the shelf as it was: the last good version stays searchable. An id already
-    /// used by a file at another path is a `ParseError` too.
+    /// used by a file at another path is a `ParseError` too. Needs `promptshelf/parse`
+    /// initialised, as `fromFiles`.
     #[wasm_bindgen(unchecked_return_type = "Document")]
     pub fn upsert(&mut self, path: &str, text: &str) -> Result<JsValue, JsValue> {
-        let parsed = parse_document(path, text.as_bytes(), &ParseOptions::default());
+        let parsed = parse_file("shelf.upsert", path, text)?;
         let doc = match parsed {
             Ok(d) => d,
             Err(e) => return Err(self.reject(e)),

@@ -10,16 +10,33 @@ export const pkgDir = join(root, "pkg");
 export const libraryDir = join(root, "examples", "library");
 
 let loaded;
-/** The package module, initialised once per test file. */
+/**
+ * The package's search module, initialised once per test file — with the parse module
+ * (`promptshelf/parse`) initialised too, since `Shelf.fromFiles` and `upsert` parse with it.
+ */
 export async function loadPkg() {
   if (!loaded) {
     loaded = (async () => {
       const mod = await import(join(pkgDir, "promptshelf.js"));
       await mod.default({ module_or_path: await readFile(join(pkgDir, "promptshelf_bg.wasm")) });
+      await loadParse();
       return mod;
     })();
   }
   return loaded;
+}
+
+let parseLoaded;
+/** The parse module (`promptshelf/parse`: `parse(path, text)`), initialised once per test file. */
+export async function loadParse() {
+  if (!parseLoaded) {
+    parseLoaded = (async () => {
+      const mod = await import(join(pkgDir, "parse", "promptshelf_parse.js"));
+      await mod.default({ module_or_path: await readFile(join(pkgDir, "parse", "promptshelf_parse_bg.wasm")) });
+      return mod;
+    })();
+  }
+  return parseLoaded;
 }
 
 /** Every file under `dir` as `{path, text}`, paths relative and `/`-separated, sorted. */
