@@ -210,25 +210,41 @@ async fn source(assets: &Fetcher, env: &Env) -> std::result::Result<Rc<Source>, 
     if let Some(s) = SOURCE.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
-    let src = match fetch_asset(assets, SNAPSHOT_ASSET).await? {
-        Some(b) => Source::Whole(Rc::new(Snapshot::from_vec(b).map_err(|e| e.to_string())?)),
-        None => match fetch_asset(assets, &snapshot_part_asset(0)).await? {
-            Some(first) => Source::Whole(Rc::new(whole_from_parts(assets, first).await?)),
-            None => match fetch_asset(assets, &site_asset(DOCS_MANIFEST)).await? {
-                Some(manifest) => {
-                    // Seed this isolate's state with the manifest just read.
-                    let mut st = SiteState::new(cache_bytes(env));
-                    SiteRequest::new(&mut st).absorb(vec![(DOCS_MANIFEST.to_owned(), Some(manifest))])?;
-                    SITE.with(|s| *s.borrow_mut() = Some(st));
-                    Source::Site
-                }
-                None => {
-                    return Err(format!(
-                        "the snapshot asset {SNAPSHOT_ASSET} is missing; build it with scripts/build-edge"
-                    ))
-                }
-            },
-        },
+    // What the assets hold, asked at once (only one kind is shipped; the others are
+    // cheap 404s): a whole snapshot, its first piece, or the site's two manifests.
+    let index_manifest = site_asset(promptshelf_core::search::chunked::MANIFEST);
+    let docs_manifest = site_asset(DOCS_MANIFEST);
+    let (whole, part, docs, index) = futures_util::future::join4(
+        fetch_asset(assets, SNAPSHOT_ASSET),
+        fetch_asset(assets, &snapshot_part_asset(0)),
+        fetch_asset(assets, &docs_manifest),
+        fetch_asset(assets, &index_manifest),
+    )
+    .await;
+    let src = match (whole?, part?, docs?) {
+        (Some(b), _, _) => {
+            Source::Whole(Rc::new(Snapshot::from_vec(b).map_err(|e| e.to_string())?))
+        }
+        (None, Some(first), _) => Source::Whole(Rc::new(whole_from_parts(assets, first).await?)),
+        (None, None, Some(manifest)) => {
+            // Seed this isolate's state with the manifests just read (a first search
+            // then starts from the lexicon).
+            let mut st = SiteState::new(cache_bytes(env));
+            SiteRequest::new(&mut st).absorb(vec![
+                (DOCS_MANIFEST.to_owned(), Some(manifest)),
+                (
+                    promptshelf_core::search::chunked::MANIFEST.to_owned(),
+                    index?,
+                ),
+            ])?;
+            SITE.with(|s| *s.borrow_mut() = Some(st));
+            Source::Site
+        }
+        (None, None, None) => {
+            return Err(format!(
+                "the snapshot asset {SNAPSHOT_ASSET} is missing; build it with scripts/build-edge"
+            ))
+        }
     };
     let src = Rc::new(src);
     SOURCE.with(|s| *s.borrow_mut() = Some(src.clone()));
