@@ -1,172 +1,272 @@
 //! The Workers fetch handler: a thin adapter between `worker::Request`/`Response` and
-//! [`crate::answer`]. The snapshot is fetched from the static-assets binding on an
-//! isolate's first request, opened once and kept for every later request; in D1 mode
-//! (`PROMPTSHELF_SOURCE = "d1"`) the rows are copied out of D1 instead, and copied again
-//! when D1's `snapshot_id` changes.
+//! the core's handler over one of three sources (`docs/edge.md`):
+//! - the whole snapshot, fetched from the static-assets binding on an isolate's first
+//!   request and kept (small libraries: `scripts/build-edge` ships it only then);
+//! - else the chunk set and document set (`promptshelf build --site`), whose files a
+//!   request needs are fetched from the assets per request, in rounds
+//!   (`promptshelf_store::docset`), and cached under a byte budget;
+//! - D1 mode (`PROMPTSHELF_SOURCE = "d1"`): the request's queries, in rounds, through a
+//!   D1 session (`promptshelf_store::d1_read`).
+//!
+//! All SQL and file formats live in the store crate; this file only runs queries and
+//! fetches files.
 
-use crate::d1::{queries, query_columns, row_values, snapshot_from_rows, SNAPSHOT_ID_QUERY};
 use crate::{
-    answer_with, api_config_from, snapshot_part_asset, Snapshot, ASSETS_BINDING, CORS_VAR,
-    D1_BINDING, SNAPSHOT_ASSET,
+    answer_source, api_config_from, site_asset, snapshot_part_asset, unavailable, Snapshot,
+    ASSETS_BINDING, CORS_VAR, D1_BINDING, SNAPSHOT_ASSET,
 };
 use promptshelf_core::api;
+use promptshelf_store::d1_read::{Arg, D1Request, D1State, Rows, DEFAULT_CACHE_BYTES};
+use promptshelf_store::docset::{SiteRequest, SiteState, DOCS_MANIFEST};
 use std::cell::RefCell;
 use std::rc::Rc;
+use worker::wasm_bindgen::JsValue;
 use worker::{
-    event, Context, D1Database, Date, Env, Fetcher, Headers, Request, Response, ResponseBody,
-    Result,
+    event, Context, D1DatabaseSession, Date, Env, Fetcher, Headers, Request, Response,
+    ResponseBody, Result,
 };
 
+/// Where an isolate's library comes from in snapshot mode (decided on its first
+/// request, from which assets exist).
+enum Source {
+    /// The whole snapshot, open in memory (small libraries).
+    Whole(Rc<Snapshot>),
+    /// The chunk set and document set, fetched per request.
+    Site,
+}
+
 thread_local! {
-    /// This isolate's open snapshot. Only a successful open is kept: a failed one (a
-    /// missing asset, say) is retried on the next request.
-    static SNAPSHOT: RefCell<Option<Rc<Snapshot>>> = const { RefCell::new(None) };
-    /// D1 mode: the copy in memory, its `snapshot_id` and when D1 was last asked.
-    static D1_COPY: RefCell<Option<D1Copy>> = const { RefCell::new(None) };
+    /// This isolate's source. Only a successful open is kept: a failed one (a missing
+    /// asset, say) is retried on the next request.
+    static SOURCE: RefCell<Option<Rc<Source>>> = const { RefCell::new(None) };
+    /// Snapshot chunk mode: manifests and cached files. Taken out for the length of a
+    /// request (a concurrent request of the same isolate starts from an empty one).
+    static SITE: RefCell<Option<SiteState>> = const { RefCell::new(None) };
+    /// D1 mode: the contents last seen, their manifest and cached chunks.
+    static D1: RefCell<Option<D1State>> = const { RefCell::new(None) };
 }
 
-struct D1Copy {
-    id: String,
-    checked_ms: u64,
-    snap: Rc<Snapshot>,
-}
-
-/// How often D1 is asked whether its contents changed, unless the
-/// `PROMPTSHELF_D1_RECHECK_MS` variable says otherwise.
+/// How often D1 is asked whether its contents changed before a request is answered
+/// from what the isolate knows, unless `PROMPTSHELF_D1_RECHECK_MS` says otherwise.
+/// (Every batch of queries checks it anyway.)
 const D1_RECHECK_MS: u64 = 10_000;
+/// Rounds of fetching one request may take (a search takes at most four).
+const MAX_ROUNDS: usize = 8;
 
 fn var(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string())
 }
 
-/// D1 mode (`PROMPTSHELF_SOURCE = "d1"`): serve an in-memory copy of the D1 database,
-/// re-copied when its `snapshot_id` changes. While D1 is being reloaded (no
-/// `snapshot_id` yet) or cannot be reached, the previous copy keeps being served.
-async fn d1_snapshot(env: &Env) -> std::result::Result<Rc<Snapshot>, String> {
+fn cache_bytes(env: &Env) -> usize {
+    var(env, "PROMPTSHELF_CACHE_BYTES")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_CACHE_BYTES)
+}
+
+/// D1 mode (`PROMPTSHELF_SOURCE = "d1"`): the request's queries, run in rounds through
+/// one D1 session (replicas may serve it; each batch checks `snapshot_id`).
+async fn d1_answer(
+    env: &Env,
+    req: &api::Request,
+    body: &[u8],
+    cfg: &api::ApiConfig,
+) -> api::Response {
     let recheck = var(env, "PROMPTSHELF_D1_RECHECK_MS")
         .and_then(|v| v.parse().ok())
         .unwrap_or(D1_RECHECK_MS);
-    let now = Date::now().as_millis();
-    let current = D1_COPY.with(|c| {
-        c.borrow()
-            .as_ref()
-            .map(|c| (c.id.clone(), c.checked_ms, c.snap.clone()))
-    });
-    if let Some((_, checked, snap)) = &current {
-        if now.saturating_sub(*checked) < recheck {
-            return Ok(snap.clone());
+    let mut state = D1
+        .with(|s| s.borrow_mut().take())
+        .unwrap_or_else(|| D1State::new(cache_bytes(env)));
+    let out = d1_rounds(env, &mut state, req, body, cfg, recheck).await;
+    D1.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.is_none() {
+            *s = Some(state);
         }
-    }
+    });
+    out.unwrap_or_else(|why| unavailable(&why, req, cfg))
+}
+
+async fn d1_rounds(
+    env: &Env,
+    state: &mut D1State,
+    req: &api::Request,
+    body: &[u8],
+    cfg: &api::ApiConfig,
+    recheck: u64,
+) -> std::result::Result<api::Response, String> {
     let db = env
         .d1(D1_BINDING)
         .map_err(|e| format!("the `{D1_BINDING}` D1 binding is missing ({e}); see docs/edge.md"))?;
-    let id = db
-        .prepare(SNAPSHOT_ID_QUERY)
-        .first::<String>(Some("value"))
-        .await
-        .map_err(|e| format!("reading snapshot_id from D1 failed: {e}"));
-    match (id, current) {
-        (Ok(Some(id)), Some((cur, _, snap))) if id == cur => {
-            D1_COPY.with(|c| {
-                if let Some(c) = c.borrow_mut().as_mut() {
-                    c.checked_ms = now;
-                }
-            });
-            Ok(snap)
+    // Read-only: any replica may answer the first query; later ones in this request
+    // see at least what it saw (the session's sequential consistency).
+    let session = db
+        .with_session(Some("first-unconstrained"))
+        .map_err(|e| format!("opening a D1 session failed: {e}"))?;
+    let mut r = D1Request::new(state, Date::now().as_millis(), recheck);
+    for _ in 0..MAX_ROUNDS {
+        let resp = api::handle_with_body(req, body, r.reader(), cfg);
+        if let Some(f) = r.failure() {
+            return Err(f);
         }
-        (Ok(Some(_)), current) => match copy_d1(&db).await {
-            Ok((id, snap)) => {
-                let snap = Rc::new(snap);
-                D1_COPY.with(|c| {
-                    *c.borrow_mut() = Some(D1Copy {
-                        id,
-                        checked_ms: now,
-                        snap: snap.clone(),
-                    })
-                });
-                Ok(snap)
-            }
-            Err(e) => current.map(|c| c.2).ok_or(e),
-        },
-        (_, Some((_, _, snap))) => Ok(snap),
-        (Err(e), None) => Err(e),
-        (Ok(None), None) => Err(
-            "the D1 database holds no promptshelf snapshot (no snapshot_id); load one with \
-             `npx wrangler d1 execute DB --file` on the SQL of `promptshelf build --d1-sql`"
-                .into(),
-        ),
+        let batch = r.batch();
+        if batch.is_empty() {
+            return Ok(resp);
+        }
+        let rows = run_batch(&session, &batch).await?;
+        r.absorb(&batch, rows, Date::now().as_millis())?;
     }
+    Err("the request needed too many rounds of D1 queries".into())
 }
 
-/// Copies every row the read API needs out of D1, in one batch (one transaction, so one
-/// consistent state), into an in-memory snapshot.
-async fn copy_d1(db: &D1Database) -> std::result::Result<(String, Snapshot), String> {
-    let mut statements: Vec<_> = queries().into_iter().map(|q| db.prepare(q)).collect();
-    statements.push(db.prepare(SNAPSHOT_ID_QUERY));
-    let results = db
-        .batch(statements)
-        .await
-        .map_err(|e| format!("reading the D1 database failed: {e}"))?;
-    let columns = query_columns();
-    let mut rows = Vec::with_capacity(columns.len());
-    for (cols, result) in columns.iter().zip(&results) {
-        let objects: Vec<serde_json::Map<String, serde_json::Value>> = result
-            .results()
-            .map_err(|e| format!("reading D1 rows failed: {e}"))?;
-        rows.push(
-            objects
-                .iter()
-                .map(|o| row_values(cols, o))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?,
+async fn run_batch(
+    session: &D1DatabaseSession,
+    batch: &[promptshelf_store::d1_read::D1Query],
+) -> std::result::Result<Vec<Rows>, String> {
+    let mut stmts = Vec::with_capacity(batch.len());
+    for q in batch {
+        let args: Vec<JsValue> = q
+            .args
+            .iter()
+            .map(|a| match a {
+                Arg::Text(t) => JsValue::from_str(t),
+                Arg::Int(i) => JsValue::from_f64(*i as f64),
+            })
+            .collect();
+        stmts.push(
+            session
+                .prepare(q.sql.as_str())
+                .bind(&args)
+                .map_err(|e| format!("binding a D1 query failed: {e}"))?,
         );
     }
-    let id = results
-        .last()
-        .and_then(|r| {
+    let results = session
+        .batch(stmts)
+        .await
+        .map_err(|e| format!("reading the D1 database failed: {e}"))?;
+    results
+        .iter()
+        .map(|r| {
             r.results::<serde_json::Map<String, serde_json::Value>>()
-                .ok()
+                .map_err(|e| format!("reading D1 rows failed: {e}"))
         })
-        .and_then(|v| v.into_iter().next())
-        .and_then(|o| o.get("value").and_then(|v| v.as_str().map(str::to_owned)))
-        .ok_or("the D1 database was being reloaded; try again")?;
-    let snap = snapshot_from_rows(&rows).map_err(|e| e.to_string())?;
-    Ok((id, snap))
+        .collect()
 }
 
-async fn snapshot(env: &Env) -> std::result::Result<Rc<Snapshot>, String> {
-    if let Some(s) = SNAPSHOT.with(|s| s.borrow().clone()) {
+/// Snapshot chunk mode: the files the request needs, fetched from the assets in
+/// rounds (all of a round at once).
+async fn site_answer(
+    assets: &Fetcher,
+    env: &Env,
+    req: &api::Request,
+    body: &[u8],
+    cfg: &api::ApiConfig,
+) -> api::Response {
+    let mut state = SITE
+        .with(|s| s.borrow_mut().take())
+        .unwrap_or_else(|| SiteState::new(cache_bytes(env)));
+    let out = site_rounds(assets, &mut state, req, body, cfg).await;
+    SITE.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.is_none() {
+            *s = Some(state);
+        }
+    });
+    out.unwrap_or_else(|why| unavailable(&why, req, cfg))
+}
+
+async fn site_rounds(
+    assets: &Fetcher,
+    state: &mut SiteState,
+    req: &api::Request,
+    body: &[u8],
+    cfg: &api::ApiConfig,
+) -> std::result::Result<api::Response, String> {
+    let mut r = SiteRequest::new(state);
+    for _ in 0..MAX_ROUNDS {
+        let resp = api::handle_with_body(req, body, r.reader(), cfg);
+        if let Some(f) = r.failure() {
+            return Err(f);
+        }
+        let want = r.wanted();
+        if want.is_empty() {
+            return Ok(resp);
+        }
+        let fetched = futures_util::future::join_all(want.iter().map(|n| async move {
+            let path = site_asset(n);
+            fetch_asset(assets, &path).await.map(|b| (n.clone(), b))
+        }))
+        .await
+        .into_iter()
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+        r.absorb(fetched)?;
+    }
+    Err("the request needed too many rounds of fetching".into())
+}
+
+/// Snapshot mode's source: the whole snapshot when one is shipped (`scripts/build-edge`
+/// ships it for small libraries), else the chunk and document sets.
+async fn source(assets: &Fetcher, env: &Env) -> std::result::Result<Rc<Source>, String> {
+    if let Some(s) = SOURCE.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
-    let assets = env.assets(ASSETS_BINDING).map_err(|e| {
-        format!("the `{ASSETS_BINDING}` assets binding is missing ({e}); see wrangler.toml")
-    })?;
-    let bytes = match fetch_asset(&assets, SNAPSHOT_ASSET).await? {
-        Some(b) => b,
-        None => {
-            // A big snapshot ships in pieces (see `snapshot_part_asset`). The buffer is
-            // sized once from the SQLite header of the first piece: growing it piece by
-            // piece would leave the isolate's memory (which never shrinks) at about twice
-            // the snapshot, over the 128 MB limit for big libraries.
-            let Some(first) = fetch_asset(&assets, &snapshot_part_asset(0)).await? else {
-                return Err(format!(
-                    "the snapshot asset {SNAPSHOT_ASSET} is missing; build it with scripts/build-edge"
-                ));
-            };
-            let mut all = Vec::with_capacity(crate::snapshot::declared_size(&first).unwrap_or(0));
-            all.extend_from_slice(&first);
-            drop(first);
-            let mut i = 1;
-            while let Some(piece) = fetch_asset(&assets, &snapshot_part_asset(i)).await? {
-                all.extend_from_slice(&piece);
-                i += 1;
-            }
-            all
+    // What the assets hold, asked at once (only one kind is shipped; the others are
+    // cheap 404s): a whole snapshot, its first piece, or the site's two manifests.
+    let index_manifest = site_asset(promptshelf_core::search::chunked::MANIFEST);
+    let docs_manifest = site_asset(DOCS_MANIFEST);
+    let (whole, part, docs, index) = futures_util::future::join4(
+        fetch_asset(assets, SNAPSHOT_ASSET),
+        fetch_asset(assets, &snapshot_part_asset(0)),
+        fetch_asset(assets, &docs_manifest),
+        fetch_asset(assets, &index_manifest),
+    )
+    .await;
+    let src = match (whole?, part?, docs?) {
+        (Some(b), _, _) => {
+            Source::Whole(Rc::new(Snapshot::from_vec(b).map_err(|e| e.to_string())?))
+        }
+        (None, Some(first), _) => Source::Whole(Rc::new(whole_from_parts(assets, first).await?)),
+        (None, None, Some(manifest)) => {
+            // Seed this isolate's state with the manifests just read (a first search
+            // then starts from the lexicon).
+            let mut st = SiteState::new(cache_bytes(env));
+            SiteRequest::new(&mut st).absorb(vec![
+                (DOCS_MANIFEST.to_owned(), Some(manifest)),
+                (
+                    promptshelf_core::search::chunked::MANIFEST.to_owned(),
+                    index?,
+                ),
+            ])?;
+            SITE.with(|s| *s.borrow_mut() = Some(st));
+            Source::Site
+        }
+        (None, None, None) => {
+            return Err(format!(
+                "the snapshot asset {SNAPSHOT_ASSET} is missing; build it with scripts/build-edge"
+            ))
         }
     };
-    let snap = Rc::new(Snapshot::from_vec(bytes).map_err(|e| e.to_string())?);
-    SNAPSHOT.with(|s| *s.borrow_mut() = Some(snap.clone()));
-    Ok(snap)
+    let src = Rc::new(src);
+    SOURCE.with(|s| *s.borrow_mut() = Some(src.clone()));
+    Ok(src)
+}
+
+/// A snapshot shipped in pieces (see `snapshot_part_asset`). The buffer is sized once
+/// from the SQLite header of the first piece: growing it piece by piece would leave the
+/// isolate's memory (which never shrinks) at about twice the snapshot.
+async fn whole_from_parts(
+    assets: &Fetcher,
+    first: Vec<u8>,
+) -> std::result::Result<Snapshot, String> {
+    let mut all = Vec::with_capacity(crate::snapshot::declared_size(&first).unwrap_or(0));
+    all.extend_from_slice(&first);
+    drop(first);
+    let mut i = 1;
+    while let Some(piece) = fetch_asset(assets, &snapshot_part_asset(i)).await? {
+        all.extend_from_slice(&piece);
+        i += 1;
+    }
+    Snapshot::from_vec(all).map_err(|e| e.to_string())
 }
 
 /// One asset's bytes; `None` when it does not exist.
@@ -219,17 +319,26 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         headers,
         body_len,
     };
-    let snap = if var(&env, "PROMPTSHELF_SOURCE").as_deref() == Some("d1") {
-        d1_snapshot(&env).await
+    let resp = if var(&env, "PROMPTSHELF_SOURCE").as_deref() == Some("d1") {
+        d1_answer(&env, &request, &body, &cfg).await
     } else {
-        snapshot(&env).await
+        match env.assets(ASSETS_BINDING) {
+            Err(e) => unavailable(
+                &format!(
+                    "the `{ASSETS_BINDING}` assets binding is missing ({e}); see wrangler.toml"
+                ),
+                &request,
+                &cfg,
+            ),
+            Ok(assets) => match source(&assets, &env).await {
+                Ok(src) => match &*src {
+                    Source::Whole(snap) => answer_source(Ok(&snap.reader()), &request, &body, &cfg),
+                    Source::Site => site_answer(&assets, &env, &request, &body, &cfg).await,
+                },
+                Err(why) => unavailable(&why, &request, &cfg),
+            },
+        }
     };
-    let resp = answer_with(
-        snap.as_deref().map_err(String::as_str),
-        &request,
-        &body,
-        &cfg,
-    );
     to_worker(resp)
 }
 

@@ -1,18 +1,18 @@
-//! promptshelf's read API as a Cloudflare Worker, served from a SQLite snapshot
-//! (`promptshelf build`) shipped with the worker.
+//! promptshelf's read API as a Cloudflare Worker, served from the library shipped with it
+//! as static assets, or from D1 (`docs/edge.md`).
 //!
-//! The crate is Worker glue only; the snapshot and D1 formats (opening, validating, the
-//! queries) live in the store crate with the code that writes them:
-//! - [`answer`]: one request answered through the core's pure handler
-//!   (`promptshelf_core::api::handle_with_body`) over a [`Snapshot`]
-//!   (`promptshelf_store::snapshot`; on wasm32 its SQLite is `sqlite-wasm-rs`), the same
-//!   code path as the local server, so both give byte-identical bodies. Host-independent,
-//!   unit-tested natively. [`d1`] is the store's D1 module (the queries the worker runs,
-//!   the snapshot built from their rows), re-exported for `entry`.
-//! - `entry` (wasm32 only): the `worker` crate's fetch handler. It fetches the snapshot
-//!   from the static-assets binding once per isolate (or, in D1 mode, copies the D1 rows
-//!   and re-checks `snapshot_id` now and then), keeps it open, and converts
-//!   `worker::Request`/`Response` to and from the core's types. Nothing else.
+//! The crate is Worker glue only; the formats (snapshot, document set, chunked index, D1)
+//! and every query live in the store and core crates:
+//! - [`answer`] / [`answer_source`]: one request answered through the core's pure handler
+//!   (`promptshelf_core::api::handle_with_body`) over a source — a [`Snapshot`]'s reader
+//!   (`promptshelf_store::snapshot`; on wasm32 its SQLite is `sqlite-wasm-rs`), or a
+//!   per-request source (`promptshelf_store::docset::SiteRequest` over the assets,
+//!   `promptshelf_store::d1_read::D1Request` over D1) — the same code path as the local
+//!   server, so both give byte-identical bodies. Host-independent, unit-tested natively.
+//! - `entry` (wasm32 only): the `worker` crate's fetch handler. It picks the source on an
+//!   isolate's first request, runs a request's rounds (fetching the asset files or running
+//!   the D1 queries each round names), and converts `worker::Request`/`Response` to and
+//!   from the core's types. Nothing else.
 
 pub use promptshelf_store::d1;
 #[cfg(target_arch = "wasm32")]
@@ -90,6 +90,51 @@ pub fn api_config_from(cors: Option<&str>) -> Result<ApiConfig, Response> {
     Ok(cfg)
 }
 
+/// Where `scripts/build-edge` puts the site (`promptshelf build --site`) inside the assets
+/// directory, for libraries too big to ship whole (see `docs/edge.md`).
+pub const SITE_ROOT: &str = "/promptshelf/site/v1/";
+
+/// The asset path of a file a request wants in snapshot chunk mode: document-set files
+/// (`docs/...`) sit under the site's `v1/`, chunked-index files under `v1/index/`.
+pub fn site_asset(name: &str) -> String {
+    if name.starts_with(promptshelf_store::docset::DOCS_PREFIX) {
+        format!("{SITE_ROOT}{name}")
+    } else {
+        format!("{SITE_ROOT}index/{name}")
+    }
+}
+
+/// Answers one request from `source`, or — when there is none — the `503` of
+/// [`unavailable`].
+pub fn answer_source(
+    source: Result<&dyn api::DocumentSource, &str>,
+    req: &Request,
+    body: &[u8],
+    cfg: &ApiConfig,
+) -> Response {
+    match source {
+        Ok(s) => api::handle_with_body(req, body, s, cfg),
+        Err(why) => unavailable(why, req, cfg),
+    }
+}
+
+/// The `503 snapshot_unavailable` JSON error saying why the worker has no library, on
+/// every route (with CORS, so a browser client can read it).
+pub fn unavailable(why: &str, req: &Request, cfg: &ApiConfig) -> Response {
+    let mut resp = api::error_response(&ApiError::new(
+        503,
+        "snapshot_unavailable",
+        format!("the worker has no usable library snapshot: {why}"),
+    ));
+    if cfg.cors == Cors::AllowAll {
+        resp.headers
+            .push(("access-control-allow-origin", "*".to_owned()));
+    } else {
+        api::cors::apply(req, cfg, &mut resp);
+    }
+    resp
+}
+
 /// Answers one request from the snapshot, or — when there is none (missing, corrupt) — a
 /// `503` JSON error saying why, on every route.
 pub fn answer(snapshot: Result<&Snapshot, &str>, req: &Request, body: &[u8]) -> Response {
@@ -105,20 +150,6 @@ pub fn answer_with(
 ) -> Response {
     match snapshot {
         Ok(s) => s.answer(req, body, cfg),
-        Err(why) => {
-            let mut resp = api::error_response(&ApiError::new(
-                503,
-                "snapshot_unavailable",
-                format!("the worker has no usable library snapshot: {why}"),
-            ));
-            // A browser client the CORS policy admits can read this error too.
-            if cfg.cors == Cors::AllowAll {
-                resp.headers
-                    .push(("access-control-allow-origin", "*".to_owned()));
-            } else {
-                api::cors::apply(req, cfg, &mut resp);
-            }
-            resp
-        }
+        Err(why) => unavailable(why, req, cfg),
     }
 }

@@ -34,6 +34,10 @@ pub const TABLES: &[(&str, &str)] = &[
 
 /// The table holding the search index as hex text, in `seq` order.
 pub const INDEX_CHUNKS: &str = "search_index_chunks";
+/// The table holding the chunked index (`promptshelf_core::search::chunked`: the
+/// manifest and every chunk file, by name) as BLOBs cut into parts of at most
+/// [`CHUNK_BYTES`], what the worker reads per search ([`crate::d1_read`]).
+pub const INDEX_FILES: &str = "index_files";
 /// `sync_meta` key recording the schema version (D1 has no `PRAGMA user_version`).
 pub const META_D1_SCHEMA_VERSION: &str = "d1_schema_version";
 /// Bytes of index per chunk row (twice that in hex, well under the statement limit).
@@ -77,6 +81,7 @@ pub fn d1_sql(conn: &Connection) -> Result<String, D1Error> {
         "files",
         "search_index",
         INDEX_CHUNKS,
+        INDEX_FILES,
         // Schema 3 (versions): created by the migrations below; their rows are not
         // carried to D1 yet (the D1 host answers each document as its only version).
         "contents",
@@ -95,6 +100,10 @@ pub fn d1_sql(conn: &Connection) -> Result<String, D1Error> {
     out.push_str(&format!(
         "CREATE TABLE {INDEX_CHUNKS} (seq INTEGER PRIMARY KEY, hex TEXT NOT NULL);\n"
     ));
+    out.push_str(&format!(
+        "CREATE TABLE {INDEX_FILES} (name TEXT NOT NULL, part INTEGER NOT NULL, \
+         data BLOB NOT NULL, PRIMARY KEY (name, part)) WITHOUT ROWID;\n"
+    ));
     for (table, cols) in TABLES.iter().filter(|(t, _)| *t != "sync_meta") {
         rows_sql(conn, table, cols, &mut out)?;
     }
@@ -104,6 +113,32 @@ pub fn d1_sql(conn: &Connection) -> Result<String, D1Error> {
                 "INSERT INTO {INDEX_CHUNKS} (seq, hex) VALUES ({seq}, '{}');\n",
                 hex(chunk)
             ));
+        }
+        // The chunked index: what a search reads per request.
+        let index = promptshelf_core::search::Index::from_bytes(&blob).map_err(|e| {
+            D1Error::Store(crate::Error::Corrupt(format!("stored search index: {e}")))
+        })?;
+        let set = index.to_chunks(promptshelf_core::search::chunked::ChunkOptions::default());
+        let manifest = set.manifest_bytes();
+        let files = std::iter::once((
+            promptshelf_core::search::chunked::MANIFEST,
+            manifest.as_slice(),
+        ))
+        .chain(set.files.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+        for (name, bytes) in files {
+            for (part, piece) in bytes.chunks(CHUNK_BYTES).enumerate() {
+                out.push_str(&format!(
+                    "INSERT INTO {INDEX_FILES} (name, part, data) VALUES ('{}', {part}, X'{}');\n",
+                    name.replace('\'', "''"),
+                    hex(piece)
+                ));
+            }
+            if bytes.is_empty() {
+                out.push_str(&format!(
+                    "INSERT INTO {INDEX_FILES} (name, part, data) VALUES ('{}', 0, X'');\n",
+                    name.replace('\'', "''")
+                ));
+            }
         }
     }
     out.push_str(&format!(
@@ -314,7 +349,7 @@ pub fn snapshot_from_rows(results: &[Vec<Vec<Value>>]) -> Result<Snapshot, Snaps
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use promptshelf_core::api::Request;
     use rusqlite::types::ValueRef;
@@ -329,11 +364,30 @@ mod tests {
 
     #[test]
     fn sql_recreates_the_rows_in_a_fresh_database() {
+        // An index of more than one 32 KiB part.
+        let docs: Vec<_> = (0..3000)
+            .map(|i| {
+                let json = format!(
+                    r#"{{"id": "p{i}", "name": "n{i}", "prompt": "word{i} x{} y{} z{}"}}"#,
+                    i * 7919,
+                    i * 31,
+                    i * 17
+                );
+                promptshelf_core::parse_document(
+                    &format!("personas/p{i}.json"),
+                    json.as_bytes(),
+                    &promptshelf_core::ParseOptions::default(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let index = promptshelf_core::search::Index::build(&docs).to_bytes();
+        assert!(index.len() > 2 * CHUNK_BYTES, "{}", index.len());
         let mut store = crate::Database::open_in_memory().unwrap();
         store
             .write(|w| {
                 w.set_meta("snapshot_id", "abc")?;
-                w.put_search_index(0, &vec![7u8; 100_000])?;
+                w.put_search_index(0, &index)?;
                 Ok(())
             })
             .unwrap();
@@ -371,8 +425,19 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(hexes.len(), 4);
-        assert_eq!(unhex(&hexes.concat()).unwrap(), vec![7u8; 100_000]);
+        assert_eq!(hexes.len(), index.len().div_ceil(CHUNK_BYTES));
+        assert_eq!(unhex(&hexes.concat()).unwrap(), index);
+        // The chunked index: every file of the set, the manifest among them.
+        let files: i64 = fresh
+            .query_row(
+                &format!(
+                    "SELECT COUNT(DISTINCT name) FROM {INDEX_FILES} WHERE name = 'manifest.json'"
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(files, 1);
         let v: String = fresh
             .query_row(
                 "SELECT value FROM sync_meta WHERE key = ?1",
@@ -384,7 +449,7 @@ mod tests {
     }
 
     /// A small database with two documents and a search index, as snapshot bytes.
-    fn snapshot_bytes() -> Vec<u8> {
+    pub(crate) fn snapshot_bytes() -> Vec<u8> {
         use promptshelf_core::{ContentHash, DocType, Document, DocumentId};
         let doc = |id: &str, body: &str| Document {
             id: DocumentId(id.into()),

@@ -25,9 +25,12 @@
 #![warn(missing_docs)]
 
 pub mod d1;
+pub mod d1_read;
+pub mod docset;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fresh;
 pub mod label_index;
+pub mod lazy;
 pub mod pack;
 pub mod read;
 pub mod reader;

@@ -169,7 +169,7 @@ impl<'a> Reader<'a> {
 
 /// SQL for the filters of `q` (without cursor/paging), with its parameters. Mirrors
 /// `promptshelf_core::api::memory::matches`, the reference semantics.
-fn filter_sql(q: &ListRequest, with_cursor: bool) -> (String, Vec<SqlValue>) {
+pub(crate) fn filter_sql(q: &ListRequest, with_cursor: bool) -> (String, Vec<SqlValue>) {
     let mut sql = String::from(" WHERE 1");
     let mut args: Vec<SqlValue> = Vec::new();
     if let Some(t) = q.doc_type {
@@ -216,7 +216,7 @@ fn filter_sql(q: &ListRequest, with_cursor: bool) -> (String, Vec<SqlValue>) {
 }
 
 /// The columns [`raw_from_row`] reads: what an API answer needs, nothing else.
-const RAW_COLUMNS: &str = "d.id, d.type, d.document, d.file_modified, d.stale";
+pub(crate) const RAW_COLUMNS: &str = "d.id, d.type, d.document, d.file_modified, d.stale";
 
 /// One row of [`RAW_COLUMNS`] as the API's JSON: the stored document JSON is spliced in
 /// verbatim (borrowed from SQLite's row buffer, copied once into the answer), never
@@ -237,7 +237,7 @@ fn raw_from_row(r: &rusqlite::Row<'_>) -> Result<RawDocument, StoreError> {
 
 /// SQL and parameters for one page of `q` (filters, cursor, limit, offset) selecting
 /// `columns`, ordered by id.
-fn page_sql(q: &ListRequest, columns: &str) -> (String, Vec<SqlValue>) {
+pub(crate) fn page_sql(q: &ListRequest, columns: &str) -> (String, Vec<SqlValue>) {
     let (where_page, mut args) = filter_sql(q, true);
     args.push(SqlValue::Integer(
         i64::try_from(q.limit).unwrap_or(i64::MAX),

@@ -67,6 +67,37 @@ pub fn write_site(set: &ChunkSet, root: &Path) -> Result<SiteInfo, Error> {
     })
 }
 
+/// Writes a document set ([`crate::docset`]) under `root/v1/` (its names start with
+/// `docs/`), manifest last. Returns (files, files written, bytes).
+pub fn write_docset(
+    set: &crate::docset::DocSet,
+    root: &Path,
+) -> Result<(usize, usize, usize), Error> {
+    let dir = root.join("v1");
+    let mut written = 0;
+    let mut bytes_total = 0;
+    for (name, bytes) in &set.files {
+        bytes_total += bytes.len();
+        let path = dir.join(name);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        write_atomic(&path, bytes)?;
+        written += 1;
+    }
+    let manifest = dir.join(crate::docset::DOCS_MANIFEST);
+    if let Some(parent) = manifest.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let m = serde_json::to_vec(&set.manifest)
+        .map_err(|e| Error::Corrupt(format!("document set manifest: {e}")))?;
+    write_atomic(&manifest, &m)?;
+    Ok((set.files.len() + 1, written + 1, bytes_total + m.len()))
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");

@@ -9,17 +9,22 @@
 // What differs by design (docs/edge.md): the local server's Host check and its refusal of
 // cross-site POSTs, and the admin routes, which exist only locally.
 //
-// Needs scripts/build-edge (the worker + edge/build/assets/promptshelf/snapshot.db) and the
+// The worker runs twice: as built (the example library is small, so it ships whole and the
+// worker opens the snapshot), and in chunk mode, serving the same library's site (chunked
+// index + document set, `promptshelf build --site`) fetched per request (docs/edge.md).
+//
+// Needs scripts/build-edge (the worker, edge/build/snapshot.db and edge/build/site) and the
 // debug binary (cargo build -p promptshelf-watcher) or PROMPTSHELF_BIN.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { access, copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, copyFile, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEdge, startLocalServer, promptshelfBin as bin, repoRoot } from "./harness.mjs";
 
-const snapshot = join(repoRoot, "edge/build/assets/promptshelf/snapshot.db");
+const snapshot = join(repoRoot, "edge/build/snapshot.db");
+const site = join(repoRoot, "edge/build/site");
 
 /** Cache-Control of successful data routes on each host (edge/src/lib.rs, core ApiConfig). */
 const LOCAL_DATA_CACHE = "public, max-age=0, must-revalidate";
@@ -27,7 +32,29 @@ const EDGE_DATA_CACHE = "public, max-age=60, s-maxage=300, stale-while-revalidat
 /** Transport headers each HTTP stack sets its own way; never part of the API contract. */
 const TRANSPORT = new Set(["date", "content-length", "content-encoding", "connection", "keep-alive", "transfer-encoding", "server"]);
 
-let edge, local, dir;
+let edge, edgeSite, local, dir;
+
+/** A wrangler config serving `site` as the worker's only library assets (chunk mode). */
+async function siteConfig(dir, site, name = "promptshelf-site") {
+  const assets = join(dir, `assets-${name}`);
+  await mkdir(join(assets, "promptshelf"), { recursive: true });
+  await cp(site, join(assets, "promptshelf/site"), { recursive: true });
+  const config = join(dir, `${name}.toml`);
+  await writeFile(
+    config,
+    [
+      `name = ${JSON.stringify(name)}`,
+      `main = ${JSON.stringify(join(repoRoot, "edge/build/index.js"))}`,
+      'compatibility_date = "2026-04-20"',
+      "[assets]",
+      `directory = ${JSON.stringify(assets)}`,
+      'binding = "ASSETS"',
+      "run_worker_first = true",
+      "",
+    ].join("\n"),
+  );
+  return config;
+}
 
 before(async () => {
   await access(bin).catch(() => assert.fail(`no promptshelf binary at ${bin}; run cargo build -p promptshelf-watcher`));
@@ -35,11 +62,17 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "promptshelf-conformance-"));
   const db = join(dir, "snapshot.db");
   await copyFile(snapshot, db);
-  [local, edge] = await Promise.all([startLocalServer(db, ["--cors-origin", "*"]), startEdge()]);
+  const config = await siteConfig(dir, site);
+  [local, edge, edgeSite] = await Promise.all([
+    startLocalServer(db, ["--cors-origin", "*"]),
+    startEdge(),
+    startEdge({ args: ["--config", config] }),
+  ]);
 });
 
 after(async () => {
   await edge?.stop();
+  await edgeSite?.stop();
   if (local) {
     local.child.kill("SIGTERM");
     await new Promise((r) => (local.child.exitCode !== null ? r() : local.child.on("exit", r)));
@@ -87,6 +120,10 @@ async function send(base, c) {
 
 /** Sends `c` to both hosts (`pair`, default the `*` pair) and asserts they agree. Returns the local answer. */
 async function same(c, pair = { local, edge }) {
+  return sameOn(c, pair);
+}
+
+async function sameOn(c, pair) {
   const [a, b] = await Promise.all([send(pair.local.base, c), send(pair.edge.base, c)]);
   const what = `${c.method || "GET"} ${c.target.length > 120 ? c.target.slice(0, 120) + "…" : c.target}`;
   assert.equal(b.status, a.status, `${what}: status local ${a.status}, edge ${b.status}\nlocal: ${a.body}\nedge: ${b.body}`);
@@ -109,7 +146,21 @@ async function same(c, pair = { local, edge }) {
 
 const json = (r) => JSON.parse(r.body.toString());
 
-test("local server and edge worker agree on every case", { timeout: 180_000 }, async (t) => {
+test("local server and edge worker agree on every case", { timeout: 180_000 }, (t) => everyCase(t, { local, edge }));
+
+test("in chunk mode (the site, read per request) too", { timeout: 180_000 }, async (t) => {
+  // The worker found no whole snapshot: it reads the site.
+  const h = await send(edgeSite.base, { target: "/v1/health" });
+  assert.equal(h.status, 200, h.body.toString());
+  await everyCase(t, { local, edge: edgeSite }, { history: false });
+});
+
+/**
+ * Every case through `pair`. `history: false` leaves out the version routes: chunk mode
+ * serves no git history (like D1 mode; docs/edge.md).
+ */
+async function everyCase(t, pair, { history = true } = {}) {
+  const same = (c) => sameOn(c, pair);
   // Discover ids, a cursor and the ETag from the data itself.
   const all = json(await same({ target: "/v1/documents?limit=500", status: 200 }));
   assert.ok(all.data.length > 5, "the example library has documents");
@@ -173,18 +224,22 @@ test("local server and edge worker agree on every case", { timeout: 180_000 }, a
     { target: `/v1/prompts/${enc(persona)}`, status: 404 },
     { target: "/v1/index", status: 200 },
     // Versions (issue #15): the example library's git history, carried by the snapshot.
-    { target: `/v1/documents/${enc(prompt)}/versions`, status: 200 },
-    { target: `/v1/documents/${enc(persona)}/versions?limit=1&offset=0`, status: 200 },
-    { target: `/v1/documents/${enc(prompt)}?version=1`, status: 200 },
-    { target: `/v1/documents/${enc(prompt)}?label=latest`, status: 200 },
-    { target: `/v1/documents/${enc(prompt)}?label=no-such-label`, status: 404 },
-    { target: `/v1/documents/${enc(prompt)}?version=100000`, status: 404 },
-    { target: `/v1/documents/${enc(prompt)}?version=0`, status: 400 },
-    { target: `/v1/documents/${enc(prompt)}/diff?from=1&to=latest`, status: 200 },
-    { target: `/v1/documents/${enc(prompt)}/diff?from=1`, status: 400 },
-    { target: "/v1/documents/no-such-doc/versions", status: 404 },
-    { ...render(prompt, "{}"), target: `/v1/prompts/${enc(prompt)}/render?label=latest` },
-    { ...render(prompt, "{}"), target: `/v1/prompts/${enc(prompt)}/render?version=0`, status: 400 },
+    ...(history
+      ? [
+          { target: `/v1/documents/${enc(prompt)}/versions`, status: 200 },
+          { target: `/v1/documents/${enc(persona)}/versions?limit=1&offset=0`, status: 200 },
+          { target: `/v1/documents/${enc(prompt)}?version=1`, status: 200 },
+          { target: `/v1/documents/${enc(prompt)}?label=latest`, status: 200 },
+          { target: `/v1/documents/${enc(prompt)}?label=no-such-label`, status: 404 },
+          { target: `/v1/documents/${enc(prompt)}?version=100000`, status: 404 },
+          { target: `/v1/documents/${enc(prompt)}?version=0`, status: 400 },
+          { target: `/v1/documents/${enc(prompt)}/diff?from=1&to=latest`, status: 200 },
+          { target: `/v1/documents/${enc(prompt)}/diff?from=1`, status: 400 },
+          { target: "/v1/documents/no-such-doc/versions", status: 404 },
+          { ...render(prompt, "{}"), target: `/v1/prompts/${enc(prompt)}/render?label=latest` },
+          { ...render(prompt, "{}"), target: `/v1/prompts/${enc(prompt)}/render?version=0`, status: 400 },
+        ]
+      : []),
     // Search: words, prefix, typo, phrase, negation, OR, filters, facets, snippets, paging.
     ...[
       "support",
@@ -309,7 +364,7 @@ test("local server and edge worker agree on every case", { timeout: 180_000 }, a
     await t.test(`${c.method || "GET"} ${c.target.slice(0, 100)}`, () => same(c));
   }
   console.log(`conformance: ${cases.length + 2} cases, identical on both hosts`);
-});
+}
 
 test("configured with the same origin list, both hosts answer CORS alike", { timeout: 180_000 }, async (t) => {
   const ORIGINS = "https://app.example.com,https://b.example";

@@ -1,7 +1,8 @@
 // The worker's D1 mode, in `wrangler dev` with its local D1: `promptshelf build --d1-sql` writes
 // the snapshot as SQL, `wrangler d1 execute DB --local --file` loads it, and the worker
-// (PROMPTSHELF_SOURCE = "d1") answers byte-identically to `promptshelf serve` on the snapshot
-// file. Loading another library into D1 is picked up without a restart.
+// (PROMPTSHELF_SOURCE = "d1"), which queries D1 per request (documents, pages, the index chunks
+// a search needs), answers byte-identically to `promptshelf serve` on the snapshot file.
+// Loading another library into D1 is picked up without a restart.
 // Needs scripts/build-edge (the worker) and the debug binary (or PROMPTSHELF_BIN).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -85,7 +86,13 @@ test("D1 mode answers byte-identically to the local server on the same snapshot"
     "/v1/personas",
     "/v1/search?q=support",
     "/v1/search?q=refnd%20-billing",
+    "/v1/search?q=%22customer%20support%22",
+    "/v1/search?q=supp&limit=2&offset=1",
+    "/v1/search?q=(",
+    "/v1/documents?cursor=" + encodeURIComponent(JSON.parse((await answer(local.base, "/v1/documents?limit=3")).body).next_cursor),
     "/v1/index",
+    "/v1/index/manifest.json",
+    "/v1/index/postings/nope.bin",
     "/v1/documents/nobody",
     "/v1/documents?limit=0",
   ];
@@ -112,8 +119,11 @@ test("loading another library into D1 is served without a restart", { timeout: 1
   const end = Date.now() + 30_000;
   let now;
   for (;;) {
-    now = JSON.parse((await answer(edge.base, "/v1/health")).body);
-    if (now.generation !== before.generation) break;
+    // While D1 is being reloaded (no snapshot_id yet) the worker answers a JSON 503.
+    const r = await answer(edge.base, "/v1/health");
+    if (r.status === 503) assert.equal(JSON.parse(r.body).error.code, "snapshot_unavailable");
+    else now = JSON.parse(r.body);
+    if (now && now.generation !== before.generation) break;
     assert.ok(Date.now() < end, "the worker did not pick up the new D1 contents within 30 s");
     await new Promise((r) => setTimeout(r, 200));
   }

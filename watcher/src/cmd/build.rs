@@ -113,6 +113,7 @@ fn build(args: &BuildArgs) -> Result<ExitCode, String> {
     }
     if let Some(site) = &args.site {
         write_site(&store, site)?;
+        write_docset(&args.out, site)?;
     }
     let types_path = args.out.with_extension("d.ts");
     let types = crate::cmd::types::library_declarations(&args.dir, true)?;
@@ -151,6 +152,22 @@ fn write_site(store: &Database, site: &std::path::Path) -> Result<(), String> {
         info.written,
         started.elapsed().as_secs_f64(),
         info.manifest.display()
+    );
+    Ok(())
+}
+
+/// Writes the document set (the edge's per-request documents and list filters,
+/// `docs/edge.md`) of the snapshot just written, so its generation is the snapshot's.
+fn write_docset(snapshot: &std::path::Path, site: &std::path::Path) -> Result<(), String> {
+    use promptshelf_store::{docset, site as s};
+    let snap = Database::open_read_only(snapshot).map_err(|e| e.to_string())?;
+    let set =
+        docset::doc_set(snap.conn()).map_err(|e| format!("cannot build the document set: {e}"))?;
+    let (files, written, bytes) =
+        s::write_docset(&set, site).map_err(|e| format!("cannot write {}: {e}", site.display()))?;
+    eprintln!(
+        "promptshelf build: document set: {files} files ({written} written), {bytes} bytes -> {}",
+        site.join("v1").join(docset::DOCS_MANIFEST).display()
     );
     Ok(())
 }
