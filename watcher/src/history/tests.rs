@@ -605,6 +605,7 @@ fn watch_follows_commits_incrementally_and_rereads_after_a_rewrite() {
         force_poll: false,
         poll_interval: Duration::from_millis(100),
         schemas: Default::default(),
+        schema_sources: Default::default(),
         file: None,
         extra: Default::default(),
     };
