@@ -39,13 +39,15 @@ export async function loadParse() {
   return parseLoaded;
 }
 
-/** Every file under `dir` as `{path, text}`, paths relative and `/`-separated, sorted. */
+/** Every file under `dir` as `{path, text}`, paths relative and `/`-separated, sorted.
+ * Hidden folders are skipped as the library walk skips them (core::library): the README's
+ * main command keeps its database in `examples/library/.promptshelf/`. */
 export async function readLibrary(dir = libraryDir) {
   const out = [];
   async function walk(d) {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
+      if (e.isDirectory()) { if (!e.name.startsWith(".")) await walk(p); }
       else if (e.isFile()) out.push({ path: relative(dir, p).split(sep).join("/"), text: await readFile(p, "utf8") });
     }
   }
