@@ -2,7 +2,7 @@
 //! Prompty shapes appear, the normalised fields are filled in, and every prompt renders
 //! from its own sample inputs (a newcomer's first `promptshelf render` must not fail).
 
-use promptshelf_core::library::{classify, resolve_duplicates};
+use promptshelf_core::library::{classify, enter_folder, resolve_duplicates};
 use promptshelf_core::render::{render, RenderOptions, Source};
 use promptshelf_core::{parse_document, DocType, Document, ParseOptions};
 use std::path::Path;
@@ -26,7 +26,17 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.is_dir() {
-            walk(root, &p, out);
+            // The library's own folder rule: the README's main command keeps its database
+            // in examples/library/.promptshelf/, which a walk never enters.
+            let parent = dir
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let name = p.file_name().unwrap().to_string_lossy();
+            if enter_folder(&parent, &name) {
+                walk(root, &p, out);
+            }
         } else {
             out.push(
                 p.strip_prefix(root)
