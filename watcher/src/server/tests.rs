@@ -500,9 +500,13 @@ async fn admin_routes() {
     assert_eq!(v["database"]["counts"]["documents"], 4);
     assert_eq!(v["database"]["sync_errors"], 1);
     assert_eq!(v["versions"]["api"], "v1");
-    // No git history in this database: no configured labels (the dashboard then offers
-    // only `latest`).
-    assert_eq!(v["database"]["labels"], json!([]));
+    // The configured labels, with what they resolved to (the dashboard offers them
+    // beside `latest`); here one whose ref is missing.
+    assert_eq!(
+        v["database"]["labels"],
+        json!([{"label": "production", "reference": "refs/tags/prod", "commit": null,
+            "error": "ref `refs/tags/prod` does not exist"}])
+    );
 
     let e = get(a, "/admin/errors").await.json();
     assert_eq!(e["count"], 1);
