@@ -29,13 +29,21 @@ use wasm_bindgen::prelude::*;
 /// schema throws the same `ParseError` as `promptshelf check` reports (line, column of the
 /// first violation; the others in the message with theirs). A schema that does not
 /// compile throws a `TypeError`.
+#[wasm_bindgen]
+extern "C" {
+    /// `parse()`'s options (declared in TypeScript below): an `Option` of it makes the
+    /// argument optional in the generated `.d.ts`.
+    #[wasm_bindgen(typescript_type = "ParseFileOptions")]
+    pub type ParseFileOptions;
+}
+
 #[wasm_bindgen(unchecked_return_type = "Document")]
 pub fn parse(
     path: &str,
     text: &str,
-    #[wasm_bindgen(unchecked_param_type = "ParseFileOptions")] options: Option<js_sys::Object>,
+    options: Option<ParseFileOptions>,
 ) -> Result<JsValue, JsValue> {
-    let opts = options_of(options.as_ref())?;
+    let opts = options_of(options.as_ref().map(|o| o.unchecked_ref()))?;
     let doc = parse_document(path, text.as_bytes(), &opts).map_err(|e| errors::parse_error(&e))?;
     crate::json::to_js(&doc)
 }
