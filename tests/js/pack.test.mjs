@@ -6,7 +6,9 @@
 // gzipped (300 KB until the file parsers moved out into `promptshelf/parse`, issue #14: it
 // is ~235.6 KB by this test's gzip now); the parse .wasm (editors, `Shelf.fromFiles`), at
 // most 110 KB (~100.5); the open .wasm (`promptshelf/open`), at most 135 KB (~131.6);
-// the render .wasm, fetched only by pages that render, at most 330 KB gzipped.
+// the render .wasm, fetched only by pages that render, at most 330 KB gzipped; the validate
+// .wasm (parse + the library's own JSON Schemas, boon: regex's Unicode tables and url/idna),
+// loaded only by editors that check schemas, at most 600 KB (~560).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -25,6 +27,7 @@ const PARSE_WASM_GZIP_MAX = 110 * KB;
 // which issue #14 compares with Pagefind's whole first query (223 kB at 10,000 documents).
 const OPEN_WASM_GZIP_MAX = 135 * KB;
 const RENDER_WASM_GZIP_MAX = 330 * KB;
+const VALIDATE_WASM_GZIP_MAX = 600 * KB;
 const env = { ...process.env, npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
 
 /** gzip -9 size of a file in pkg/, printed. */
@@ -50,6 +53,11 @@ test("parse .wasm is at most 110 KB gzipped", async () => {
   assert.ok(gz <= PARSE_WASM_GZIP_MAX, `${gz} > ${PARSE_WASM_GZIP_MAX}`);
 });
 
+test("validate .wasm is at most 600 KB gzipped", async () => {
+  const gz = await gzipped("validate/promptshelf_validate_bg.wasm");
+  assert.ok(gz <= VALIDATE_WASM_GZIP_MAX, `${gz} > ${VALIDATE_WASM_GZIP_MAX}`);
+});
+
 test("render .wasm is at most 330 KB gzipped", async () => {
   const gz = await gzipped("render/promptshelf_render_bg.wasm");
   assert.ok(gz <= RENDER_WASM_GZIP_MAX, `${gz} > ${RENDER_WASM_GZIP_MAX}`);
@@ -63,7 +71,7 @@ test("npm pack → install into a fresh project → import and search", { timeou
   const [info] = JSON.parse(stdout);
   console.log(`${info.filename}: ${info.size} bytes packed (${(info.size / KB).toFixed(1)} KB), ${info.unpackedSize} unpacked, ${info.entryCount} files`);
   const files = info.files.map((f) => f.path).sort();
-  for (const f of ["README.md", "package.json", "promptshelf.d.ts", "promptshelf.js", "promptshelf_bg.wasm", "parse/promptshelf_parse.d.ts", "parse/promptshelf_parse.js", "parse/promptshelf_parse_bg.wasm", "open/promptshelf_open.js", "open/promptshelf_open_bg.wasm", "open/promptshelf_open.d.ts", "render/promptshelf_render.d.ts", "render/promptshelf_render.js", "render/promptshelf_render_bg.wasm"]) {
+  for (const f of ["README.md", "package.json", "promptshelf.d.ts", "promptshelf.js", "promptshelf_bg.wasm", "parse/promptshelf_parse.d.ts", "parse/promptshelf_parse.js", "parse/promptshelf_parse_bg.wasm", "validate/promptshelf_validate.js", "validate/promptshelf_validate_bg.wasm", "open/promptshelf_open.js", "open/promptshelf_open_bg.wasm", "open/promptshelf_open.d.ts", "render/promptshelf_render.d.ts", "render/promptshelf_render.js", "render/promptshelf_render_bg.wasm"]) {
     assert.ok(files.includes(f), `${f} missing from ${files.join(",")}`);
   }
 
@@ -121,7 +129,7 @@ shelf.free(); loaded.free();
     assert.ok(dts.includes(s), `promptshelf.d.ts lacks ${JSON.stringify(s)}`);
   }
   const pdts = await readFile(join(app, "node_modules", "promptshelf", "parse", "promptshelf_parse.d.ts"), "utf8");
-  assert.ok(pdts.includes("export function parse(path: string, text: string): Document"), pdts);
+  assert.match(pdts, /export function parse\(path: string, text: string, options\?: ParseFileOptions( \| null)?\): Document/, pdts);
   const rdts = await readFile(join(app, "node_modules", "promptshelf", "render", "promptshelf_render.d.ts"), "utf8");
   for (const s of ["export function render(path: string, text: string", "export function renderDocument(doc: PromptDocument", "export function renderById<K extends string>(shelf", "interface PromptRegistry", "interface RenderError", "interface Message"]) {
     assert.ok(rdts.includes(s), `promptshelf_render.d.ts lacks ${JSON.stringify(s)}`);

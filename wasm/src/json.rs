@@ -13,8 +13,13 @@ pub fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
 }
 
 /// `JSON.stringify(v)`, or `None` for `undefined`/`null` (absent optional arguments).
-/// (Arguments of the search, open and render modules; the parse module takes strings only.)
-#[cfg(any(feature = "search", feature = "render", feature = "remote"))]
+/// (Arguments of the search, open and render modules, and the validate module's `options`.)
+#[cfg(any(
+    feature = "search",
+    feature = "render",
+    feature = "remote",
+    feature = "validate"
+))]
 pub fn stringify(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
     if v.is_undefined() || v.is_null() {
         return Ok(None);
